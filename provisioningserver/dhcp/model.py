@@ -1,0 +1,114 @@
+"""The DHCP config document as values.
+
+One schema serves the region's ConfigureDHCPv4/v6 arguments, a standalone
+YAML/JSON file and ``rackctl``; field names follow MAAS's region RPC. The
+classes are frozen and typed: addresses are `ipaddress` objects, MACs are
+lower-case colon-separated, lists are tuples. They hold no logic and do no
+serialisation: `DHCPConfig.from_document` (via
+`provisioningserver.dhcp.document`) builds and checks them, and
+`provisioningserver.dhcp.render` turns them into dhcpd's syntax.
+"""
+
+import ipaddress
+
+import attrs
+
+_tuple = attrs.field(default=(), converter=tuple)
+
+
+def _ip(value):
+    return ipaddress.ip_address(value)
+
+
+@attrs.frozen
+class Snippet:
+    """Raw dhcpd text from a trusted source, named for the comment above it."""
+
+    name: str
+    value: str
+    description: str = ""
+
+
+@attrs.frozen
+class Pool:
+    ip_range_low: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
+    ip_range_high: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
+    failover_peer: "str | None" = None
+    dhcp_snippets: tuple = _tuple
+
+    def __contains__(self, address):
+        return self.ip_range_low <= address <= self.ip_range_high
+
+    @property
+    def size(self):
+        return int(self.ip_range_high) - int(self.ip_range_low) + 1
+
+
+@attrs.frozen
+class Subnet:
+    subnet_cidr: "ipaddress._BaseNetwork" = attrs.field(converter=ipaddress.ip_network)
+    router_ip: "ipaddress._BaseAddress | None" = None
+    dns_servers: tuple = _tuple
+    # Addresses, or host names that the agent resolves before rendering.
+    ntp_servers: tuple = _tuple
+    domain_name: "str | None" = None
+    search_list: tuple = _tuple
+    pools: tuple = _tuple
+    dhcp_snippets: tuple = _tuple
+    disabled_boot_architectures: tuple = _tuple
+
+
+@attrs.frozen
+class SharedNetwork:
+    name: str
+    subnets: tuple = _tuple
+    mtu: "int | None" = None
+    interface: "str | None" = None
+
+
+@attrs.frozen
+class Host:
+    """A reservation: ``mac`` always gets ``ip``."""
+
+    host: str
+    mac: str
+    ip: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
+    dhcp_snippets: tuple = _tuple
+
+
+@attrs.frozen
+class FailoverPeer:
+    name: str
+    mode: str  # "primary" or "secondary"
+    address: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
+    peer_address: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
+
+
+@attrs.frozen
+class DHCPConfig:
+    """What one family's dhcpd should serve."""
+
+    ip_version: int = attrs.field(validator=attrs.validators.in_((4, 6)))
+    shared_networks: tuple = _tuple
+    hosts: tuple = _tuple
+    failover_peers: tuple = _tuple
+    interfaces: tuple = _tuple
+    global_dhcp_snippets: tuple = _tuple
+    omapi_key: "str | None" = None
+
+    @classmethod
+    def from_document(cls, document, ip_version):
+        """Build from a parsed YAML/JSON mapping; raises `DocumentError`."""
+        from provisioningserver.dhcp.document import parse_document
+
+        return parse_document(document, ip_version)
+
+    @property
+    def subnets(self):
+        """Every subnet, in document order."""
+        return tuple(s for net in self.shared_networks for s in net.subnets)
+
+    @property
+    def is_empty(self):
+        """No shared networks: that family's dhcpd should not run."""
+        return not self.shared_networks

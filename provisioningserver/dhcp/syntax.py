@@ -1,0 +1,92 @@
+"""What may stand inside dhcpd's syntax, and how it is quoted.
+
+Every string of the document except snippets lands somewhere in dhcpd.conf:
+in a quoted string, as a bare name, or in a comment. A quote, backslash,
+semicolon, brace or line break there could close the statement or block and
+let the rest of the string be read as dhcpd directives. The document parser
+rejects such strings with a message naming the field (`unsafe_reason`), and
+the template filters refuse them again (`quote`, `comment`) so that a value
+built some other way cannot slip through.
+"""
+
+import re
+
+# Characters that end a dhcpd token, string, statement or comment.
+_UNSAFE = re.compile(r'["\\;{}#\x00-\x1f\x7f]')
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class UnsafeString(ValueError):
+    """A string that cannot be placed inside dhcpd syntax."""
+
+
+def describe(char):
+    return {
+        '"': "a double quote",
+        "\\": "a backslash",
+        ";": "a semicolon",
+        "{": "a brace",
+        "}": "a brace",
+        "#": "a '#'",
+        "\n": "a line break",
+        "\r": "a carriage return",
+    }.get(char, f"control character {ord(char):#04x}")
+
+
+def unsafe_reason(text):
+    """Why ``text`` cannot go inside dhcpd syntax, or None when it can."""
+    found = _UNSAFE.search(text)
+    if found is None:
+        return None
+    return f"contains {describe(found.group())}, which dhcpd syntax does not allow here"
+
+
+def is_dns_label(text):
+    return bool(_LABEL.match(text))
+
+
+def is_dns_name(text):
+    """A host or domain name: dot-separated DNS labels, 253 characters at most."""
+    name = text[:-1] if text.endswith(".") else text
+    if not name or len(name) > 253:
+        return False
+    return all(is_dns_label(label) for label in name.split("."))
+
+
+def is_interface_name(text):
+    return bool(_IFNAME.match(text))
+
+
+def is_object_name(text):
+    """A name rackd gives to a dhcpd object (shared network, failover peer)."""
+    return bool(_NAME.match(text))
+
+
+def quote(text):
+    """``text`` as a dhcpd quoted string.
+
+    Backslashes and quotes are escaped; line breaks and control characters are
+    refused, because dhcpd's lexer ends a string at neither reliably.
+    """
+    text = str(text)
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise UnsafeString(f"cannot quote {text!r} for dhcpd: control character")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def comment(text):
+    """``text`` for the rest of a ``#`` comment line: it must stay on that line."""
+    text = str(text)
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise UnsafeString(f"cannot put {text!r} in a dhcpd comment: control character")
+    return text
+
+
+def bare(text):
+    """``text`` as a bare dhcpd token (a host name, an interface)."""
+    text = str(text)
+    if not re.match(r"^[A-Za-z0-9_.:-]+$", text):
+        raise UnsafeString(f"{text!r} is not a plain dhcpd name")
+    return text

@@ -1,0 +1,50 @@
+"""Test-suite policy for tests that need real components.
+
+Tests marked ``dhcpd`` run the real ISC dhcpd; tests marked ``lab`` also build
+network namespaces, which needs root and iproute2. Where those are missing the
+tests are skipped with the reason, except when RACKD_REQUIRE_LAB=1 (set by
+scripts/test, and so by CI): then a missing prerequisite is a failure, so that
+a run which could not exercise the real components never looks green.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from provisioningserver.dhcp.dhcpd import find_dhcpd
+
+
+def _lab_missing():
+    if os.geteuid() != 0:
+        return "lab tests need root (network namespaces)"
+    if shutil.which("ip") is None:
+        return "lab tests need iproute2's ip"
+    probe = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        return "network namespaces unavailable: " + probe.stderr.strip()
+    return None
+
+
+def _dhcpd_missing():
+    if find_dhcpd() is None:
+        return "ISC dhcpd is not installed (apt install isc-dhcp-server)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    reasons = []
+    if item.get_closest_marker("dhcpd") or item.get_closest_marker("lab"):
+        reasons.append(_dhcpd_missing())
+    if item.get_closest_marker("lab"):
+        reasons.append(_lab_missing())
+    reasons = [r for r in reasons if r]
+    if not reasons:
+        return
+    message = "; ".join(reasons)
+    if os.environ.get("RACKD_REQUIRE_LAB") == "1":
+        pytest.fail("required prerequisite missing: " + message, pytrace=False)
+    pytest.skip(message)
