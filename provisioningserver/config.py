@@ -1,0 +1,99 @@
+"""rackd's own configuration: /etc/rackd/rackd.yaml.
+
+Every key is optional and has a default suited to a rack node installed from
+the Debian package; a lab or a test points the directories somewhere private.
+Unknown keys are an error (a typo must not silently fall back to a default).
+"""
+
+import os
+
+import attrs
+import yaml
+
+from provisioningserver.dhcp.errors import DocumentError, Problem
+from provisioningserver.dhcp.render import BootSettings
+
+DEFAULT_CONFIG_PATH = "/etc/rackd/rackd.yaml"
+
+
+@attrs.frozen
+class RackdConfig:
+    state_dir: str = "/var/lib/rackd"
+    run_dir: str = "/run/rackd"
+    control_socket: "str | None" = None  # default: run_dir/control.sock
+    dhcpd: "str | None" = None  # default: found on PATH
+    omapi_port_v4: int = 7911
+    omapi_port_v6: int = 7912
+    lease_time: int = 600
+    pxe_lease_time: int = 30
+    boot: BootSettings = BootSettings()
+
+    @property
+    def control_socket_path(self):
+        return self.control_socket or os.path.join(self.run_dir, "control.sock")
+
+    def omapi_port(self, ip_version):
+        return self.omapi_port_v4 if ip_version == 4 else self.omapi_port_v6
+
+
+_INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time")
+_STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd")
+
+
+def config_from_mapping(data, source="rackd config"):
+    """Build a `RackdConfig`; raises `DocumentError` naming each bad key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise DocumentError([Problem("", f"{source} must be a mapping")])
+    problems, values = [], {}
+    boot_fields = {f.name: f for f in attrs.fields(BootSettings)}
+    for key, value in data.items():
+        if key in _STR_KEYS:
+            if value is not None and not isinstance(value, str):
+                problems.append(Problem(key, f"expected a string, got {value!r}"))
+            else:
+                values[key] = value
+        elif key in _INT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                problems.append(Problem(key, f"expected a positive whole number, got {value!r}"))
+            else:
+                values[key] = value
+        elif key == "boot":
+            boot = {}
+            for bkey, bvalue in (value or {}).items() if isinstance(value, dict) else ():
+                field = boot_fields.get(bkey)
+                if field is None:
+                    problems.append(Problem(f"boot.{bkey}", "unknown field"))
+                elif not isinstance(bvalue, type(field.default)) or isinstance(bvalue, bool):
+                    problems.append(Problem(f"boot.{bkey}", f"expected "
+                                            f"{type(field.default).__name__}, got {bvalue!r}"))
+                else:
+                    boot[bkey] = bvalue
+            if not isinstance(value, dict):
+                problems.append(Problem("boot", f"expected a mapping, got {value!r}"))
+            values["boot"] = BootSettings(**boot)
+        else:
+            problems.append(Problem(key, "unknown field"))
+    for port in ("omapi_port_v4", "omapi_port_v6"):
+        if values.get(port, 1) > 65535:
+            problems.append(Problem(port, f"{values[port]} is not a TCP port"))
+    if problems:
+        raise DocumentError(problems)
+    return RackdConfig(**values)
+
+
+def load_config(path):
+    """Read rackd's YAML config; a missing default file means all defaults."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except FileNotFoundError:
+        if path == DEFAULT_CONFIG_PATH:
+            return RackdConfig()
+        raise
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise DocumentError([Problem("", f"{path} is not valid YAML: {error}")])
+    return config_from_mapping(data, source=path)

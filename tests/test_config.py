@@ -1,0 +1,40 @@
+"""rackd's own YAML config: defaults, overrides and unknown keys."""
+
+import pytest
+
+from provisioningserver.config import RackdConfig, config_from_mapping, load_config
+from provisioningserver.dhcp.errors import DocumentError
+
+
+def test_every_key_is_optional():
+    """An empty config gives the packaged defaults."""
+    config = config_from_mapping({})
+    assert config == RackdConfig()
+    assert config.control_socket_path == "/run/rackd/control.sock"
+
+
+def test_overrides_are_read(tmp_path):
+    """Keys in the file override the defaults, boot settings included."""
+    path = tmp_path / "rackd.yaml"
+    path.write_text(f"state_dir: {tmp_path}/state\nrun_dir: {tmp_path}/run\n"
+                    "omapi_port_v4: 7001\nboot:\n  http_port: 8080\n")
+    config = load_config(str(path))
+    assert config.state_dir == f"{tmp_path}/state"
+    assert config.control_socket_path == f"{tmp_path}/run/control.sock"
+    assert config.omapi_port(4) == 7001
+    assert config.boot.http_port == 8080
+
+
+@pytest.mark.parametrize("data, path", [
+    ({"stat_dir": "/x"}, "stat_dir"),
+    ({"boot": {"http_prot": 1}}, "boot.http_prot"),
+    ({"omapi_port_v4": "7911"}, "omapi_port_v4"),
+    ({"omapi_port_v6": 70000}, "omapi_port_v6"),
+    ({"lease_time": True}, "lease_time"),
+    ({"state_dir": 5}, "state_dir"),
+])
+def test_bad_keys_are_errors_naming_the_key(data, path):
+    """Unknown or mistyped keys are refused, naming the key."""
+    with pytest.raises(DocumentError) as caught:
+        config_from_mapping(data)
+    assert caught.value.paths == [path]
