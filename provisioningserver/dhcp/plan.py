@@ -1,0 +1,134 @@
+"""From what is applied to what is desired: the plan (pure).
+
+dhcpd can change host reservations live over OMAPI but nothing else, so the
+plan is one of three values:
+
+- `NoChange`: the desired document is what dhcpd serves;
+- `HostChanges`: only reservations differ, and they can go live: hosts to
+  remove, update and add, in that order (keyed by MAC and subnet, as dhcpd's
+  host objects are found by MAC; a renamed host is removed and added again);
+- `Restart`: dhcpd must read a new config, with every reason why.
+
+A restart is needed when anything but the hosts changed (each top-level part
+is named), when a host's snippets changed (OMAPI cannot express raw dhcpd
+text), when a host's change cannot be expressed over OMAPI (IPv6 reservations
+unless the caller says OMAPI handles them), when the OMAPI key changed (the
+old key no longer reaches dhcpd), or when the batch is large enough that the
+cost model prefers a restart.
+
+The cost model prices both paths in seconds. Live changes cost their count
+divided by the measured OMAPI rate, and no outage. A restart costs its
+measured time (check plus start, growing with the hosts declared and the
+leases file that dhcpd must read) plus a fixed *outage penalty*: the price
+put on the exchanges a restart drops and on the disturbance of a failover
+partner (doubled when pools have a partner). The penalty is the threshold an
+operator tunes: with the defaults, a restart wins only when live changes
+would take longer than about 20 s (some 80,000 changes at 4,000/s).
+"""
+
+import attrs
+
+
+
+@attrs.frozen
+class CostModel:
+    live_changes_per_second: float = 4000.0
+    restart_base_seconds: float = 0.1
+    restart_seconds_per_host: float = 0.00001
+    restart_seconds_per_leases_mb: float = 0.05
+    outage_penalty_seconds: float = 20.0
+    failover_penalty_seconds: float = 20.0
+
+    def live_cost(self, changes):
+        return changes / self.live_changes_per_second
+
+    def restart_cost(self, hosts, leases_bytes=0, failover=False):
+        return (self.restart_base_seconds
+                + hosts * self.restart_seconds_per_host
+                + leases_bytes / 1e6 * self.restart_seconds_per_leases_mb
+                + self.outage_penalty_seconds
+                + (self.failover_penalty_seconds if failover else 0.0))
+
+
+@attrs.frozen
+class NoChange:
+    reason: str = "the document is what dhcpd serves"
+
+
+@attrs.frozen
+class HostChanges:
+    remove: tuple = ()
+    add: tuple = ()
+    update: tuple = ()  # (applied Host, desired Host) pairs: same MAC and subnet, new IP
+    reason: str = ""
+
+    @property
+    def count(self):
+        return len(self.remove) + len(self.add) + len(self.update)
+
+
+@attrs.frozen
+class Restart:
+    reasons: tuple
+
+    @property
+    def reason(self):
+        return "; ".join(self.reasons)
+
+
+_STRUCTURE = ("shared_networks", "failover_peers", "interfaces", "global_dhcp_snippets")
+
+
+def host_key(config, host):
+    """(MAC, subnet) of a host: dhcpd finds host objects by MAC, and the same
+    MAC may be reserved once in each subnet."""
+    for subnet in config.subnets:
+        if host.ip in subnet.subnet_cidr:
+            return host.mac, subnet.subnet_cidr
+    return host.mac, None
+
+
+def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
+    """The `NoChange`, `HostChanges` or `Restart` that turns ``applied``
+    (a `DHCPConfig`, or None when nothing runs) into ``desired``."""
+    if applied is None:
+        return Restart(("dhcpd is not running a config of rackd's yet",))
+    if applied == desired:
+        return NoChange()
+    reasons = [f"{name} changed" for name in _STRUCTURE
+               if getattr(applied, name) != getattr(desired, name)]
+    if applied.omapi_key != desired.omapi_key:
+        reasons.append("the OMAPI key changed")
+    old = {host_key(applied, h): h for h in applied.hosts}
+    new = {host_key(desired, h): h for h in desired.hosts}
+    remove = tuple(old[k] for k in old if k not in new)
+    add = tuple(new[k] for k in new if k not in old)
+    update = tuple((old[k], new[k]) for k in new if k in old and old[k] != new[k])
+    # OMAPI finds a host object by name or MAC but cannot rename it: remove and add.
+    renamed = tuple(pair for pair in update if pair[0].host != pair[1].host
+                    and pair[0].dhcp_snippets == pair[1].dhcp_snippets)
+    update = tuple(pair for pair in update if pair not in renamed)
+    remove += tuple(before for before, _ in renamed)
+    add += tuple(after for _, after in renamed)
+    for host in remove + add:
+        if host.dhcp_snippets:
+            reasons.append(f"host {host.host} has snippets, which OMAPI cannot carry")
+    for before, after in update:
+        if before.dhcp_snippets != after.dhcp_snippets:
+            reasons.append(f"the snippets of host {after.host} changed")
+    if desired.ip_version == 6 and not omapi_v6 and (remove or add or update):
+        reasons.append("IPv6 reservations are not changed over OMAPI")
+    if reasons:
+        return Restart(tuple(reasons))
+    changes = HostChanges(remove=remove, add=add, update=update)
+    failover = any(p.failover_peer for s in desired.subnets for p in s.pools)
+    live = cost.live_cost(changes.count)
+    restart = cost.restart_cost(len(desired.hosts), leases_bytes, failover)
+    if restart < live:
+        return Restart((f"{changes.count} host changes would take about {live:.1f} s live; "
+                        f"a restart is priced at {restart:.1f} s including its outage",))
+    return attrs.evolve(changes, reason=(
+        f"{len(add)} added, {len(remove)} removed, {len(update)} updated live "
+        f"(about {live:.2f} s; a restart is priced at {restart:.1f} s)"))
+
+

@@ -1,0 +1,130 @@
+"""The plan from applied to desired: nothing, live host changes, or a restart.
+
+Written as tables: each row is an edit of a base document and the plan it
+must produce.
+"""
+
+import copy
+
+import attrs
+import pytest
+
+from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
+
+KEY = "dGhpcy1pcy1hLWRlbW8ta2V5LW5vdC1zZWNyZXQ="
+OTHER_KEY = "b3RoZXIta2V5LWZvci10aGUtdGVzdHMtLS0tLS0t"
+
+
+def host(n, ip=None, name=None, snippets=()):
+    return {"host": name or f"node-{n}", "mac": f"52:54:00:00:00:{n:02x}",
+            "ip": ip or f"198.18.0.{n}", "dhcp_snippets": list(snippets)}
+
+
+BASE = {
+    "omapi_key": KEY,
+    "shared_networks": [{"name": "net", "subnets": [
+        {"subnet_cidr": "198.18.0.0/24", "router_ip": "198.18.0.1",
+         "pools": [{"ip_range_low": "198.18.0.100", "ip_range_high": "198.18.0.200"}]},
+        {"subnet_cidr": "198.18.1.0/24"}]}],
+    "hosts": [host(10), host(11)],
+}
+SNIPPET = {"name": "s", "value": "option host-name \"x\";"}
+
+
+def edit(**changes):
+    doc = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        target = doc
+        *parents, last = path.split("__")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[int(last) if last.isdigit() else last] = value
+    return doc
+
+
+def cfg(doc, version=4):
+    return DHCPConfig.from_document(doc, version)
+
+
+@pytest.mark.parametrize("desired, kind, expect", [
+    (BASE, NoChange, None),
+    (edit(hosts=[host(10), host(11), host(12)]), HostChanges, dict(add=["node-12"])),
+    (edit(hosts=[host(10)]), HostChanges, dict(remove=["node-11"])),
+    (edit(hosts=[host(10), host(11, ip="198.18.0.31")]), HostChanges, dict(update=["node-11"])),
+    (edit(hosts=[host(10), host(11, name="renamed")]), HostChanges,
+     dict(remove=["node-11"], add=["renamed"])),
+    (edit(hosts=[host(10), host(11, ip="198.18.1.11")]), HostChanges,
+     dict(remove=["node-11"], add=["node-11"])),
+    (edit(hosts=[host(10), host(11), host(12, snippets=[SNIPPET])]), Restart,
+     "host node-12 has snippets"),
+    (edit(hosts=[host(10), host(11, snippets=[SNIPPET])]), Restart,
+     "the snippets of host node-11 changed"),
+    (edit(omapi_key=OTHER_KEY), Restart, "the OMAPI key changed"),
+    (edit(shared_networks__0__subnets__0__dns_servers=["198.18.0.2"]), Restart,
+     "shared_networks changed"),
+    (edit(global_dhcp_snippets=[SNIPPET]), Restart, "global_dhcp_snippets changed"),
+    (edit(interfaces=["eth0"]), Restart, "interfaces changed"),
+    (edit(failover_peers=[{"name": "p", "mode": "primary", "address": "198.18.0.2",
+                           "peer_address": "198.18.0.3"}]), Restart, "failover_peers changed"),
+], ids=["same", "add", "remove", "update-ip", "rename", "move-subnet", "new-host-snippet",
+        "changed-host-snippet", "omapi-key", "subnet-option", "global-snippet", "interfaces",
+        "failover"])
+def test_plan_table(desired, kind, expect):
+    """Each edit of the applied document yields the expected kind of plan."""
+    result = plan(cfg(BASE), cfg(desired))
+    assert type(result) is kind
+    if kind is HostChanges:
+        got = {"add": [h.host for h in result.add], "remove": [h.host for h in result.remove],
+               "update": [new.host for _, new in result.update]}
+        assert {k: v for k, v in got.items() if v} == expect
+        assert "live" in result.reason
+    elif kind is Restart:
+        assert expect in result.reason
+
+
+def test_nothing_applied_means_restart():
+    """With no config of rackd's running, the only way is to start dhcpd."""
+    assert isinstance(plan(None, cfg(BASE)), Restart)
+
+
+def test_ipv6_host_changes_restart_unless_omapi_handles_them():
+    """IPv6 reservations restart dhcpd, unless the caller says OMAPI handles v6."""
+    doc6 = {"shared_networks": [{"name": "n", "subnets": [{"subnet_cidr": "2001:db8::/64"}]}],
+            "hosts": [{"host": "a", "mac": "52:54:00:00:00:01", "ip": "2001:db8::a"}]}
+    more = copy.deepcopy(doc6)
+    more["hosts"].append({"host": "b", "mac": "52:54:00:00:00:02", "ip": "2001:db8::b"})
+    assert "IPv6 reservations" in plan(cfg(doc6, 6), cfg(more, 6)).reason
+    assert isinstance(plan(cfg(doc6, 6), cfg(more, 6), omapi_v6=True), HostChanges)
+
+
+@pytest.mark.parametrize("changes, leases_mb, failover, expect", [
+    (1, 0, False, HostChanges),
+    (10_000, 0, False, HostChanges),
+    (79_000, 0, False, HostChanges),
+    (90_000, 0, False, Restart),
+    (90_000, 0, True, HostChanges),
+    (90_000, 100, False, HostChanges),
+], ids=["one", "ten-thousand", "just-below", "just-above", "failover-raises-the-bar",
+        "big-leases-file-raises-the-bar"])
+def test_cost_model_crossover(changes, leases_mb, failover, expect):
+    """The cost model picks live below ~85,000 changes (as many hosts declared) at the defaults; a failover
+    partner and a large leases file make a restart dearer."""
+    cost = CostModel()
+    live = cost.live_cost(changes)
+    restart = cost.restart_cost(changes, leases_mb * 1_000_000, failover)
+    assert (Restart if restart < live else HostChanges) is expect
+
+
+def test_large_batch_is_planned_as_restart_with_both_prices():
+    """When the model prefers a restart, the reason gives both prices."""
+    cheap_outage = CostModel(outage_penalty_seconds=0.0, live_changes_per_second=1.0)
+    result = plan(cfg(BASE), cfg(edit(hosts=[host(n) for n in range(10, 40)])), cost=cheap_outage)
+    assert isinstance(result, Restart)
+    assert "host changes would take about" in result.reason
+
+
+def test_plans_are_values():
+    """Plans compare by value, so tests and callers can enumerate them."""
+    assert plan(cfg(BASE), cfg(BASE)) == NoChange()
+    assert attrs.evolve(Restart(("a",)), reasons=("b",)) == Restart(("b",))

@@ -1,0 +1,98 @@
+"""The control socket's commands, in memory: arguments, replies, declared errors."""
+
+import json
+
+import pytest
+from twisted.internet import defer
+from twisted.protocols import amp
+from twisted.test import iosim
+
+from provisioningserver.dhcp.errors import DocumentError, Problem
+from provisioningserver.dhcp.validate import CheckResult, DhcpdError
+from provisioningserver.rpc import control
+from provisioningserver.rpc.local import ControlLocator
+from provisioningserver.services.configure import (
+    ConfigRejected, DhcpdMissing, Outcome, StartFailed)
+from tests.rpc.test_arguments import big_document
+
+
+class FakeConfigurator:
+    def __init__(self, raises=None):
+        self.raises = raises
+        self.received = []
+
+    def configure(self, ip_version, document, dry_run):
+        self.received.append((ip_version, document, dry_run))
+        if self.raises is not None:
+            return defer.fail(self.raises)
+        return defer.succeed(Outcome(ip_version, "restarted", "the config changed", "abcd"))
+
+    def stop(self, ip_version):
+        return defer.succeed(Outcome(ip_version, "stopped", "stop requested"))
+
+    def status(self):
+        return {"v4": {"state": "running", "pid": 7}, "v6": {"state": "off", "pid": None}}
+
+
+def pair(configurator):
+    server = amp.AMP(locator=ControlLocator(configurator))
+    client = amp.AMP()
+    _, _, pump = iosim.connectedServerAndClient(lambda: server, lambda: client)
+    return client, pump
+
+
+def call(configurator, command, **arguments):
+    client, pump = pair(configurator)
+    d = client.callRemote(command, **arguments)
+    pump.flush()
+    results = []
+    d.addBoth(results.append)
+    assert results, "no reply"
+    return results[0]
+
+
+def test_configure_carries_a_fifty_thousand_host_document():
+    """A 50,000-host document reaches the configurator whole; the outcome comes back."""
+    configurator = FakeConfigurator()
+    document = big_document()
+    reply = call(configurator, control.Configure, ip_version=4, document=document)
+    assert configurator.received == [(4, document, False)]
+    assert reply["outcome"]["action"] == "restarted"
+    assert reply["outcome"]["fingerprint"] == "abcd"
+
+
+@pytest.mark.parametrize("error, code, check", [
+    (DocumentError([Problem("hosts[0].ip", "198.19.0.1 is not in any subnet")]),
+     b"INVALID_DOCUMENT",
+     lambda d: d["errors"] == [{"field": "hosts[0].ip", "error": "198.19.0.1 is not in any subnet"}]),
+    (ConfigRejected(CheckResult(ok=False, errors=(DhcpdError("expecting ;", 12, "foo bar", 4),),
+                                output="...")),
+     b"CONFIG_REJECTED",
+     lambda d: d["errors"][0] == {"error": "expecting ;", "line_num": 12, "line": "foo bar",
+                                  "position": 4}),
+    (StartFailed("dhcpd exited", True, True), b"DHCPD_FAILED",
+     lambda d: d["rolled_back"] and d["restored"] and "restored" in d["error"]),
+    (DhcpdMissing("dhcpd not found"), b"ENVIRONMENT", lambda d: d["error"] == "dhcpd not found"),
+    (RuntimeError("boom"), b"ENVIRONMENT", lambda d: "internal error: RuntimeError" in d["error"]),
+], ids=["invalid-document", "config-rejected", "dhcpd-failed", "dhcpd-missing", "unexpected"])
+def test_internal_errors_become_declared_errors(error, code, check):
+    """Each failure reaches the caller as its declared error with a JSON description;
+    the connection stays usable (nothing undeclared closes it)."""
+    failure = call(FakeConfigurator(raises=error), control.Configure, ip_version=4, document={})
+    failure.trap(amp.RemoteAmpError)
+    assert failure.value.errorCode == code
+    assert check(json.loads(failure.value.description))
+
+
+def test_bad_ip_version_is_an_invalid_document_naming_the_field():
+    """ip_version other than 4 or 6 is refused, naming ip_version."""
+    failure = call(FakeConfigurator(), control.Configure, ip_version=5, document={})
+    failure.trap(amp.RemoteAmpError)
+    assert failure.value.errorCode == b"INVALID_DOCUMENT"
+    assert json.loads(failure.value.description)["errors"][0]["field"] == "ip_version"
+
+
+def test_status_and_stop_replies():
+    """GetStatus returns the configurator's report; StopDHCP its outcome."""
+    assert call(FakeConfigurator(), control.GetStatus)["status"]["v4"]["pid"] == 7
+    assert call(FakeConfigurator(), control.StopDHCP, ip_version=6)["outcome"]["action"] == "stopped"

@@ -1,0 +1,212 @@
+"""The configure executor's decisions, with a fake monitor and dhcpd -t.
+
+The real dhcpd and processes are exercised by the lab tests; here the
+monitor and the checker are small fakes, so each step's effect on files,
+state and dhcpd (start, restart, leave alone, roll back) is checked exactly.
+"""
+
+import ipaddress
+import os
+
+import attrs
+import pytest
+from twisted.internet import defer, task
+
+from provisioningserver.config import RackdConfig
+from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.dhcp.validate import CheckResult, DhcpdError
+from provisioningserver.services.configure import ConfigRejected, Configurator, StartFailed
+from provisioningserver.services.monitor import DhcpdDidNotStart
+
+IF = ipaddress.ip_interface
+
+
+@attrs.define
+class FakeStatus:
+    state: str = "off"
+    pid: "int | None" = None
+    since: "float | None" = None
+    reason: "str | None" = None
+    restarts: int = 0
+    spec: object = None
+
+
+class FakeMonitor:
+    """Records calls; fails the next N starts when told to."""
+
+    def __init__(self):
+        self.current = FakeStatus()
+        self.calls = []
+        self.failures = 0
+
+    def ensure_running(self, spec, restart=False):
+        self.calls.append(("run", spec, restart))
+        if self.failures:
+            self.failures -= 1
+            self.current = FakeStatus(state="dead", reason="exited")
+            return defer.fail(DhcpdDidNotStart("dhcpd exited: Not configured to listen"))
+        self.current = FakeStatus(state="running", pid=100 + len(self.calls), spec=spec)
+        return defer.succeed(None)
+
+    def ensure_stopped(self):
+        self.calls.append(("stop",))
+        self.current = FakeStatus()
+        return defer.succeed(None)
+
+    def status(self):
+        return self.current
+
+
+def document(dns="198.18.0.2", hosts=()):
+    return {
+        "omapi_key": "dGhpcy1pcy1hLWRlbW8ta2V5LW5vdC1zZWNyZXQ=",
+        "shared_networks": [{"name": "net", "subnets": [{
+            "subnet_cidr": "198.18.0.0/24", "router_ip": "198.18.0.1", "dns_servers": [dns],
+            "pools": [{"ip_range_low": "198.18.0.100", "ip_range_high": "198.18.0.150"}]}]}],
+        "hosts": list(hosts),
+    }
+
+
+@pytest.fixture
+def rig(tmp_path):
+    config = RackdConfig(state_dir=str(tmp_path / "state"), run_dir=str(tmp_path / "run"),
+                         dhcpd="/bin/true")
+    for d in (config.state_dir, config.run_dir, os.path.join(config.state_dir, "log")):
+        os.makedirs(d)
+    monitors = {4: FakeMonitor(), 6: FakeMonitor()}
+    verdicts = []
+
+    def checker(text, ip_version, dhcpd):
+        return verdicts.pop(0) if verdicts else CheckResult(ok=True)
+
+    configurator = Configurator(
+        config, monitors, key_source=lambda: "agent-key",
+        links=lambda: {"lo": [IF("127.0.0.1/8")], "eth0": [IF("198.18.0.5/24")]},
+        clock=task.Clock(), checker=checker,
+        run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
+    return attrs.make_class("Rig", ["configurator", "monitor", "verdicts", "config"])(
+        configurator, monitors[4], verdicts, config)
+
+
+def result_of(d):
+    results = []
+    d.addBoth(results.append)
+    assert results, "the deferred did not fire"
+    if hasattr(results[0], "raiseException"):
+        results[0].raiseException()
+    return results[0]
+
+
+def config_text(rig):
+    with open(os.path.join(rig.config.state_dir, "dhcpd.conf")) as f:
+        return f.read()
+
+
+def test_first_document_starts_dhcpd_on_the_chosen_interface(rig):
+    """A first document is written (mode 0600) and dhcpd started on eth0."""
+    outcome = result_of(rig.configurator.configure(4, document()))
+    assert outcome.action == "started"
+    assert outcome.interfaces == ("eth0",)
+    (call,) = rig.monitor.calls
+    assert call[0] == "run" and call[1].interfaces == ("eth0",) and call[2] is True
+    path = os.path.join(rig.config.state_dir, "dhcpd.conf")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert "198.18.0.2" in config_text(rig)
+    assert rig.configurator.load_applied(4) == call[1]
+
+
+def test_same_document_again_leaves_dhcpd_alone(rig):
+    """Configuring the same document twice does not restart dhcpd."""
+    result_of(rig.configurator.configure(4, document()))
+    outcome = result_of(rig.configurator.configure(4, document()))
+    assert outcome.action == "unchanged"
+    assert len(rig.monitor.calls) == 1
+
+
+def test_changed_document_restarts(rig):
+    """A new DNS server changes the config and restarts dhcpd."""
+    result_of(rig.configurator.configure(4, document()))
+    outcome = result_of(rig.configurator.configure(4, document(dns="198.18.0.3")))
+    assert outcome.action == "restarted"
+    assert "198.18.0.3" in config_text(rig)
+
+
+def test_rejected_config_changes_nothing(rig):
+    """dhcpd -t's rejection is returned; file and dhcpd stay as they were."""
+    result_of(rig.configurator.configure(4, document()))
+    before = config_text(rig)
+    rig.verdicts.append(CheckResult(ok=False, errors=(DhcpdError("bad", 3, "x;", 1),)))
+    with pytest.raises(ConfigRejected) as caught:
+        result_of(rig.configurator.configure(4, document(dns="198.18.0.3")))
+    assert caught.value.result.errors[0].line_num == 3
+    assert config_text(rig) == before
+    assert len(rig.monitor.calls) == 1
+
+
+def test_failed_start_rolls_back_to_the_previous_config(rig):
+    """dhcpd not coming up restores the previous file and starts it again."""
+    result_of(rig.configurator.configure(4, document()))
+    before = config_text(rig)
+    first_spec = rig.monitor.calls[0][1]
+    rig.monitor.failures = 1
+    with pytest.raises(StartFailed) as caught:
+        result_of(rig.configurator.configure(4, document(dns="198.18.0.3")))
+    assert caught.value.rolled_back and caught.value.restored
+    assert "previous config was restored" in str(caught.value)
+    assert config_text(rig) == before
+    assert rig.monitor.calls[-1] == ("run", first_spec, True)
+    assert rig.configurator.status()["v4"]["last_configure"]["action"] == "failed"
+
+
+def test_failed_first_start_leaves_dhcpd_stopped(rig):
+    """With no previous config, a failed start removes the file and stops dhcpd."""
+    rig.monitor.failures = 1
+    with pytest.raises(StartFailed) as caught:
+        result_of(rig.configurator.configure(4, document()))
+    assert not caught.value.rolled_back
+    assert not os.path.exists(os.path.join(rig.config.state_dir, "dhcpd.conf"))
+    assert rig.monitor.calls[-1] == ("stop",)
+    assert rig.configurator.load_applied(4) is None
+
+
+def test_empty_document_stops_dhcpd(rig):
+    """A document without shared networks stops that family's dhcpd."""
+    result_of(rig.configurator.configure(4, document()))
+    outcome = result_of(rig.configurator.configure(4, {"shared_networks": []}))
+    assert outcome.action == "stopped"
+    assert rig.monitor.calls[-1] == ("stop",)
+    assert rig.configurator.load_applied(4) is None
+
+
+def test_invalid_document_changes_nothing(rig):
+    """A document error is raised before anything is written or started."""
+    with pytest.raises(DocumentError) as caught:
+        result_of(rig.configurator.configure(4, {"shared_networks": [{"name": "x;y"}]}))
+    assert caught.value.paths == ["shared_networks[0].name"]
+    assert rig.monitor.calls == []
+    assert not os.path.exists(os.path.join(rig.config.state_dir, "dhcpd.conf"))
+
+
+def test_dry_run_says_what_would_happen_and_does_nothing(rig):
+    """--dry-run reports would-start without writing or starting."""
+    outcome = result_of(rig.configurator.configure(4, document(), dry_run=True))
+    assert outcome.action == "would-start"
+    assert rig.monitor.calls == []
+    assert rig.configurator.status()["v4"]["last_configure"] is None
+
+
+def test_resume_adopts_what_was_applied(rig):
+    """At start, the applied spec is handed to the monitor without a forced restart."""
+    result_of(rig.configurator.configure(4, document()))
+    spec = rig.monitor.calls[0][1]
+    rig.monitor.calls.clear()
+    result_of(rig.configurator.resume())
+    assert rig.monitor.calls == [("run", spec, False)]
+
+
+def test_agent_key_is_used_when_the_document_has_none(rig):
+    """Without omapi_key the agent's own key goes into the OMAPI stanza."""
+    doc = document()
+    del doc["omapi_key"]
+    result_of(rig.configurator.configure(4, doc))
+    assert '"agent-key"' in config_text(rig)
