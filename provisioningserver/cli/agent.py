@@ -14,6 +14,7 @@ from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
 from twisted.protocols import amp
 
 from provisioningserver.config import RackdConfig
+from provisioningserver.rpc import control
 
 DEFAULT_SOCKET = RackdConfig().control_socket_path
 
@@ -47,6 +48,8 @@ def _call(reactor, path, command, arguments, timeout):
     try:
         d = protocol.callRemote(command, **arguments)
         result = yield d
+    except tuple(control.ERRORS) as error:
+        raise AgentError(control.ERRORS[type(error)].decode("ascii"), str(error))
     except amp.RemoteAmpError as error:
         raise AgentError(error.errorCode.decode("ascii", "replace"), error.description)
     finally:

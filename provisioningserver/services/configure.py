@@ -3,23 +3,24 @@
 The steps, one family at a time (a lock per family serialises callers):
 
 1. parse and check the document (`DocumentError` names every bad field);
-2. choose interfaces and this rack's address on each subnet;
-3. render, and compare with what is on disk and running: identical means
-   nothing to do, and dhcpd is left alone;
-4. check the rendered text with the real ``dhcpd -t`` (in a thread: it is a
-   subprocess); a rejection changes nothing;
-5. write the config atomically, keeping the previous text and spec, and have
-   the monitor restart dhcpd and verify that it serves;
-6. if dhcpd does not come up, put the previous config back and start it
-   again; the error says whether that rollback worked;
-7. persist what is now applied, so that a restarted rackd starts (or adopts)
-   the same dhcpd without the region having to say it again.
+2. choose interfaces and this rack's address on each subnet, and render;
+3. plan against the applied state (`provisioningserver.dhcp.plan`): nothing
+   to do, host changes that can go live over OMAPI, or a restart with reasons;
+4. check the full rendered text with the real ``dhcpd -t`` (in a thread: it is
+   a subprocess); a rejection changes nothing;
+5. host changes: remove, update, add over OMAPI, then write the full config
+   (so a later restart serves the same reservations); any OMAPI failure falls
+   back to the restart path, and the outcome says so;
+6. restart: write the config atomically, have the monitor restart dhcpd and
+   verify that it serves; if it does not, put the previous config back and
+   start it again; the error says whether that rollback worked;
+7. persist the applied state (`provisioningserver.services.dhcpstate`), so
+   that a restarted rackd adopts the same dhcpd and plans against it.
 
 An empty document (no shared networks) stops the family's dhcpd.
 """
 
 import hashlib
-import json
 import os
 
 import attrs
@@ -28,16 +29,17 @@ from twisted.logger import Logger
 
 from provisioningserver.dhcp.dhcpd import find_dhcpd
 from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.omapi import AddHost, RemoveHost, UpdateHostIP
+from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 from provisioningserver.dhcp.render import RenderInputs, render
 from provisioningserver.dhcp.validate import check_config
 from provisioningserver.network.selection import select
+from provisioningserver.services.dhcpstate import DHCPState, load_state, save_state
 from provisioningserver.services.files import DhcpdPaths, atomic_write, read_text
 from provisioningserver.services.monitor import DhcpdDidNotStart
 from provisioningserver.services.process import DhcpdSpec
 
 log = Logger()
-
-STATE_VERSION = 1
 
 
 class DhcpdMissing(Exception):
@@ -67,7 +69,8 @@ class StartFailed(Exception):
 @attrs.frozen
 class Outcome:
     """What a configure did, and why. ``action`` is one of: unchanged,
-    started, restarted, stopped, would-start, would-restart, would-stop."""
+    applied-live, started, restarted, stopped, failed, and with --dry-run
+    would-apply-live, would-start, would-restart, would-stop."""
 
     ip_version: int
     action: str
@@ -75,9 +78,17 @@ class Outcome:
     fingerprint: "str | None" = None
     warnings: tuple = ()
     interfaces: tuple = ()
+    hosts: "dict | None" = None  # live changes: {"added": n, "removed": n, "updated": n}
 
     def to_dict(self):
         return attrs.asdict(self, value_serializer=lambda _, __, v: list(v) if isinstance(v, tuple) else v)
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def fingerprint(text):
@@ -87,42 +98,32 @@ def fingerprint(text):
 class Configurator:
     """Applies documents for both families; see the module docstring."""
 
-    def __init__(self, config, monitors, key_source, links, clock,
-                 checker=check_config, run_in_thread=threads.deferToThread):
+    def __init__(self, config, monitors, key_source, links, clock, omapi_factory=None,
+                 checker=check_config, run_in_thread=threads.deferToThread, cost=CostModel()):
         self.config = config
         self.monitors = monitors  # {4: DhcpdMonitor, 6: DhcpdMonitor}
         self.key_source = key_source  # () -> the agent's OMAPI key
-        self.links = links  # () -> {ifname: [ip_interface]}
+        self.links = links  # () -> the interface snapshot
         self.clock = clock
+        self.omapi_factory = omapi_factory  # (ip_version, key) -> OmapiClient
         self.checker = checker
         self.run_in_thread = run_in_thread
+        self.cost = cost
         self.locks = {4: defer.DeferredLock(), 6: defer.DeferredLock()}
         self.last_outcome = {4: None, 6: None}
+        self._omapi = {}
 
-    # Persisted applied state.
+    def applied(self, ip_version):
+        return load_state(self.config.state_dir, ip_version)
 
-    def _state_path(self, ip_version):
-        return os.path.join(self.config.state_dir, f"applied-v{ip_version}.json")
-
-    def load_applied(self, ip_version):
-        """The spec that was last applied and should run, or None."""
-        text = read_text(self._state_path(ip_version))
-        if not text:
-            return None
-        try:
-            data = json.loads(text)
-            if data.get("version") != STATE_VERSION or not data.get("running"):
-                return None
-            spec = data["spec"]
-            return DhcpdSpec(**{**spec, "interfaces": tuple(spec["interfaces"])})
-        except (ValueError, KeyError, TypeError) as error:
-            log.warn("Ignoring unreadable applied state for IPv{v}: {e}", v=ip_version, e=error)
-            return None
-
-    def _save_applied(self, ip_version, spec):
-        data = {"version": STATE_VERSION, "running": spec is not None,
-                "spec": attrs.asdict(spec) if spec is not None else None}
-        atomic_write(self._state_path(ip_version), json.dumps(data, indent=1), mode=0o600)
+    def _omapi_client(self, ip_version, key):
+        client = self._omapi.get(ip_version)
+        if client is None or client[0] != key:
+            if client is not None:
+                client[1].disconnect()
+            client = (key, self.omapi_factory(ip_version, key))
+            self._omapi[ip_version] = client
+        return client[1]
 
     # Configure.
 
@@ -136,7 +137,7 @@ class Configurator:
         """At start: bring back (adopting where it runs) what was applied."""
         results = []
         for ip_version, monitor in self.monitors.items():
-            spec = self.load_applied(ip_version)
+            spec = self.applied(ip_version).spec
             if spec is None:
                 continue
             d = monitor.ensure_running(spec, restart=False)
@@ -144,6 +145,27 @@ class Configurator:
                 "Could not resume dhcpd for IPv{v}", f, v=v))
             results.append(d)
         return defer.gatherResults(results)
+
+    def _decide(self, config, inputs, applied, running, previous_text, rendered, paths):
+        """The plan: NoChange, HostChanges or Restart (see provisioningserver.dhcp.plan)."""
+        if not running:
+            return Restart(("dhcpd is not running this config's interfaces and files",))
+        if applied.config is None:
+            return Restart(("what dhcpd serves is not known to this rackd",))
+        decision = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=self.cost)
+        if isinstance(decision, NoChange):
+            same = rendered.text == previous_text
+        elif isinstance(decision, HostChanges):
+            # Only hosts differ in the document; anything else that renders differently
+            # (this rack's addresses, agent settings, templates) still needs a restart.
+            same = render(attrs.evolve(config, hosts=applied.config.hosts), inputs).text \
+                == previous_text
+        else:
+            return decision
+        if not same:
+            return Restart(("the rendered config changed beyond the document's hosts "
+                            "(rack addresses, agent settings or templates)",))
+        return decision
 
     @defer.inlineCallbacks
     def _configure(self, ip_version, document, dry_run):
@@ -154,46 +176,59 @@ class Configurator:
         if dhcpd is None:
             raise DhcpdMissing(f"dhcpd not found ({self.config.dhcpd or 'on PATH'})")
         selection = select(config, self.links())
-        rendered = render(config, RenderInputs(
+        key = config.omapi_key or self.key_source()
+        inputs = RenderInputs(
             rack_addresses=selection.rack_addresses,
             omapi_port=self.config.omapi_port(ip_version),
-            omapi_key=config.omapi_key or self.key_source(),
+            omapi_key=key,
             boot=self.config.boot,
             lease_time=self.config.lease_time,
             pxe_lease_time=self.config.pxe_lease_time,
-        ))
+        )
+        rendered = render(config, inputs)
         paths = DhcpdPaths.for_family(self.config, ip_version)
         spec = DhcpdSpec(ip_version=ip_version, dhcpd=dhcpd, config_path=paths.config,
                          leases_path=paths.leases, pid_path=paths.pid, log_path=paths.log,
                          interfaces=selection.interfaces)
         monitor = self.monitors[ip_version]
-        previous_text = read_text(paths.config)
         status = monitor.status()
-        new_print = fingerprint(rendered.text)
+        applied = self.applied(ip_version)
+        previous_text = read_text(paths.config)
+        running = status.state == "running" and status.spec == spec
+        decision = self._decide(config, inputs, applied, running, previous_text, rendered, paths)
         warnings = tuple(rendered.warnings) + tuple(
             f"subnet {cidr} has no address on this rack: served as relayed, without boot options"
             for cidr in selection.relayed)
 
-        def outcome(action, reason):
-            result = Outcome(ip_version, action, reason, new_print, warnings, selection.interfaces)
+        def outcome(action, reason, hosts=None):
+            result = Outcome(ip_version, action, reason, fingerprint(rendered.text), warnings,
+                             selection.interfaces, hosts)
             if not dry_run:
                 self.last_outcome[ip_version] = result
             return result
 
-        if previous_text == rendered.text and status.state == "running" and status.spec == spec:
+        if isinstance(decision, NoChange):
             return outcome("unchanged", "the rendered config is what dhcpd already serves")
         result = yield self.run_in_thread(self.checker, rendered.text, ip_version, dhcpd)
         if not result.ok:
             raise ConfigRejected(result)
-        if status.state != "running":
-            action, reason = "started", f"dhcpd was {status.state}"
-        elif status.spec != spec:
-            action, reason = "restarted", "the interfaces or files dhcpd runs with changed"
-        else:
-            action, reason = "restarted", "the config changed"
+        if isinstance(decision, HostChanges):
+            counts = {"added": len(decision.add), "removed": len(decision.remove),
+                      "updated": len(decision.update)}
+            if dry_run:
+                return outcome("would-apply-live", decision.reason, counts)
+            failure = yield self._apply_live(ip_version, key, decision)
+            if failure is None:
+                atomic_write(paths.config, rendered.text, mode=0o600)
+                save_state(self.config.state_dir, ip_version, DHCPState(spec=spec, config=config))
+                log.info("IPv{v} hosts applied live: {r}", v=ip_version, r=decision.reason)
+                return outcome("applied-live", decision.reason, counts)
+            decision = Restart((f"OMAPI failed ({failure}), so dhcpd is restarted instead",))
+        action = "started" if status.state != "running" else "restarted"
+        reason = decision.reason
         if dry_run:
-            return outcome({"started": "would-start", "restarted": "would-restart"}[action], reason)
-        previous_spec = status.spec if status.state == "running" else self.load_applied(ip_version)
+            return outcome("would-start" if action == "started" else "would-restart", reason)
+        previous_spec = status.spec if status.state == "running" else applied.spec
         atomic_write(paths.config, rendered.text, mode=0o600)
         try:
             yield monitor.ensure_running(spec, restart=True)
@@ -203,9 +238,33 @@ class Configurator:
                 ip_version, "failed", str(error), fingerprint(previous_text), warnings, ())
             raise StartFailed(str(error), previous_text is not None and previous_spec is not None,
                               restored)
-        self._save_applied(ip_version, spec)
+        save_state(self.config.state_dir, ip_version, DHCPState(spec=spec, config=config))
         log.info("IPv{v} dhcpd {action}: {reason}", v=ip_version, action=action, reason=reason)
         return outcome(action, reason)
+
+    @defer.inlineCallbacks
+    def _apply_live(self, ip_version, key, changes):
+        """Remove, then update, then add over OMAPI; None, or what failed first."""
+        if self.omapi_factory is None:
+            return "no OMAPI client"
+        client = self._omapi_client(ip_version, key)
+        batches = (
+            [RemoveHost(name=h.host) for h in changes.remove],
+            [UpdateHostIP(ip=str(new.ip), name=new.host) for _, new in changes.update],
+            [AddHost(name=h.host, mac=h.mac, ip=str(h.ip)) for h in changes.add],
+        )
+        for batch in batches:
+            if not batch:
+                continue
+            try:
+                results = yield client.apply(batch)
+            except Exception as error:  # the connection itself failed
+                return str(error)
+            failed = [r for r in results if not r.ok]
+            if failed:
+                more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+                return f"{failed[0].error}{more}"
+        return None
 
     @defer.inlineCallbacks
     def _roll_back(self, ip_version, paths, previous_text, previous_spec):
@@ -214,7 +273,7 @@ class Configurator:
             if os.path.exists(paths.config):
                 os.unlink(paths.config)
             yield monitor.ensure_stopped()
-            self._save_applied(ip_version, None)
+            save_state(self.config.state_dir, ip_version, DHCPState())
             return False
         atomic_write(paths.config, previous_text, mode=0o600)
         try:
@@ -233,7 +292,7 @@ class Configurator:
         if dry_run:
             return result
         yield monitor.ensure_stopped()
-        self._save_applied(ip_version, None)
+        save_state(self.config.state_dir, ip_version, DHCPState())
         self.last_outcome[ip_version] = result
         return result
 

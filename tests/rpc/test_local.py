@@ -41,12 +41,11 @@ def pair(configurator):
     return client, pump
 
 
-def call(configurator, command, **arguments):
-    client, pump = pair(configurator)
-    d = client.callRemote(command, **arguments)
-    pump.flush()
+def call(configurator, command, connection=None, **arguments):
+    client, pump = connection or pair(configurator)
     results = []
-    d.addBoth(results.append)
+    client.callRemote(command, **arguments).addBoth(results.append)
+    pump.flush()
     assert results, "no reply"
     return results[0]
 
@@ -78,18 +77,20 @@ def test_configure_carries_a_fifty_thousand_host_document():
 def test_internal_errors_become_declared_errors(error, code, check):
     """Each failure reaches the caller as its declared error with a JSON description;
     the connection stays usable (nothing undeclared closes it)."""
-    failure = call(FakeConfigurator(raises=error), control.Configure, ip_version=4, document={})
-    failure.trap(amp.RemoteAmpError)
-    assert failure.value.errorCode == code
-    assert check(json.loads(failure.value.description))
+    configurator = FakeConfigurator(raises=error)
+    connection = pair(configurator)
+    failure = call(configurator, control.Configure, connection, ip_version=4, document={})
+    declared = {v: k for k, v in control.ERRORS.items()}[code]
+    failure.trap(declared)
+    assert check(json.loads(str(failure.value)))
+    assert call(configurator, control.GetStatus, connection)["status"]["v4"]["pid"] == 7
 
 
 def test_bad_ip_version_is_an_invalid_document_naming_the_field():
     """ip_version other than 4 or 6 is refused, naming ip_version."""
     failure = call(FakeConfigurator(), control.Configure, ip_version=5, document={})
-    failure.trap(amp.RemoteAmpError)
-    assert failure.value.errorCode == b"INVALID_DOCUMENT"
-    assert json.loads(failure.value.description)["errors"][0]["field"] == "ip_version"
+    failure.trap(control.InvalidDocument)
+    assert json.loads(str(failure.value))["errors"][0]["field"] == "ip_version"
 
 
 def test_status_and_stop_replies():

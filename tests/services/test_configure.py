@@ -6,6 +6,7 @@ state and dhcpd (start, restart, leave alone, roll back) is checked exactly.
 """
 
 import ipaddress
+import json
 import os
 
 import attrs
@@ -14,6 +15,8 @@ from twisted.internet import defer, task
 
 from provisioningserver.config import RackdConfig
 from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.dhcp.omapi import AddHost, ChangeResult, RemoveHost, UpdateHostIP
+from provisioningserver.dhcp.omapi_errors import OmapiError
 from provisioningserver.dhcp.validate import CheckResult, DhcpdError
 from provisioningserver.services.configure import ConfigRejected, Configurator, StartFailed
 from provisioningserver.services.monitor import DhcpdDidNotStart
@@ -57,6 +60,27 @@ class FakeMonitor:
         return self.current
 
 
+class FakeOmapi:
+    """Records each batch; fails the changes whose host name is in ``failing``."""
+
+    def __init__(self):
+        self.batches = []
+        self.failing = set()
+
+    def apply(self, changes):
+        self.batches.append(list(changes))
+        return defer.succeed([
+            ChangeResult(c, error=OmapiError("not authorized") if c.name in self.failing else None)
+            for c in changes])
+
+    def disconnect(self):
+        return defer.succeed(None)
+
+
+def host(n, ip=None):
+    return {"host": f"node-{n}", "mac": f"52:54:00:00:00:{n:02x}", "ip": ip or f"198.18.0.{n}"}
+
+
 def document(dns="198.18.0.2", hosts=()):
     return {
         "omapi_key": "dGhpcy1pcy1hLWRlbW8ta2V5LW5vdC1zZWNyZXQ=",
@@ -75,17 +99,22 @@ def rig(tmp_path):
         os.makedirs(d)
     monitors = {4: FakeMonitor(), 6: FakeMonitor()}
     verdicts = []
+    omapi = FakeOmapi()
 
     def checker(text, ip_version, dhcpd):
         return verdicts.pop(0) if verdicts else CheckResult(ok=True)
 
-    configurator = Configurator(
-        config, monitors, key_source=lambda: "agent-key",
-        links=lambda: {"lo": [IF("127.0.0.1/8")], "eth0": [IF("198.18.0.5/24")]},
-        clock=task.Clock(), checker=checker,
-        run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
-    return attrs.make_class("Rig", ["configurator", "monitor", "verdicts", "config"])(
-        configurator, monitors[4], verdicts, config)
+    links = {"lo": [IF("127.0.0.1/8")], "eth0": [IF("198.18.0.5/24")]}
+
+    def make():
+        return Configurator(
+            config, monitors, key_source=lambda: "agent-key", links=lambda: links,
+            clock=task.Clock(), checker=checker, omapi_factory=lambda v, key: omapi,
+            run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
+
+    rig = attrs.make_class("Rig", ["configurator", "monitor", "verdicts", "config", "omapi",
+                                   "links", "make"])
+    return rig(make(), monitors[4], verdicts, config, omapi, links, make)
 
 
 def result_of(d):
@@ -112,7 +141,7 @@ def test_first_document_starts_dhcpd_on_the_chosen_interface(rig):
     path = os.path.join(rig.config.state_dir, "dhcpd.conf")
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert "198.18.0.2" in config_text(rig)
-    assert rig.configurator.load_applied(4) == call[1]
+    assert rig.configurator.applied(4).spec == call[1]
 
 
 def test_same_document_again_leaves_dhcpd_alone(rig):
@@ -166,7 +195,7 @@ def test_failed_first_start_leaves_dhcpd_stopped(rig):
     assert not caught.value.rolled_back
     assert not os.path.exists(os.path.join(rig.config.state_dir, "dhcpd.conf"))
     assert rig.monitor.calls[-1] == ("stop",)
-    assert rig.configurator.load_applied(4) is None
+    assert rig.configurator.applied(4).spec is None
 
 
 def test_empty_document_stops_dhcpd(rig):
@@ -175,7 +204,7 @@ def test_empty_document_stops_dhcpd(rig):
     outcome = result_of(rig.configurator.configure(4, {"shared_networks": []}))
     assert outcome.action == "stopped"
     assert rig.monitor.calls[-1] == ("stop",)
-    assert rig.configurator.load_applied(4) is None
+    assert rig.configurator.applied(4).spec is None
 
 
 def test_invalid_document_changes_nothing(rig):
@@ -210,3 +239,83 @@ def test_agent_key_is_used_when_the_document_has_none(rig):
     del doc["omapi_key"]
     result_of(rig.configurator.configure(4, doc))
     assert '"agent-key"' in config_text(rig)
+
+
+def test_new_reservation_goes_live_without_restart(rig):
+    """Adding a host is applied over OMAPI; dhcpd is not restarted; the file
+    on disk gets the host so a later restart serves it too."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    outcome = result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    assert outcome.action == "applied-live"
+    assert outcome.hosts == {"added": 1, "removed": 0, "updated": 0}
+    assert len(rig.monitor.calls) == 1
+    assert rig.omapi.batches == [[AddHost(name="node-11", mac="52:54:00:00:00:0b",
+                                          ip="198.18.0.11")]]
+    assert "node-11" in config_text(rig)
+    assert [h.host for h in rig.configurator.applied(4).config.hosts] == ["node-10", "node-11"]
+
+
+def test_live_changes_run_removes_then_updates_then_adds(rig):
+    """Removes, updates and adds go as three batches, in that order."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    result_of(rig.configurator.configure(
+        4, document(hosts=[host(11, ip="198.18.0.31"), host(12)])))
+    assert rig.omapi.batches == [
+        [RemoveHost(name="node-10")],
+        [UpdateHostIP(ip="198.18.0.31", name="node-11")],
+        [AddHost(name="node-12", mac="52:54:00:00:00:0c", ip="198.18.0.12")],
+    ]
+
+
+def test_omapi_failure_falls_back_to_a_restart(rig):
+    """When dhcpd refuses an OMAPI change, rackd restarts it with the full config
+    and says why."""
+    result_of(rig.configurator.configure(4, document()))
+    rig.omapi.failing.add("node-11")
+    outcome = result_of(rig.configurator.configure(4, document(hosts=[host(11)])))
+    assert outcome.action == "restarted"
+    assert "OMAPI failed (not authorized)" in outcome.reason
+    assert len(rig.monitor.calls) == 2
+    assert "node-11" in config_text(rig)
+
+
+def test_restarted_rackd_with_the_same_document_changes_nothing(rig):
+    """A new Configurator (rackd restarted) finds the applied state and leaves
+    the running dhcpd alone."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    again = rig.make()
+    outcome = result_of(again.configure(4, document(hosts=[host(10)])))
+    assert outcome.action == "unchanged"
+    assert len(rig.monitor.calls) == 1
+
+
+def test_rack_address_change_restarts_even_for_host_only_edits(rig):
+    """If this rack's address on the subnet moved, host edits cannot go live alone."""
+    result_of(rig.configurator.configure(4, document()))
+    rig.links["eth0"] = [IF("198.18.0.6/24")]
+    outcome = result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    assert outcome.action == "restarted"
+    assert "rack addresses" in outcome.reason
+
+
+def test_old_state_format_is_migrated_not_misread(rig):
+    """A version-1 state file (no document) keeps the spec and forces one restart."""
+    result_of(rig.configurator.configure(4, document()))
+    spec = rig.configurator.applied(4).spec
+    path = os.path.join(rig.config.state_dir, "applied-v4.json")
+    with open(path, "w") as f:
+        json.dump({"version": 1, "running": True, "spec": attrs.asdict(spec)}, f)
+    state = rig.configurator.applied(4)
+    assert state.spec == spec and state.config is None
+    outcome = result_of(rig.configurator.configure(4, document()))
+    assert outcome.action == "restarted"
+    assert "not known" in outcome.reason
+
+
+def test_dry_run_of_host_changes_prints_the_plan(rig):
+    """--dry-run says the hosts would go live, and changes nothing."""
+    result_of(rig.configurator.configure(4, document()))
+    outcome = result_of(rig.configurator.configure(4, document(hosts=[host(10)]), dry_run=True))
+    assert outcome.action == "would-apply-live"
+    assert outcome.hosts["added"] == 1
+    assert rig.omapi.batches == []

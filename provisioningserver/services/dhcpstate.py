@@ -1,0 +1,79 @@
+"""DHCPState: what rackd has applied to one family's dhcpd, persisted.
+
+After every successful configure, rackd writes the applied document and the
+dhcpd spec (binary, files, interfaces) to ``state_dir/applied-v4.json`` (or
+``-v6``), atomically. A restarted rackd reads it to adopt or start the same
+dhcpd and to plan the next document against it, so an unchanged document
+does not restart dhcpd.
+
+The file carries a format version. A file of another version is never
+misread: version 1 (spec only, no document) is migrated to a state with an
+unknown document, so that the next configure restarts once and then knows;
+an unknown or unreadable file is treated the same way and logged.
+"""
+
+import json
+import os
+
+import attrs
+from twisted.logger import Logger
+
+from provisioningserver.dhcp.document import parse_document, to_document
+from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.services.files import atomic_write, read_text
+from provisioningserver.services.process import DhcpdSpec
+
+log = Logger()
+
+FORMAT_VERSION = 2
+
+
+@attrs.frozen
+class DHCPState:
+    """``spec`` is None when dhcpd should be off; ``config`` is None when
+    what dhcpd serves is not known (an old or damaged state file)."""
+
+    spec: "DhcpdSpec | None" = None
+    config: object = None
+
+
+def state_path(state_dir, ip_version):
+    return os.path.join(state_dir, f"applied-v{ip_version}.json")
+
+
+def _spec(data):
+    return DhcpdSpec(**{**data, "interfaces": tuple(data["interfaces"])})
+
+
+def load_state(state_dir, ip_version):
+    text = read_text(state_path(state_dir, ip_version))
+    if not text:
+        return DHCPState()
+    try:
+        data = json.loads(text)
+        version = data.get("version")
+        if version == 1:
+            spec = _spec(data["spec"]) if data.get("running") else None
+            return DHCPState(spec=spec, config=None)
+        if version != FORMAT_VERSION:
+            log.warn("Applied state for IPv{v} has unknown format {f}; rebuilding it",
+                     v=ip_version, f=version)
+            return DHCPState()
+        spec = _spec(data["spec"]) if data.get("spec") else None
+        config = None
+        if data.get("document") is not None:
+            config = parse_document(data["document"], ip_version)
+        return DHCPState(spec=spec, config=config)
+    except (ValueError, KeyError, TypeError, DocumentError) as error:
+        log.warn("Ignoring unreadable applied state for IPv{v}: {e}", v=ip_version, e=error)
+        return DHCPState()
+
+
+def save_state(state_dir, ip_version, state):
+    data = {
+        "version": FORMAT_VERSION,
+        "spec": attrs.asdict(state.spec) if state.spec is not None else None,
+        "document": to_document(state.config) if state.config is not None else None,
+    }
+    # The document holds the OMAPI key: owner only.
+    atomic_write(state_path(state_dir, ip_version), json.dumps(data), mode=0o600)
