@@ -27,6 +27,13 @@ class RackdConfig:
     lease_time: int = 600
     pxe_lease_time: int = 30
     boot: BootSettings = BootSettings()
+    # The region (see provisioningserver.rpc.region): no endpoints = standalone.
+    region: tuple = ()  # "host:port" of each region controller
+    region_ca: "str | None" = None  # PEM CA file that signed the region's certificate
+    region_fingerprint: "str | None" = None  # or the region certificate's SHA-256 (hex)
+    secret_file: str = "/var/lib/rackd/secret"  # the shared secret, hex, mode 0600
+    rack_id: "str | None" = None  # default: rack_name
+    rack_name: "str | None" = None  # default: the host name
 
     @property
     def control_socket_path(self):
@@ -37,7 +44,8 @@ class RackdConfig:
 
 
 _INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time")
-_STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd")
+_STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd", "region_ca",
+             "region_fingerprint", "secret_file", "rack_id", "rack_name")
 
 
 def config_from_mapping(data, source="rackd config"):
@@ -59,6 +67,10 @@ def config_from_mapping(data, source="rackd config"):
                 problems.append(Problem(key, f"expected a positive whole number, got {value!r}"))
             else:
                 values[key] = value
+        elif key == "region":
+            problems.extend(_region_problems(value))
+            if isinstance(value, list):
+                values["region"] = tuple(value)
         elif key == "boot":
             boot = {}
             for bkey, bvalue in (value or {}).items() if isinstance(value, dict) else ():
@@ -78,9 +90,23 @@ def config_from_mapping(data, source="rackd config"):
     for port in ("omapi_port_v4", "omapi_port_v6"):
         if values.get(port, 1) > 65535:
             problems.append(Problem(port, f"{values[port]} is not a TCP port"))
+    if values.get("region") and not (values.get("region_ca") or values.get("region_fingerprint")):
+        problems.append(Problem("region_ca", "a region needs region_ca or region_fingerprint "
+                                "to check its certificate"))
     if problems:
         raise DocumentError(problems)
     return RackdConfig(**values)
+
+
+def _region_problems(value):
+    if not isinstance(value, list):
+        return [Problem("region", f"expected a list of host:port, got {value!r}")]
+    problems = []
+    for i, text in enumerate(value):
+        host, sep, port = text.rpartition(":") if isinstance(text, str) else ("", "", "")
+        if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+            problems.append(Problem(f"region[{i}]", f"expected host:port, got {text!r}"))
+    return problems
 
 
 def load_config(path):

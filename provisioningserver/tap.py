@@ -4,7 +4,12 @@
       ├─ dhcpd monitor, IPv4        (DhcpdMonitor: keeps dhcpd up, outlives rackd)
       ├─ dhcpd monitor, IPv6
       ├─ resume                     (at start: adopt or start what was applied)
-      └─ control socket             (AMP on a unix socket, mode 0600: rackctl)
+      ├─ control socket             (AMP on a unix socket, mode 0600: rackctl)
+      └─ region                     (only when `region` is configured: one reconnecting
+                                     TLS client per region controller)
+
+Both the control socket and the region configure through one `Coalescer`, so
+their documents are serialised together per IP family.
 """
 
 import os
@@ -13,8 +18,12 @@ from twisted.application import service
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import UNIXServerEndpoint
 
-from provisioningserver.network.discovery import addresses_by_interface
+from provisioningserver.dhcp.omapi import OmapiClient
+from provisioningserver.dhcp.render import OMAPI_KEY_NAME
+from provisioningserver.network.discovery import discover
 from provisioningserver.rpc.local import ControlFactory
+from provisioningserver.rpc.region import region_service
+from provisioningserver.services.coalesce import Coalescer
 from provisioningserver.services.configure import Configurator
 from provisioningserver.services.files import ensure_directories
 from provisioningserver.services.keys import load_or_create_key
@@ -60,15 +69,24 @@ def makeService(config, reactor=None):
         monitor.setName(f"dhcpd-v{ip_version}")
         monitor.setServiceParent(top)
         monitors[ip_version] = monitor
+    def omapi_factory(ip_version, key):
+        # dhcpd listens for OMAPI on every address; rackd talks to its own over loopback.
+        return OmapiClient(reactor, "127.0.0.1", config.omapi_port(ip_version), OMAPI_KEY_NAME,
+                           key)
+
     configurator = Configurator(
         config, monitors,
         key_source=lambda: load_or_create_key(config.state_dir),
-        links=addresses_by_interface,
+        links=discover,
         clock=reactor,
+        omapi_factory=omapi_factory,
     )
     top.configurator = configurator
+    coalescer = top.coalescer = Coalescer(configurator, reactor)
     _Resume(configurator).setServiceParent(top)
-    control = _ControlSocket(reactor, config.control_socket_path, ControlFactory(configurator))
+    control = _ControlSocket(reactor, config.control_socket_path, ControlFactory(coalescer))
     control.setName("control")
     control.setServiceParent(top)
+    if config.region:
+        region_service(config, coalescer, reactor).setServiceParent(top)
     return top

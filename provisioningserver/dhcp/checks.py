@@ -1,19 +1,66 @@
 """Rules that relate the fields of a DHCP config document to each other.
 
-`check_config` takes a structurally valid `DHCPConfig` and yields a `Problem`
-for every rule it breaks, with the path of the offending field: pools inside
-their subnet and not overlapping, hosts inside a served subnet but outside
-the dynamic pools, no MAC twice in one subnet and no IP twice, failover peers
-declared before pools name them.
+`check_config` takes a `DHCPConfig` and returns a `Problem` for every rule it
+breaks, with the path of the offending field: pools inside their subnet, in
+order and not overlapping; hosts inside a served subnet but outside the
+dynamic pools and off the router's address; no MAC twice in one subnet and no
+IP twice; failover peers declared before pools name them.
+
+The rules also run on a document whose structural pass found problems, so
+that one round trip reports everything. The parser drops list items it could
+not read, which shifts the indexes of those that follow; an `Outline` tells
+these rules where each kept item stood in the document, which lists lost
+items, and which failover peer names were declared. Rules whose answer
+depends on a lost item hold back rather than guess: with a subnet lost, a
+host is not called "outside every subnet"; with a failover peer's name
+unreadable, no pool's peer is called undeclared.
+
+Addresses a client may hold: in IPv4 neither the network nor the broadcast
+address of a subnet, except in /31 and /32 (RFC 3021: both addresses of a
+/31 are hosts). In IPv6 not the all-zeros address of the prefix, which is the
+Subnet-Router anycast address (RFC 4291 2.6.1), except in /127 and /128
+(RFC 6164). dhcpd itself accepts ranges over these addresses and would hand
+them out.
 """
 
 from provisioningserver.dhcp.errors import Problem
 
 
-def _subnet_paths(config):
+class Outline:
+    """What the structural pass knew beyond the model it built.
+
+    ``kept`` maps a list's path to the document indexes of the items the model
+    holds; ``incomplete`` names the lists that lost items or could not be read;
+    ``peer_names`` are the failover peer names the document declares, or None
+    when one could not be read. The default outline fits a model built whole.
+    """
+
+    def __init__(self, kept=None, incomplete=(), peer_names=None):
+        self.kept = dict(kept or {})
+        self.incomplete = frozenset(incomplete)
+        self.peer_names = peer_names
+
+    @classmethod
+    def of(cls, config):
+        return cls(peer_names=frozenset(p.name for p in config.failover_peers))
+
+    def item(self, list_path, index):
+        """The document path of the model's ``index``-th item of ``list_path``."""
+        kept = self.kept.get(list_path)
+        return f"{list_path}[{kept[index] if kept is not None else index}]"
+
+    @property
+    def all_subnets(self):
+        """Whether the model holds every subnet of the document."""
+        return not any(p == "shared_networks" or p.endswith(".subnets")
+                       for p in self.incomplete)
+
+
+def _subnet_paths(config, outline):
     for n, network in enumerate(config.shared_networks):
+        network_path = outline.item("shared_networks", n)
         for s, subnet in enumerate(network.subnets):
-            yield f"shared_networks[{n}].subnets[{s}]", subnet
+            yield outline.item(f"{network_path}.subnets", s), subnet
 
 
 def _usable(address, network):
@@ -22,114 +69,134 @@ def _usable(address, network):
         return False
     if network.version == 4 and network.prefixlen < 31:
         return address not in (network.network_address, network.broadcast_address)
+    if network.version == 6 and network.prefixlen < 127:
+        return address != network.network_address
     return True
+
+
+def _sound(pool, network):
+    """Whether ``pool`` is a range of client addresses of ``network``, low to high.
+
+    Only sound pools are compared with other pools, the router and hosts: an
+    end out of its subnet, or the ends swapped, is reported once, and what it
+    would overlap says nothing reliable about the range that was meant.
+    """
+    return (_usable(pool.ip_range_low, network) and _usable(pool.ip_range_high, network)
+            and pool.ip_range_low <= pool.ip_range_high)
 
 
 def _where(address, network):
     if address not in network:
         return f"is outside subnet {network}"
     if address == network.network_address:
+        if network.version == 6:
+            return f"is the Subnet-Router anycast address of subnet {network}"
         return f"is the network address of subnet {network}"
     return f"is the broadcast address of subnet {network}"
 
 
-def check_config(config):
+def check_config(config, outline=None):
+    outline = outline if outline is not None else Outline.of(config)
     problems = []
-    problems += _check_peers(config)
-    problems += _check_subnets(config)
-    problems += _check_hosts(config)
+    problems += _check_peers(config, outline)
+    problems += _check_subnets(config, outline)
+    problems += _check_hosts(config, outline)
     return problems
 
 
-def _check_peers(config):
+def _check_peers(config, outline):
     seen = {}
     for i, peer in enumerate(config.failover_peers):
+        path = outline.item("failover_peers", i)
         if peer.name in seen:
-            yield Problem(f"failover_peers[{i}].name",
-                          f"{peer.name!r} is already declared by failover_peers[{seen[peer.name]}]")
-        seen.setdefault(peer.name, i)
+            yield Problem(f"{path}.name", f"{peer.name!r} is already declared by {seen[peer.name]}")
+        seen.setdefault(peer.name, path)
         if peer.address == peer.peer_address:
-            yield Problem(f"failover_peers[{i}].peer_address",
+            yield Problem(f"{path}.peer_address",
                           f"{peer.peer_address} is this peer's own address")
 
 
-def _check_subnets(config):
-    peers = {p.name for p in config.failover_peers}
+def _check_subnets(config, outline):
     names = {}
-    subnets = []
     for n, network in enumerate(config.shared_networks):
+        path = outline.item("shared_networks", n)
         if network.name in names:
-            yield Problem(f"shared_networks[{n}].name",
-                          f"{network.name!r} is already used by shared_networks[{names[network.name]}]")
-        names.setdefault(network.name, n)
-    for path, subnet in _subnet_paths(config):
-        cidr = subnet.subnet_cidr
+            yield Problem(f"{path}.name",
+                          f"{network.name!r} is already used by {names[network.name]}")
+        names.setdefault(network.name, path)
+    subnets = []
+    for path, subnet in _subnet_paths(config, outline):
         for other_path, other in subnets:
-            if cidr.overlaps(other.subnet_cidr):
+            if subnet.subnet_cidr.overlaps(other.subnet_cidr):
                 yield Problem(f"{path}.subnet_cidr",
-                              f"{cidr} overlaps {other.subnet_cidr} ({other_path})")
+                              f"{subnet.subnet_cidr} overlaps {other.subnet_cidr} ({other_path})")
         subnets.append((path, subnet))
-        if subnet.router_ip is not None and not _usable(subnet.router_ip, cidr):
-            yield Problem(f"{path}.router_ip", f"{subnet.router_ip} {_where(subnet.router_ip, cidr)}")
-        pools = []
-        for p, pool in enumerate(subnet.pools):
-            pool_path = f"{path}.pools[{p}]"
-            bad = False
-            for field in ("ip_range_low", "ip_range_high"):
-                address = getattr(pool, field)
-                if not _usable(address, cidr):
-                    bad = True
-                    yield Problem(f"{pool_path}.{field}", f"{address} {_where(address, cidr)}")
-            if pool.ip_range_low > pool.ip_range_high:
-                bad = True
-                yield Problem(f"{pool_path}.ip_range_low",
-                              f"{pool.ip_range_low} is above ip_range_high {pool.ip_range_high}")
-            if pool.failover_peer is not None and pool.failover_peer not in peers:
-                yield Problem(f"{pool_path}.failover_peer",
-                              f"{pool.failover_peer!r} is not declared in failover_peers")
-            if subnet.router_ip is not None and not bad and subnet.router_ip in pool:
-                yield Problem(f"{pool_path}",
-                              f"range {pool.ip_range_low}-{pool.ip_range_high} contains "
-                              f"the router {subnet.router_ip}")
-            if bad:
-                continue
-            for other_path, other in pools:
-                if pool.ip_range_low <= other.ip_range_high and other.ip_range_low <= pool.ip_range_high:
-                    yield Problem(pool_path, f"range {pool.ip_range_low}-{pool.ip_range_high} "
-                                             f"overlaps {other_path}")
-            pools.append((pool_path, pool))
+        yield from _check_subnet(path, subnet, outline)
 
 
-def _check_hosts(config):
-    subnets = [subnet for _, subnet in _subnet_paths(config)]
+def _check_subnet(path, subnet, outline):
+    cidr, router = subnet.subnet_cidr, subnet.router_ip
+    if router is not None and not _usable(router, cidr):
+        yield Problem(f"{path}.router_ip", f"{router} {_where(router, cidr)}")
+    pools = []
+    for p, pool in enumerate(subnet.pools):
+        pool_path = outline.item(f"{path}.pools", p)
+        inside = True
+        for field in ("ip_range_low", "ip_range_high"):
+            address = getattr(pool, field)
+            if not _usable(address, cidr):
+                inside = False
+                yield Problem(f"{pool_path}.{field}", f"{address} {_where(address, cidr)}")
+        if inside and pool.ip_range_low > pool.ip_range_high:
+            yield Problem(f"{pool_path}.ip_range_low",
+                          f"{pool.ip_range_low} is above ip_range_high {pool.ip_range_high}")
+        if (pool.failover_peer is not None and outline.peer_names is not None
+                and pool.failover_peer not in outline.peer_names):
+            yield Problem(f"{pool_path}.failover_peer",
+                          f"{pool.failover_peer!r} is not declared in failover_peers")
+        if not _sound(pool, cidr):
+            continue
+        if router is not None and router in pool:
+            yield Problem(pool_path, f"range {pool.ip_range_low}-{pool.ip_range_high} "
+                                     f"contains the router {router}")
+        for other_path, other in pools:
+            if pool.ip_range_low <= other.ip_range_high and other.ip_range_low <= pool.ip_range_high:
+                yield Problem(pool_path, f"range {pool.ip_range_low}-{pool.ip_range_high} "
+                                         f"overlaps {other_path}")
+        pools.append((pool_path, pool))
+
+
+def _check_hosts(config, outline):
+    subnets = [subnet for _, subnet in _subnet_paths(config, outline)]
     by_ip, by_name, by_mac = {}, {}, {}
     for i, host in enumerate(config.hosts):
-        path = f"hosts[{i}]"
+        path = outline.item("hosts", i)
         home = next((s for s in subnets if host.ip in s.subnet_cidr), None)
         if home is None:
-            yield Problem(f"{path}.ip", f"{host.ip} is not in any subnet of this document")
+            if outline.all_subnets:
+                yield Problem(f"{path}.ip", f"{host.ip} is not in any subnet of this document")
         elif not _usable(host.ip, home.subnet_cidr):
             yield Problem(f"{path}.ip", f"{host.ip} {_where(host.ip, home.subnet_cidr)}")
         else:
             if host.ip == home.router_ip:
                 yield Problem(f"{path}.ip", f"{host.ip} is the router of subnet {home.subnet_cidr}")
             for pool in home.pools:
-                if host.ip in pool:
+                if _sound(pool, home.subnet_cidr) and host.ip in pool:
                     yield Problem(f"{path}.ip",
                                   f"{host.ip} is inside dynamic range "
                                   f"{pool.ip_range_low}-{pool.ip_range_high}")
         if host.ip in by_ip:
-            yield Problem(f"{path}.ip", f"{host.ip} is already reserved by hosts[{by_ip[host.ip]}]")
-        by_ip.setdefault(host.ip, i)
+            yield Problem(f"{path}.ip", f"{host.ip} is already reserved by {by_ip[host.ip]}")
+        by_ip.setdefault(host.ip, path)
+        # The name is how OMAPI finds a host object: two hosts with one name
+        # could not be told apart when one of them changes.
         if host.host in by_name:
-            yield Problem(f"{path}.host",
-                          f"{host.host!r} is already the name of hosts[{by_name[host.host]}]")
-        by_name.setdefault(host.host, i)
+            yield Problem(f"{path}.host", f"{host.host!r} is already the name of {by_name[host.host]}")
+        by_name.setdefault(host.host, path)
         # The same MAC in two subnets is legitimate (VLANs share their parent's MAC);
         # twice in one subnet, dhcpd could not tell which address to give.
         key = (host.mac, home.subnet_cidr if home is not None else None)
         if key in by_mac:
             where = f"subnet {home.subnet_cidr}" if home is not None else "this document"
-            yield Problem(f"{path}.mac",
-                          f"{host.mac} is already reserved in {where} by hosts[{by_mac[key]}]")
-        by_mac.setdefault(key, i)
+            yield Problem(f"{path}.mac", f"{host.mac} is already reserved in {where} by {by_mac[key]}")
+        by_mac.setdefault(key, path)

@@ -5,7 +5,14 @@ each field where it stands and builds the model of
 `provisioningserver.dhcp.model`. Every problem is recorded with its path and
 the walk goes on, so one pass reports everything wrong with the document;
 `provisioningserver.dhcp.checks` then applies the rules that relate fields to
-each other. Either raises `DocumentError` with all problems found.
+each other, to whatever the walk could build, even when the walk found
+problems: `DocumentError` carries the structural problems first, in document
+order, then the relational ones.
+
+The walk drops a list item it cannot build (a pool without a readable
+``ip_range_low``, say), so the model's indexes can differ from the
+document's; it records where each kept item stood (`checks.Outline`) so that
+the relational rules still name the document's paths.
 """
 
 import base64
@@ -38,14 +45,27 @@ def load_document(text, source="document"):
 
 
 def parse_document(document, ip_version):
+    """Build a `DHCPConfig` from a mapping; raises `DocumentError` listing every problem."""
     reader = _Reader(ip_version)
     config = reader.config(document)
     problems = list(reader.problems)
-    if config is not None and not problems:
-        problems.extend(checks.check_config(config))
+    if config is not None:
+        problems.extend(checks.check_config(config, reader.outline()))
     if problems:
         raise DocumentError(problems)
     return config
+
+
+def _ip_address(text):
+    """``text`` as an address, or None. Python accepts an IPv6 zone index
+    (``fe80::1%eth0``, any characters after the '%'); dhcpd does not, and the
+    zone would be rendered verbatim, so it is refused here."""
+    if "%" in text:
+        return None
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
 
 
 def _join(path, name):
@@ -65,9 +85,25 @@ class _Reader:
     def __init__(self, ip_version):
         self.ip_version = ip_version
         self.problems = []
+        self._seen = set()
+        self.kept = {}
+        self.incomplete = set()
+        # Failover peer names as declared, None once one could not be read.
+        self.peer_names = set()
+
+    def outline(self):
+        peers = frozenset(self.peer_names) if self.peer_names is not None else None
+        if "failover_peers" in self.incomplete and "failover_peers" not in self.kept:
+            peers = None  # not even a list
+        return checks.Outline(self.kept, self.incomplete, peers)
 
     def fail(self, path, message):
-        self.problems.append(Problem(path, message))
+        # A missing required field is seen by the mapping and again by the
+        # field's reader: say it once.
+        problem = Problem(path, message)
+        if problem not in self._seen:
+            self._seen.add(problem)
+            self.problems.append(problem)
         return None
 
     # Shapes.
@@ -89,10 +125,15 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, list):
+            self.incomplete.add(path)
             self.fail(path, f"expected a list, got {_typename(value)}")
             return ()
-        read = (read_item(item, f"{path}[{i}]") for i, item in enumerate(value))
-        return tuple(item for item in read if item is not None)
+        read = [(i, read_item(item, f"{path}[{i}]")) for i, item in enumerate(value)]
+        kept = [(i, item) for i, item in read if item is not None]
+        self.kept[path] = tuple(i for i, _ in kept)
+        if len(kept) != len(read):
+            self.incomplete.add(path)
+        return tuple(item for _, item in kept)
 
     # Scalars.
 
@@ -113,13 +154,20 @@ class _Reader:
             return self.fail(path, "required field is missing") if required else None
         if not isinstance(value, str):
             return self.fail(path, f"expected an IP address, got {_typename(value)}")
-        try:
-            address = ipaddress.ip_address(value.strip())
-        except ValueError:
+        if "%" in value:
+            return self.fail(path, f"{value!r} has a zone index ('%'), which dhcpd does not accept")
+        address = _ip_address(value)
+        if address is None:
             return self.fail(path, f"{value!r} is not an IP address")
+        return self.same_family(address, value, path)
+
+    def same_family(self, address, value, path):
         if address.version != self.ip_version:
             return self.fail(path, f"{value} is an IPv{address.version} address "
                                    f"in an IPv{self.ip_version} document")
+        if address.version == 6 and address.ipv4_mapped is not None:
+            return self.fail(path, f"{value} is an IPv4-mapped address "
+                                   "in an IPv6 document")
         return address
 
     def network(self, value, path):
@@ -127,12 +175,18 @@ class _Reader:
             return self.fail(path, "required field is missing")
         if not isinstance(value, str):
             return self.fail(path, f"expected a CIDR, got {_typename(value)}")
-        try:
-            network = ipaddress.ip_network(value.strip(), strict=True)
-        except ValueError as error:
-            return self.fail(path, f"{value!r} is not a network in CIDR form ({error})")
+        if "%" in value:
+            return self.fail(path, f"{value!r} has a zone index ('%'), which dhcpd does not accept")
         if "/" not in value:
             return self.fail(path, f"{value!r} has no prefix length (CIDR form is address/prefix)")
+        try:
+            network = ipaddress.ip_network(value.strip(), strict=True)
+        except ValueError:
+            try:
+                loose = ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                return self.fail(path, f"{value!r} is not a network in CIDR form (address/prefix)")
+            return self.fail(path, f"{value!r} has host bits set: the network is {loose}")
         if network.version != self.ip_version:
             return self.fail(path, f"{value} is an IPv{network.version} network "
                                    f"in an IPv{self.ip_version} document")
@@ -179,11 +233,12 @@ class _Reader:
         )
 
     def omapi_key(self, value, path):
+        # The key is a secret: no message about it repeats its value.
         if value is None or value == "":
             return None
-        key = self.text(value, path)
-        if key is None:
-            return None
+        if not isinstance(value, str):
+            return self.fail(path, f"expected a string, got {_typename(value)}")
+        key = value
         try:
             raw = base64.b64decode(key, validate=True)
         except (binascii.Error, ValueError):
@@ -196,8 +251,13 @@ class _Reader:
         value = self.mapping(value, path, {
             "name": True, "mode": True, "address": True, "peer_address": True})
         if value is None:
+            self.peer_names = None
             return None
         name = self.object_name(value.get("name"), _join(path, "name"))
+        if name is None:
+            self.peer_names = None
+        elif self.peer_names is not None:
+            self.peer_names.add(name)
         mode = value.get("mode")
         if mode is not None and mode not in ("primary", "secondary"):
             self.fail(_join(path, "mode"), f"expected 'primary' or 'secondary', got {mode!r}")
@@ -275,38 +335,36 @@ class _Reader:
 
     def redundant_subnet_fields(self, value, path, cidr):
         """MAAS also sends ``subnet``, ``subnet_mask`` and ``broadcast_ip``: accept them
-        when they say the same as ``subnet_cidr``."""
-        expected = {"subnet": str(cidr.network_address)}
-        if cidr.version == 4:
-            expected["subnet_mask"] = str(cidr.netmask)
-            expected["broadcast_ip"] = str(cidr.broadcast_address)
+        when they say the same as ``subnet_cidr``.
+
+        MAAS sends all three for IPv6 subnets too (the mask and the prefix's last
+        address), and takes ``broadcast_ip`` from netaddr, which has no broadcast
+        address for a prefix with one host bit or none (/31, /32, /127, /128):
+        then the field comes as the string ``None``.
+        """
+        expected = {"subnet": str(cidr.network_address),
+                    "subnet_mask": str(cidr.netmask),
+                    "broadcast_ip": str(cidr.broadcast_address)}
+        no_broadcast = cidr.max_prefixlen - cidr.prefixlen <= 1
         for name in ("subnet", "subnet_mask", "broadcast_ip"):
-            if value.get(name) is None:
+            given = value.get(name)
+            if given is None or (name == "broadcast_ip" and no_broadcast
+                                 and given in ("", "None")):
                 continue
-            given = value[name]
-            try:
-                same = (name in expected and isinstance(given, str)
-                        and ipaddress.ip_address(given.strip()) == ipaddress.ip_address(expected[name]))
-            except ValueError:
-                same = False
+            same = isinstance(given, str) and _ip_address(given) == ipaddress.ip_address(expected[name])
             if not same:
-                want = f"{expected[name]} (from subnet_cidr {cidr})" if name in expected \
-                    else f"nothing for an IPv{cidr.version} subnet"
-                self.fail(_join(path, name), f"{given!r} disagrees with subnet_cidr: expected {want}")
+                self.fail(_join(path, name), f"{given!r} disagrees with subnet_cidr: "
+                                             f"expected {expected[name]} (from subnet_cidr {cidr})")
 
     def ntp_server(self, value, path):
         if not isinstance(value, str):
             return self.fail(path, f"expected an address or host name, got {_typename(value)}")
-        try:
-            address = ipaddress.ip_address(value.strip())
-        except ValueError:
+        address = _ip_address(value)
+        if address is None:
             if syntax.unsafe_reason(value) or not syntax.is_dns_name(value):
                 return self.fail(path, f"{value!r} is neither an IP address nor a valid host name")
             return value
-        if address.version != self.ip_version:
-            return self.fail(path, f"{value} is an IPv{address.version} address "
-                                   f"in an IPv{self.ip_version} document")
-        return address
+        return self.same_family(address, value, path)
 
     def boot_arch(self, value, path):
         name = self.text(value, path)

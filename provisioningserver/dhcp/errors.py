@@ -24,7 +24,8 @@ class Problem:
 class DocumentError(ValueError):
     """A DHCP config document that rackd will not apply.
 
-    ``problems`` holds every `Problem` found, in document order.
+    ``problems`` holds every `Problem` found: those of shape, type and format
+    first, in document order, then those that relate fields to each other.
     """
 
     def __init__(self, problems):

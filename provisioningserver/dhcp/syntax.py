@@ -13,9 +13,12 @@ import re
 
 # Characters that end a dhcpd token, string, statement or comment.
 _UNSAFE = re.compile(r'["\\;{}#\x00-\x1f\x7f]')
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# Matched with fullmatch: "$" would also match before a trailing line break.
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_BARE = re.compile(r"[A-Za-z0-9_.:-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class UnsafeString(ValueError):
@@ -44,7 +47,7 @@ def unsafe_reason(text):
 
 
 def is_dns_label(text):
-    return bool(_LABEL.match(text))
+    return bool(_LABEL.fullmatch(text))
 
 
 def is_dns_name(text):
@@ -52,16 +55,19 @@ def is_dns_name(text):
     name = text[:-1] if text.endswith(".") else text
     if not name or len(name) > 253:
         return False
-    return all(is_dns_label(label) for label in name.split("."))
+    labels = name.split(".")
+    # An all-numeric last label is no top-level domain (RFC 3696 2) but a
+    # mistyped address, such as 198.18.0.256.
+    return all(is_dns_label(label) for label in labels) and not labels[-1].isdigit()
 
 
 def is_interface_name(text):
-    return bool(_IFNAME.match(text))
+    return bool(_IFNAME.fullmatch(text))
 
 
 def is_object_name(text):
     """A name rackd gives to a dhcpd object (shared network, failover peer)."""
-    return bool(_NAME.match(text))
+    return bool(_NAME.fullmatch(text))
 
 
 def quote(text):
@@ -71,7 +77,7 @@ def quote(text):
     refused, because dhcpd's lexer ends a string at neither reliably.
     """
     text = str(text)
-    if re.search(r"[\x00-\x1f\x7f]", text):
+    if _CONTROL.search(text):
         raise UnsafeString(f"cannot quote {text!r} for dhcpd: control character")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -79,7 +85,7 @@ def quote(text):
 def comment(text):
     """``text`` for the rest of a ``#`` comment line: it must stay on that line."""
     text = str(text)
-    if re.search(r"[\x00-\x1f\x7f]", text):
+    if _CONTROL.search(text):
         raise UnsafeString(f"cannot put {text!r} in a dhcpd comment: control character")
     return text
 
@@ -87,6 +93,6 @@ def comment(text):
 def bare(text):
     """``text`` as a bare dhcpd token (a host name, an interface)."""
     text = str(text)
-    if not re.match(r"^[A-Za-z0-9_.:-]+$", text):
+    if not _BARE.fullmatch(text):
         raise UnsafeString(f"{text!r} is not a plain dhcpd name")
     return text

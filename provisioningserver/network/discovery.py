@@ -1,12 +1,26 @@
-"""This node's interface addresses, read with netifaces.
+"""Reading this node's links: addresses from netifaces, the rest from sysfs.
 
-(The full link snapshot, with kinds, parents and members, comes with the
-interface-selection work; the agent needs only names and addresses here.)
+`discover` is the one I/O entry point the agent uses (``tap.py`` passes it to
+the configurator); both sources are injectable so that tests can feed
+recorded data, and the result is a plain `Snapshot`.
 """
 
 import ipaddress
 
+import attrs
 import netifaces
+
+from provisioningserver.network.links import Link, Snapshot
+from provisioningserver.network.sysfs import read_links
+
+
+def _prefix(version, mask):
+    if version == 4:
+        return mask
+    # netifaces gives IPv6 masks as ffff:ffff::/64 or as ffff:ffff::
+    if "/" in mask:
+        return mask.split("/", 1)[1]
+    return bin(int(ipaddress.IPv6Address(mask))).count("1")
 
 
 def addresses_by_interface():
@@ -21,15 +35,21 @@ def addresses_by_interface():
                 mask = entry.get("netmask") or entry.get("mask")
                 if not address or not mask:
                     continue
-                if version == 6:
-                    # netifaces gives IPv6 masks as ffff:ffff::/64 or ffff:ffff::
-                    prefix = mask.split("/", 1)[1] if "/" in mask else \
-                        bin(int(ipaddress.IPv6Address(mask))).count("1")
-                else:
-                    prefix = mask
                 try:
-                    found.append(ipaddress.ip_interface(f"{address}/{prefix}"))
+                    found.append(ipaddress.ip_interface(f"{address}/{_prefix(version, mask)}"))
                 except ValueError:
                     continue
         result[name] = found
     return result
+
+
+def discover(root="/", addresses=addresses_by_interface):
+    """The node's `Snapshot`: every device sysfs knows, with the addresses
+    ``addresses()`` reports for it. A name only one source knows (a device
+    that came or went between the two reads) is kept, never dropped."""
+    links = read_links(root)
+    found = addresses()
+    for name in found.keys() - links.keys():
+        links[name] = Link(name=name, operstate="unknown", link_type="unknown")
+    return Snapshot(attrs.evolve(link, addresses=tuple(found.get(name, ())))
+                    for name, link in links.items())

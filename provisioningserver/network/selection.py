@@ -1,17 +1,46 @@
 """Which interface serves each subnet, and this rack's address on it (pure).
 
-Input: the document and {interface: [addresses]}. A subnet is served on the
-interface that carries an address inside it; that address is the rack's
-address on the subnet (next-server, boot URLs). When the document names
-``interfaces`` (the region's choice) only those are considered, and each must
-exist. A shared network's own ``interface`` wins for its subnets. A subnet
-with no local address is relayed: it gets no rack address (the renderer then
-leaves its boot options out) and is served on the listening interfaces.
+Input: a checked document (one IP family) and a `Snapshot` of the node's
+links; output: a `Selection`, or a `DocumentError` listing every problem with
+the path of the field it is about. The rules, in the order they apply:
+
+1. Only the document's family counts: a v4 document looks at IPv4 addresses,
+   a v6 one at IPv6 addresses other than link-local (fe80::/10).
+2. Interfaces the document names (``interfaces``, the region's choice; a
+   shared network's ``interface``) must exist, be up, carry DHCP, and not be
+   enslaved: naming a bond member or bridge port is an error that names the
+   bond or bridge instead. With ``interfaces`` named, only those are
+   listened on; a shared network's ``interface`` is the only candidate for
+   its subnets.
+3. Otherwise a subnet is served on the device carrying an address inside it.
+   An address on a bond member or bridge port counts for the bond or bridge
+   above it (followed upwards: a bond under a bridge gives the bridge); a
+   VLAN device is a device of its own, so a tagged VLAN is served on it.
+   Down devices and devices that cannot carry DHCP are passed over, and the
+   reason says so; two usable devices are an ambiguity error, and a subnet
+   only on down devices is an error too.
+4. A subnet with no usable local address is relayed: no rack address (the
+   renderer leaves out its boot options) and served through the listening
+   interfaces. dhcpd ignores a listening interface whose own address has
+   no subnet declaration, so each such network is returned in
+   ``empty_subnets`` for the renderer to declare empty.
+5. A failover peer's ``address`` must be one of this rack's addresses.
 """
 
 import attrs
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
+from provisioningserver.network.links import Snapshot
+
+
+@attrs.frozen
+class SubnetChoice:
+    """How one subnet is served, and why."""
+
+    subnet: "ipaddress._BaseNetwork"
+    interface: "str | None"  # None: relayed, served through every listening interface
+    address: "ipaddress._BaseAddress | None"  # this rack's address on the subnet
+    why: str
 
 
 @attrs.frozen
@@ -19,47 +48,173 @@ class Selection:
     rack_addresses: dict  # subnet network -> this rack's address on it
     interfaces: tuple  # names for dhcpd's command line, sorted
     relayed: tuple = ()  # subnets with no local address
+    empty_subnets: tuple = ()  # listening interfaces' networks the document lacks
+    reasons: dict = attrs.field(factory=dict)  # subnet network -> SubnetChoice
 
 
-def select(config, links):
+def _relation(snapshot, name):
+    master = snapshot[name].master
+    role = "a member" if master in snapshot and snapshot[master].kind == "bond" else "a port"
+    return f"{role} of {master}"
+
+
+def unusable(snapshot, name):
+    """Why dhcpd cannot listen on the named device, or None."""
+    if name not in snapshot:
+        return f"no interface {name!r} on this rack"
+    link = snapshot[name]
+    if link.master:
+        return f"{name} is {_relation(snapshot, name)}: name {snapshot.top(name)} instead"
+    if not link.carries_dhcp:
+        return f"{name} is {link.why_not} and cannot carry DHCP"
+    if not link.running:
+        return f"{name} is {link.state}"
+    return None
+
+
+def _carriers(snapshot, cidr):
+    """{serving device: [(address, carrying device), ...]} for the subnet."""
+    found = {}
+    for link in snapshot.links:
+        for address in link.addresses_of(cidr.version):
+            if address.ip in cidr:
+                found.setdefault(snapshot.top(link.name), []).append((address.ip, link.name))
+    return {name: sorted(pairs) for name, pairs in found.items()}
+
+
+def _via(snapshot, serving, carrier):
+    """How an address on ``carrier`` lands on ``serving``, when they differ."""
+    if carrier == serving:
+        return ""
+    return f" ({carrier} is {_relation(snapshot, carrier)}, so dhcpd listens on {serving})"
+
+
+def _describe(snapshot, name):
+    link = snapshot[name] if name in snapshot else None
+    if link is not None and link.kind == "vlan":
+        tag = f"VLAN {link.vlan_id}" if link.vlan_id is not None else "a VLAN"
+        return f"{name} ({tag} on {link.parent})"
+    if link is not None and link.kind in ("bond", "bridge"):
+        return f"{name} (a {link.kind})"
+    return name
+
+
+def _place(snapshot, cidr, fixed, allowed):
+    """One subnet: ("chosen", name, address, why), ("relayed", notes) or
+    ("error", message)."""
+    usable, down, notes = [], [], []
+    for serving, pairs in sorted(_carriers(snapshot, cidr).items()):
+        address, carrier = pairs[0]
+        where = f"{address} is on {carrier}{_via(snapshot, serving, carrier)}"
+        if fixed is not None and serving != fixed:
+            notes.append(f"{where}, but the shared network names {fixed}")
+        elif allowed is not None and serving not in allowed:
+            notes.append(f"{where}, which the document's interfaces leave out")
+        elif serving not in snapshot:
+            notes.append(f"{where}, but {serving} is not on this rack")
+        elif not snapshot[serving].carries_dhcp:
+            notes.append(f"{where}, {snapshot[serving].why_not}")
+        elif not snapshot[serving].running:
+            down.append(serving)
+            notes.append(f"{where}, which is {snapshot[serving].state}: not chosen")
+        else:
+            usable.append((serving, address, where))
+    if len(usable) > 1:
+        names = ", ".join(name for name, _, _ in usable)
+        return ("error", f"{cidr} is on several interfaces ({names}): name one in the "
+                         "document's interfaces or in the shared network's interface")
+    if usable:
+        name, address, where = usable[0]
+        why = f"{where}; served on {_describe(snapshot, name)}"
+        if fixed is not None:
+            why += ", the shared network's interface"
+        return ("chosen", name, address, "; ".join([why] + notes))
+    if down:
+        return ("error", f"{cidr} is only on {', '.join(down)}, which "
+                         f"{'is' if len(down) == 1 else 'are'} down: bring "
+                         f"{'it' if len(down) == 1 else 'one'} up, or remove the subnet")
+    return ("relayed", notes)
+
+
+def _named(snapshot, config, problems):
+    names = []
+    for i, name in enumerate(config.interfaces):
+        why = unusable(snapshot, name)
+        if why:
+            problems.append(Problem(f"interfaces[{i}]", why))
+        else:
+            names.append(name)
+    return names
+
+
+def _failover(snapshot, config, problems):
+    ours = {a.ip for a in snapshot.addresses()}
+    for i, peer in enumerate(config.failover_peers):
+        if peer.address not in ours:
+            listed = ", ".join(str(a.ip) for a in snapshot.addresses(peer.address.version)
+                               if not a.ip.is_loopback and not a.ip.is_link_local)
+            problems.append(Problem(
+                f"failover_peers[{i}].address",
+                f"{peer.address} is not an address of this rack "
+                f"(its addresses: {listed or 'none'})"))
+
+
+def _empty_subnets(snapshot, config, listening):
+    networks = set()
+    for name in listening:
+        for address in snapshot[name].addresses_of(config.ip_version):
+            if not any(address.ip in s.subnet_cidr for s in config.subnets):
+                networks.add(address.network)
+    return tuple(sorted(networks))
+
+
+def select(config, snapshot):
+    """The `Selection` for ``config`` on ``snapshot`` (see the module docstring).
+
+    ``snapshot`` may also be a plain ``{name: [addresses]}`` mapping, read
+    as `Snapshot.from_addresses`."""
+    if not isinstance(snapshot, Snapshot):
+        snapshot = Snapshot.from_addresses(snapshot)
     problems = []
-    allowed = set(links)
-    if config.interfaces:
-        for i, name in enumerate(config.interfaces):
-            if name not in links:
-                problems.append(Problem(f"interfaces[{i}]", f"no interface {name!r} on this rack"))
-        allowed = set(config.interfaces) & set(links)
-    rack_addresses, chosen, relayed = {}, set(config.interfaces) & set(links), []
+    named = _named(snapshot, config, problems)
+    allowed = set(named) if config.interfaces else None
+    listening = set(named)
+    rack_addresses, reasons, relayed = {}, {}, []
     for n, network in enumerate(config.shared_networks):
-        candidates = allowed
-        if network.interface is not None:
-            if network.interface not in links:
-                problems.append(Problem(f"shared_networks[{n}].interface",
-                                        f"no interface {network.interface!r} on this rack"))
+        fixed = network.interface
+        if fixed is not None:
+            why = unusable(snapshot, fixed)
+            if why:
+                problems.append(Problem(f"shared_networks[{n}].interface", why))
                 continue
-            candidates = {network.interface}
         for s, subnet in enumerate(network.subnets):
             cidr = subnet.subnet_cidr
-            found = sorted((name, a.ip) for name in candidates for a in links[name]
-                           if a.ip in cidr and a.ip.version == cidr.version)
-            names = sorted({name for name, _ in found})
-            if len(names) > 1:
-                problems.append(Problem(
-                    f"shared_networks[{n}].subnets[{s}].subnet_cidr",
-                    f"{cidr} is on several interfaces ({', '.join(names)}): "
-                    "name one in the document's interfaces"))
-            elif names:
-                chosen.add(names[0])
-                rack_addresses[cidr] = found[0][1]
+            outcome = _place(snapshot, cidr, fixed, allowed)
+            if outcome[0] == "error":
+                problems.append(Problem(f"shared_networks[{n}].subnets[{s}].subnet_cidr",
+                                        outcome[1]))
+            elif outcome[0] == "chosen":
+                _, name, address, why = outcome
+                listening.add(name)
+                rack_addresses[cidr] = address
+                reasons[cidr] = SubnetChoice(cidr, name, address, why)
             else:
-                relayed.append(cidr)
-                if network.interface is not None:
-                    chosen.add(network.interface)
+                relayed.append((cidr, fixed, outcome[1]))
+                if fixed is not None:
+                    listening.add(fixed)
+    _failover(snapshot, config, problems)
     if problems:
         raise DocumentError(problems)
-    if config.shared_networks and not chosen:
+    if config.shared_networks and not listening:
         raise DocumentError([Problem("shared_networks", "no interface of this rack has an "
                                      "address in any subnet of the document, and the document "
                                      "names no interfaces to listen on")])
-    return Selection(rack_addresses=rack_addresses, interfaces=tuple(sorted(chosen)),
-                     relayed=tuple(relayed))
+    interfaces = tuple(sorted(listening))
+    for cidr, fixed, notes in relayed:
+        through = fixed or ", ".join(interfaces)
+        why = f"no usable address of this rack in {cidr}: relayed, served through {through}"
+        reasons[cidr] = SubnetChoice(cidr, None, None, "; ".join([why] + notes))
+    return Selection(rack_addresses=rack_addresses, interfaces=interfaces,
+                     relayed=tuple(cidr for cidr, _, _ in relayed),
+                     empty_subnets=_empty_subnets(snapshot, config, listening),
+                     reasons=reasons)

@@ -2,10 +2,12 @@
 
 import ipaddress
 
+import attrs
 import pytest
 
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.network.links import Snapshot
 from provisioningserver.network.selection import select
 
 IF = ipaddress.ip_interface
@@ -68,3 +70,195 @@ def test_nothing_to_listen_on_is_an_error():
     """No local address in any subnet and no interfaces named: nothing to serve on."""
     with pytest.raises(DocumentError, match="no interface of this rack"):
         select(config(cidrs=("198.19.9.0/24",)), LINKS)
+
+
+# On recorded snapshots (tests/network/data): bonds, VLANs and bridges.
+
+NET = ipaddress.ip_network
+IP = ipaddress.ip_address
+
+
+def doc(*cidrs, version=4, interfaces=(), network_interface=None, failover=None, more=()):
+    document = {
+        "interfaces": list(interfaces),
+        "shared_networks": [{"name": "n", "interface": network_interface,
+                             "subnets": [{"subnet_cidr": c} for c in cidrs]}]
+        + [{"name": f"m{i}", "subnets": [{"subnet_cidr": c}]} for i, c in enumerate(more)],
+    }
+    if failover:
+        document["failover_peers"] = [{"name": "f", "mode": "primary", "address": failover,
+                                       "peer_address": "198.18.0.99"}]
+    return DHCPConfig.from_document(document, version)
+
+
+def test_bridge_over_bond_is_chosen_not_its_members(recorded):
+    """The untagged subnet is served on br0, not on bond0 or its NICs."""
+    chosen = select(doc("198.18.0.0/24"), recorded("rack-bonds"))
+    assert chosen.interfaces == ("br0",)
+    assert chosen.rack_addresses == {NET("198.18.0.0/24"): IP("198.18.0.2")}
+    assert "served on br0 (a bridge)" in chosen.reasons[NET("198.18.0.0/24")].why
+
+
+def test_vlan_on_bond_and_vlan_on_bridge_are_their_own_devices(recorded):
+    """Tagged VLANs are served on the VLAN devices, whatever they sit on."""
+    chosen = select(doc("198.18.100.0/24", "198.18.200.0/24"), recorded("rack-bonds"))
+    assert chosen.interfaces == ("bond0.100", "br0.200")
+    reasons = chosen.reasons
+    assert reasons[NET("198.18.100.0/24")].interface == "bond0.100"
+    assert "VLAN 100 on bond0" in reasons[NET("198.18.100.0/24")].why
+    assert "VLAN 200 on br0" in reasons[NET("198.18.200.0/24")].why
+
+
+def test_bridge_over_vlan_over_bond(recorded):
+    """A VM bridge on a VLAN of the bond serves its subnets, both of its addresses."""
+    chosen = select(doc("198.19.30.0/24", "198.19.31.0/24"), recorded("rack-bonds"))
+    assert chosen.interfaces == ("br300",)
+    assert chosen.rack_addresses[NET("198.19.31.0/24")] == IP("198.19.31.2")
+
+
+def test_address_on_a_bond_member_counts_for_the_top_device(recorded):
+    """An address left on an enslaved NIC leads to the bridge above its bond."""
+    snapshot = recorded("rack-bonds")
+    links = [attrs.evolve(link, addresses=("198.18.7.5/24",)) if link.name == "eno2" else link
+             for link in snapshot.links]
+    chosen = select(doc("198.18.7.0/24"), Snapshot(links))
+    assert chosen.interfaces == ("br0",)
+    assert chosen.rack_addresses[NET("198.18.7.0/24")] == IP("198.18.7.5")
+    assert "eno2 is a member of bond0, so dhcpd listens on br0" in \
+        chosen.reasons[NET("198.18.7.0/24")].why
+
+
+@pytest.mark.parametrize("name, message", [
+    ("eno1", "eno1 is a member of bond0: name br0 instead"),
+    ("bond0", "bond0 is a port of br0: name br0 instead"),
+    ("bond0.300", "bond0.300 is a port of br300: name br300 instead"),
+    ("lo", "lo is a loopback device and cannot carry DHCP"),
+    ("wg0", "wg0 is an IP tunnel (link type none) and cannot carry DHCP"),
+    ("eno3", "eno3 is down (down)"),
+])
+def test_named_interface_must_be_one_dhcpd_can_listen_on(recorded, name, message):
+    """Naming an enslaved, loopback, tunnel or down device is an error saying which."""
+    with pytest.raises(DocumentError) as caught:
+        select(doc("198.18.0.0/24", interfaces=[name]), recorded("rack-bonds"))
+    assert caught.value.paths == ["interfaces[0]"]
+    assert str(caught.value) == f"interfaces[0]: {message}"
+
+
+def test_shared_network_interface_is_checked_too(recorded):
+    """A shared network naming a bond member is an error at its own path."""
+    with pytest.raises(DocumentError) as caught:
+        select(doc("198.18.0.0/24", network_interface="eno2"), recorded("rack-bonds"))
+    assert caught.value.paths == ["shared_networks[0].interface"]
+
+
+def test_shared_network_interface_wins_and_serves_its_relayed_subnets(recorded):
+    """With the shared network's interface named, its relayed subnets go through it alone."""
+    chosen = select(doc("198.18.0.0/24", "198.19.99.0/24", network_interface="br0",
+                        more=("198.18.100.0/24",)), recorded("rack-bonds"))
+    assert chosen.interfaces == ("bond0.100", "br0")
+    relayed = chosen.reasons[NET("198.19.99.0/24")]
+    assert relayed.interface is None
+    assert relayed.why.endswith("relayed, served through br0")
+    assert "the shared network's interface" in chosen.reasons[NET("198.18.0.0/24")].why
+
+
+def test_subnet_only_on_a_down_interface_is_an_error(recorded):
+    """A subnet whose only local address is on a down NIC names it and says it is down."""
+    with pytest.raises(DocumentError) as caught:
+        select(doc("198.18.0.0/24", "198.18.50.0/24"), recorded("rack-bonds"))
+    assert str(caught.value) == ("shared_networks[0].subnets[1].subnet_cidr: 198.18.50.0/24 "
+                                 "is only on eno3, which is down: bring it up, or remove "
+                                 "the subnet")
+
+
+def test_up_interface_wins_over_a_down_one_and_the_reason_says_so(recorded):
+    """Two carriers, one down: the up one is chosen, the reason names the down one."""
+    chosen = select(doc("198.18.11.0/24"), Snapshot(
+        [attrs.evolve(link, addresses=("198.18.11.9/24",)) if link.name == "enp2s0" else link
+         for link in recorded("rack-plain").links]))
+    assert chosen.interfaces == ("enp1s0",)
+    assert "198.18.11.9 is on enp2s0, which is down (administratively): not chosen" in \
+        chosen.reasons[NET("198.18.11.0/24")].why
+
+
+def test_two_usable_carriers_are_ambiguous(recorded):
+    """A subnet on a NIC and on a veth is an error naming both."""
+    with pytest.raises(DocumentError, match=r"198.18.10.0/24 is on several interfaces "
+                                            r"\(enp1s0, veth0\)"):
+        select(doc("198.18.10.0/24"), recorded("rack-plain"))
+
+
+def test_naming_one_candidate_resolves_the_ambiguity(recorded):
+    """The document's interfaces choose between the two carriers."""
+    chosen = select(doc("198.18.10.0/24", interfaces=["veth0"]), recorded("rack-plain"))
+    assert chosen.rack_addresses == {NET("198.18.10.0/24"): IP("198.18.10.77")}
+    assert "enp1s0, which the document's interfaces leave out" in \
+        chosen.reasons[NET("198.18.10.0/24")].why
+
+
+def test_tunnel_address_makes_a_subnet_relayed_with_a_note(recorded):
+    """A subnet whose local address is on a tunnel is relayed, and the reason says why."""
+    chosen = select(doc("198.18.0.0/24", "198.18.60.0/24"), recorded("rack-bonds"))
+    assert chosen.relayed == (NET("198.18.60.0/24"),)
+    assert "198.18.60.1 is on wg0, an IP tunnel" in chosen.reasons[NET("198.18.60.0/24")].why
+
+
+def test_relayed_subnets_get_empty_declarations_for_listening_networks(recorded):
+    """Listening interfaces' own networks missing from the document come back as empty subnets."""
+    chosen = select(doc("198.19.99.0/24", interfaces=["br0", "bond0.100"]), recorded("rack-bonds"))
+    assert chosen.relayed == (NET("198.19.99.0/24"),)
+    assert chosen.empty_subnets == (NET("198.18.0.0/24"), NET("198.18.100.0/24"))
+    assert chosen.reasons[NET("198.19.99.0/24")].why == (
+        "no usable address of this rack in 198.19.99.0/24: relayed, "
+        "served through bond0.100, br0")
+
+
+def test_no_empty_declaration_where_the_document_has_the_network(recorded):
+    """A listening network the document declares needs no empty subnet; a secondary one does."""
+    chosen = select(doc("198.18.10.0/24", interfaces=["enp1s0"]), recorded("rack-plain"))
+    assert chosen.empty_subnets == (NET("198.18.11.0/24"),)
+
+
+def test_ipv6_document_uses_ipv6_addresses_only(recorded):
+    """A v6 document picks v6 addresses; link-local ones never count."""
+    snapshot = recorded("rack-bonds")
+    chosen = select(doc("2001:db8::/64", "2001:db8:100::/64", version=6), snapshot)
+    assert chosen.rack_addresses == {NET("2001:db8::/64"): IP("2001:db8::2"),
+                                     NET("2001:db8:100::/64"): IP("2001:db8:100::2")}
+    assert chosen.empty_subnets == ()
+    with pytest.raises(DocumentError, match="no interface of this rack"):
+        select(doc("fe80::/64", version=6), snapshot)
+
+
+def test_ipv4_document_ignores_ipv6_addresses(recorded):
+    """br0.200 has only IPv4 global addresses: its empty subnets in v6 are none, in v4 its network."""
+    snapshot = recorded("rack-bonds")
+    v4 = select(doc("198.19.99.0/24", interfaces=["br0.200"]), snapshot)
+    assert v4.empty_subnets == (NET("198.18.200.0/24"),)
+    v6 = select(doc("2001:db8:99::/64", version=6, interfaces=["br0.200"]), snapshot)
+    assert v6.empty_subnets == ()
+
+
+def test_failover_address_must_be_this_racks(recorded):
+    """A failover address that no link carries is an error at its path, listing ours."""
+    snapshot = recorded("rack-plain")
+    assert select(doc("198.18.42.0/24", failover="198.18.42.1"), snapshot).interfaces == \
+        ("enp1s0.42",)
+    with pytest.raises(DocumentError) as caught:
+        select(doc("198.18.42.0/24", failover="198.18.42.9"), snapshot)
+    assert caught.value.paths == ["failover_peers[0].address"]
+    assert "198.18.42.9 is not an address of this rack" in str(caught.value)
+    assert "198.18.10.1" in str(caught.value)
+
+
+def test_captured_bridge_namespace(recorded):
+    """On the tree captured from a real namespace: the bridge serves, its ports never do,
+    and the carrier-less veth is refused as down."""
+    snapshot = recorded("netns-bridge")
+    chosen = select(doc("198.18.1.0/24", "198.19.7.0/24"), snapshot)
+    assert chosen.interfaces == ("br0",)
+    assert chosen.relayed == (NET("198.19.7.0/24"),)
+    with pytest.raises(DocumentError, match="p0 is a port of br0: name br0 instead"):
+        select(doc("198.18.1.0/24", interfaces=["p0"]), snapshot)
+    with pytest.raises(DocumentError, match=r"only on v0, which is down"):
+        select(doc("198.18.2.0/24"), snapshot)

@@ -18,6 +18,7 @@ from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.omapi import AddHost, ChangeResult, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.omapi_errors import OmapiError
 from provisioningserver.dhcp.validate import CheckResult, DhcpdError
+from provisioningserver.network.links import Snapshot
 from provisioningserver.services.configure import ConfigRejected, Configurator, StartFailed
 from provisioningserver.services.monitor import DhcpdDidNotStart
 
@@ -108,7 +109,8 @@ def rig(tmp_path):
 
     def make():
         return Configurator(
-            config, monitors, key_source=lambda: "agent-key", links=lambda: links,
+            config, monitors, key_source=lambda: "agent-key",
+            links=lambda: Snapshot.from_addresses(links),
             clock=task.Clock(), checker=checker, omapi_factory=lambda v, key: omapi,
             run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
 

@@ -1,0 +1,288 @@
+"""Turning a `DHCPConfig` into dhcpd.conf or dhcpd6.conf text.
+
+Rendering is pure: everything that needs a lookup (this rack's address on
+each subnet, the addresses of NTP host names, the OMAPI key, the boot server
+settings) comes in as `RenderInputs`. This module turns the model and those
+inputs into plain view data (strings, lists, dicts) and the jinja2 templates
+in ``templates/dhcp`` only lay that data out. Undefined names fail loudly
+(`StrictUndefined`), nothing is HTML-escaped, and every string of the
+document passes a filter of `provisioningserver.dhcp.syntax` (``quote``,
+``comment``, ``bare``) on its way into dhcpd's syntax.
+
+The document parser already refuses strings that could leave their place in
+dhcpd's syntax; `render` checks them again (`_safe`) so that a model built
+some other way cannot inject directives either. Snippets are the exception on
+purpose: they are raw dhcpd text from a trusted source, checked by
+``dhcpd -t`` with the whole config.
+
+Choices written down here rather than in the templates:
+
+- Options dhcpd 4.4 already defines are used by their names instead of being
+  redefined: client architecture (code 93) is ``pxe-system-type``, the
+  PXELINUX path prefix (code 210) is ``loader-pathprefix``, DHCPv6 client
+  architecture (code 61) is ``dhcp6.client-arch-type``. The iPXE option space
+  (encapsulated in code 175), ``dhcp6.user-class`` (15) and
+  ``dhcp6.vendor-class`` (16) are not predefined and are declared.
+- The path prefix handed to PXELINUX-style loaders is the rack's HTTP boot
+  base (``http://RACK:PORT/boot/``), so lpxelinux fetches its configuration
+  and kernels over HTTP rather than TFTP.
+- Failover (DHCPv4 only): both peers use the IANA failover port 647;
+  max-response-delay 60 s, max-unacked-updates 10, load balance max seconds
+  3; the primary sets mclt 3600 and split 255, so while both peers are up the
+  primary answers every client and the secondary takes over only when the
+  primary is gone (active/standby, as rack pairs have long been run).
+"""
+
+import functools
+import ipaddress
+import os
+import pathlib
+import re
+
+import attrs
+import jinja2
+
+from provisioningserver.dhcp import boot, syntax
+
+_TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}
+_INSTALLED_TEMPLATES = "/usr/share/rackd/templates/dhcp"
+
+FAILOVER_PORT = 647
+FAILOVER_SETTINGS = {
+    "max_response_delay": 60,
+    "max_unacked_updates": 10,
+    "load_balance_max_seconds": 3,
+}
+FAILOVER_PRIMARY_SETTINGS = {"mclt": 3600, "split": 255}
+
+# The DHCPv6 vendor-class option a UEFI HTTP boot client expects back:
+# enterprise number 343, then the length-prefixed class "HTTPClient".
+HTTP_CLIENT_ENTERPRISE = 343
+HTTP_CLIENT = "HTTPClient"
+
+
+@attrs.frozen
+class BootSettings:
+    """The boot server of this rack: where loaders and the iPXE script live."""
+
+    http_port: int = 5248
+    http_boot_path: str = "/boot"
+    ipxe_script_path: str = "/ipxe.cfg"
+
+
+@attrs.frozen
+class RenderInputs:
+    """Everything rendering needs beyond the document, already resolved."""
+
+    # ipaddress network -> this rack's address on it; absent: relayed, no boot options.
+    rack_addresses: dict = attrs.field(factory=dict)
+    omapi_port: "int | None" = 7911
+    omapi_key: "str | None" = None
+    boot: BootSettings = BootSettings()
+    # NTP host name -> tuple of addresses.
+    ntp_addresses: dict = attrs.field(factory=dict)
+    lease_time: int = 600
+    pxe_lease_time: int = 30
+
+
+@attrs.frozen
+class Rendered:
+    text: str
+    warnings: tuple = ()
+
+
+def templates_dir():
+    """Where the dhcpd templates are: $RACKD_TEMPLATES_DIR, the source tree, or installed."""
+    configured = os.environ.get("RACKD_TEMPLATES_DIR")
+    if configured:
+        return configured
+    source = pathlib.Path(__file__).resolve().parents[2] / "templates" / "dhcp"
+    if source.is_dir():
+        return str(source)
+    return _INSTALLED_TEMPLATES
+
+
+@functools.lru_cache(maxsize=4)
+def _environment(directory):
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["quote"] = syntax.quote
+    env.filters["comment"] = syntax.comment
+    env.filters["bare"] = syntax.bare
+    return env
+
+
+def render(config, inputs):
+    """The dhcpd config text for ``config`` (its ``ip_version`` picks the template)."""
+    view = _View(config, inputs)
+    data = view.build()
+    template = _environment(templates_dir()).get_template(_TEMPLATES[config.ip_version])
+    return Rendered(text=template.render(**data), warnings=tuple(view.warnings))
+
+
+def redact(text):
+    """``text`` with every OMAPI ``secret`` value masked, for display and logs."""
+    # An unterminated value (dhcpd echoes a line cut at the error) is masked too.
+    return re.sub(r'(\bsecret[ \t]+)("(?:[^"\\\n]|\\.)*"?|[^;\s]+)', r'\1"<redacted>"', text)
+
+
+def _safe(text, where):
+    """Refuse a string that could leave its place in dhcpd's syntax."""
+    text = str(text)
+    reason = syntax.unsafe_reason(text)
+    if reason:
+        raise syntax.UnsafeString(f"{where}: {text!r} {reason}")
+    return text
+
+
+def _arch_test(option, codes):
+    return " or ".join(f"option {option} = {code >> 8:02x}:{code & 0xff:02x}" for code in codes)
+
+
+def _snippets(items):
+    return [{"name": s.name, "description": s.description,
+             "lines": s.value.strip("\n").splitlines()}
+            for s in items]
+
+
+class _View:
+    """Builds the plain data the templates lay out; collects warnings."""
+
+    def __init__(self, config, inputs):
+        self.config = config
+        self.inputs = inputs
+        self.version = config.ip_version
+        self.warnings = []
+
+    def build(self):
+        config, inputs = self.config, self.inputs
+        omapi = None
+        if inputs.omapi_port is not None and inputs.omapi_key is not None:
+            omapi = {"port": int(inputs.omapi_port), "secret": _safe(inputs.omapi_key, "omapi_key")}
+        return {
+            "lease_time": int(inputs.lease_time),
+            "pxe_lease_time": int(inputs.pxe_lease_time),
+            "omapi": omapi,
+            "failover_peers": [self.peer(p, f"failover_peers[{i}]")
+                               for i, p in enumerate(config.failover_peers)],
+            "global_snippets": _snippets(config.global_dhcp_snippets),
+            "shared_networks": [self.network(n, f"shared_networks[{i}]")
+                                for i, n in enumerate(config.shared_networks)],
+            "hosts": [self.host(h, f"hosts[{i}]") for i, h in enumerate(config.hosts)],
+            "http_client": {"enterprise": HTTP_CLIENT_ENTERPRISE, "name": HTTP_CLIENT},
+        }
+
+    def peer(self, peer, path):
+        view = {"name": _safe(peer.name, f"{path}.name"), "mode": peer.mode,
+                "address": str(peer.address), "peer_address": str(peer.peer_address),
+                "port": FAILOVER_PORT, "peer_port": FAILOVER_PORT, **FAILOVER_SETTINGS}
+        if peer.mode not in ("primary", "secondary"):
+            raise syntax.UnsafeString(f"{path}.mode: {peer.mode!r} is not primary or secondary")
+        if peer.mode == "primary":
+            view.update(FAILOVER_PRIMARY_SETTINGS)
+        return view
+
+    def network(self, network, path):
+        mtu = network.mtu if network.mtu not in (None, 1500) else None
+        return {
+            "name": _safe(network.name, f"{path}.name"),
+            "subnets": [self.subnet(s, f"{path}.subnets[{i}]", mtu)
+                        for i, s in enumerate(network.subnets)],
+        }
+
+    def subnet(self, subnet, path, mtu):
+        cidr = subnet.subnet_cidr
+        domain = _safe(subnet.domain_name, f"{path}.domain_name") if subnet.domain_name else None
+        search = [_safe(name, f"{path}.search_list[{i}]")
+                  for i, name in enumerate(subnet.search_list)]
+        if self.version == 6 and domain is not None and domain not in search:
+            # DHCPv6 has no domain-name option: the domain leads the search list.
+            search = [domain] + search
+        rack = self.inputs.rack_addresses.get(cidr)
+        return {
+            "cidr": str(cidr),
+            "network": str(cidr.network_address),
+            "netmask": str(cidr.netmask),
+            "broadcast": str(cidr.broadcast_address),
+            "router": str(subnet.router_ip) if subnet.router_ip is not None else None,
+            "dns_servers": [str(a) for a in subnet.dns_servers],
+            "ntp_servers": self.ntp(subnet, path),
+            "domain_name": domain,
+            "search_list": search,
+            "mtu": mtu,
+            "rack": str(rack) if rack is not None else None,
+            "boot": self.boot(rack, subnet.disabled_boot_architectures) if rack is not None else None,
+            "snippets": _snippets(subnet.dhcp_snippets),
+            "pools": [self.pool(p, f"{path}.pools[{i}]") for i, p in enumerate(subnet.pools)],
+        }
+
+    def ntp(self, subnet, path):
+        found = []
+        for i, server in enumerate(subnet.ntp_servers):
+            if not isinstance(server, str):
+                found.append(str(server))
+                continue
+            addresses = [a for a in self.inputs.ntp_addresses.get(server, ())
+                         if _version(a) == self.version]
+            if not addresses:
+                self.warnings.append(
+                    f"{path}.ntp_servers[{i}]: {server!r} has no IPv{self.version} address "
+                    f"(not resolved); left out of subnet {subnet.subnet_cidr}")
+            found.extend(str(a) for a in addresses)
+        return list(dict.fromkeys(found))
+
+    def pool(self, pool, path):
+        peer = _safe(pool.failover_peer, f"{path}.failover_peer") if pool.failover_peer else None
+        return {"low": str(pool.ip_range_low), "high": str(pool.ip_range_high),
+                "failover_peer": peer,
+                "snippets": _snippets(pool.dhcp_snippets)}
+
+    def host(self, host, path):
+        return {"name": _safe(host.host, f"{path}.host"), "mac": _safe(host.mac, f"{path}.mac"),
+                "ip": str(host.ip), "snippets": _snippets(host.dhcp_snippets)}
+
+    def boot(self, rack, disabled):
+        """The boot branches of one subnet: iPXE first, then by architecture code."""
+        settings = self.inputs.boot
+        host = f"[{rack}]" if self.version == 6 else str(rack)
+        http_base = f"http://{host}:{int(settings.http_port)}"
+        boot_base = http_base + "/" + settings.http_boot_path.strip("/")
+        option = "pxe-system-type" if self.version == 4 else "dhcp6.client-arch-type"
+
+        def method_view(method):
+            if method.http:
+                url = f"{boot_base}/{method.path}"
+            elif self.version == 6:
+                url = f"tftp://{host}/{method.path}"
+            else:
+                url = None
+            return {
+                "name": method.name,
+                "description": method.description,
+                "test": _arch_test(option, method.codes),
+                "filename": url if url is not None else method.path,
+                "http": method.http,
+                "path_prefix": f"{boot_base}/" if method.path_prefix else None,
+            }
+
+        methods = boot.methods_for(disabled)
+        default = [m for m in methods if m.name == boot.DEFAULT_METHOD]
+        return {
+            "ipxe_url": http_base + "/" + settings.ipxe_script_path.lstrip("/"),
+            "methods": [method_view(m) for m in methods if m.name != boot.DEFAULT_METHOD],
+            "default": method_view(default[0]) if default else None,
+            "disabled": list(disabled),
+        }
+
+
+def _version(address):
+    try:
+        return ipaddress.ip_address(address).version
+    except ValueError:
+        return None

@@ -1,0 +1,92 @@
+"""One rack and the test region over real TLS on 127.0.0.1, in a process of its own
+(a Twisted reactor runs once per process, so pytest runs this as a child).
+
+    python -m tests.region.tls_driver DIRECTORY MODE
+
+MODE is ca, fingerprint, wrong-ca or wrong-fingerprint. Prints one JSON object:
+whether the rack registered, what the region recorded, the reply to a
+ConfigureDHCPv4, and the rack's last connection error.
+"""
+
+import json
+import sys
+
+from twisted.internet import defer, task
+
+from provisioningserver.config import RackdConfig
+from provisioningserver.rpc import commands
+from provisioningserver.rpc.auth import read_secret
+from provisioningserver.rpc.region import region_service
+from provisioningserver.services.configure import Outcome
+from tests.region.certs import make_pki, write_secret
+from tests.region.server import TestRegion, listen
+
+DOCUMENT = {"shared_networks": [{"name": "lab", "subnets": [{"subnet_cidr": "198.18.0.0/24"}]}]}
+
+
+class RecordingCoalescer:
+    def __init__(self):
+        self.received = []
+
+    def configure(self, ip_version, document, dry_run=False):
+        self.received.append(document)
+        return defer.succeed(Outcome(ip_version, "started", "dhcpd was not running", "f00d"))
+
+    def status(self):
+        return {"v4": {"state": "running", "reason": None}, "v6": {"state": "off"}}
+
+    def on_change(self, listener):
+        pass
+
+
+def settings(mode, pki):
+    if mode == "ca":
+        return {"region_ca": pki.ca}
+    if mode == "wrong-ca":
+        return {"region_ca": pki.other_ca}
+    if mode == "fingerprint":
+        return {"region_fingerprint": pki.fingerprint}
+    return {"region_fingerprint": "00" * 32}
+
+
+async def run(reactor, directory, mode):
+    pki = make_pki(directory)
+    secret_file = f"{directory}/secret"
+    write_secret(secret_file)
+    region = TestRegion(lambda: read_secret(secret_file), reactor)
+    port = await listen(reactor, region, 0, pki.cert, pki.key)
+    config = RackdConfig(region=(f"127.0.0.1:{port.getHost().port}",), secret_file=secret_file,
+                         rack_id="rack-tls", rack_name="tls-rack", **settings(mode, pki))
+    coalescer = RecordingCoalescer()
+    clients = region_service(config, coalescer, reactor)
+    clients.startService()
+    report = {"mode": mode}
+    try:
+        rack = region.wait_for_rack()
+        rack.addTimeout(3 if mode.startswith("wrong") else 15, reactor)
+        try:
+            rack_id = await rack
+        except defer.TimeoutError:
+            report["registered"] = False
+        else:
+            report["registered"] = rack_id
+            reply = await region.call(rack_id, commands.ConfigureDHCPv4, document=DOCUMENT)
+            report["reply"] = reply["outcome"]
+            report["rack_received"] = coalescer.received
+            tls = region.racks[rack_id].transport.getHandle()
+            report["tls_version"] = tls.get_protocol_version_name()
+        report["services"] = [d["services"] for _, d in region.of_kind("services")]
+        report["last_error"] = clients.last_error
+    finally:
+        await clients.stopService()
+        await port.stopListening()
+    print(json.dumps(report), flush=True)
+
+
+def main():
+    directory, mode = sys.argv[1:3]
+    task.react(lambda reactor: defer.Deferred.fromCoroutine(run(reactor, directory, mode)))
+
+
+if __name__ == "__main__":
+    main()
