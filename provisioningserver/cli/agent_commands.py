@@ -14,7 +14,8 @@ from provisioningserver.dhcp.document import load_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.rpc import control
 
-EXIT_CODES = {"INVALID_DOCUMENT": 2, "CONFIG_REJECTED": 1, "DHCPD_FAILED": 1, "ENVIRONMENT": 3}
+EXIT_CODES = {"INVALID_DOCUMENT": 2, "CONFIG_REJECTED": 1, "DHCPD_FAILED": 1, "ENVIRONMENT": 3,
+              "CONFIGURE_TIMEOUT": 3}
 
 
 def add_socket_argument(parser):

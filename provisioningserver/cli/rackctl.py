@@ -1,8 +1,8 @@
 """``rackctl``: the operator's tool.
 
 Each subcommand is a pair of functions in `COMMANDS`: one adds its arguments
-to an argparse subparser, one runs it and returns the exit code. New
-subcommands (``configure``, ``status``, ``stop-dhcp``) are new entries.
+to an argparse subparser, one runs it and returns the exit code.
+The agent commands are in `provisioningserver.cli.agent_commands`.
 
 Exit codes, the same for every subcommand:
 
@@ -18,7 +18,7 @@ import os
 import socket
 import sys
 
-from provisioningserver.cli import output
+from provisioningserver.cli import agent_commands, interfaces, output
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, redact, render
@@ -168,9 +168,22 @@ def check_run(args):
     return OK if result.ok else REJECTED
 
 
+def _streams(run):
+    return lambda args: run(args, sys.stdout, sys.stderr, sys.stdin)
+
+
 COMMANDS = {
     "render": ("print the dhcpd config a document renders to", render_arguments, render_run),
     "check": ("render a document and check it with the real dhcpd -t", check_arguments, check_run),
+    "configure": ("hand a document to the running agent", agent_commands.add_configure_arguments,
+                  _streams(agent_commands.run_configure)),
+    "status": ("show dhcpd and dhcpd6 as the agent supervises them",
+               agent_commands.add_status_arguments, _streams(agent_commands.run_status)),
+    "stop-dhcp": ("stop dhcpd (or dhcpd6 with --ipv6) and keep it stopped",
+                  agent_commands.add_stop_arguments, _streams(agent_commands.run_stop)),
+    "interfaces": ("show this node's interfaces and, given a document, where each subnet "
+                   "would be served", interfaces.add_interfaces_arguments,
+                   lambda args: interfaces.run_interfaces(args, sys.stdout, sys.stderr)),
 }
 
 

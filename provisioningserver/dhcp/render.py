@@ -57,6 +57,8 @@ FAILOVER_PRIMARY_SETTINGS = {"mclt": 3600, "split": 255}
 
 # The DHCPv6 vendor-class option a UEFI HTTP boot client expects back:
 # enterprise number 343, then the length-prefixed class "HTTPClient".
+# The name of the OMAPI key stanza; rackd's OMAPI client signs with it.
+OMAPI_KEY_NAME = "omapi_key"
 HTTP_CLIENT_ENTERPRISE = 343
 HTTP_CLIENT = "HTTPClient"
 
@@ -83,6 +85,9 @@ class RenderInputs:
     ntp_addresses: dict = attrs.field(factory=dict)
     lease_time: int = 600
     pxe_lease_time: int = 30
+    # Networks of listening interfaces that the document does not declare: dhcpd
+    # needs a (empty) declaration for each to listen there, e.g. for relayed subnets.
+    empty_subnets: tuple = ()
 
 
 @attrs.frozen
@@ -164,7 +169,8 @@ class _View:
         config, inputs = self.config, self.inputs
         omapi = None
         if inputs.omapi_port is not None and inputs.omapi_key is not None:
-            omapi = {"port": int(inputs.omapi_port), "secret": _safe(inputs.omapi_key, "omapi_key")}
+            omapi = {"port": int(inputs.omapi_port), "key_name": OMAPI_KEY_NAME,
+                     "secret": _safe(inputs.omapi_key, "omapi_key")}
         return {
             "lease_time": int(inputs.lease_time),
             "pxe_lease_time": int(inputs.pxe_lease_time),
@@ -175,6 +181,9 @@ class _View:
             "shared_networks": [self.network(n, f"shared_networks[{i}]")
                                 for i, n in enumerate(config.shared_networks)],
             "hosts": [self.host(h, f"hosts[{i}]") for i, h in enumerate(config.hosts)],
+            "empty_subnets": [{"network": str(n.network_address), "netmask": str(n.netmask),
+                               "cidr": str(n)} for n in inputs.empty_subnets
+                              if n.version == self.version],
             "http_client": {"enterprise": HTTP_CLIENT_ENTERPRISE, "name": HTTP_CLIENT},
         }
 

@@ -27,6 +27,8 @@ the path of the field it is about. The rules, in the order they apply:
 5. A failover peer's ``address`` must be one of this rack's addresses.
 """
 
+import ipaddress
+
 import attrs
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
@@ -37,9 +39,9 @@ from provisioningserver.network.links import Snapshot
 class SubnetChoice:
     """How one subnet is served, and why."""
 
-    subnet: "ipaddress._BaseNetwork"
+    subnet: "ipaddress.IPv4Network | ipaddress.IPv6Network"
     interface: "str | None"  # None: relayed, served through every listening interface
-    address: "ipaddress._BaseAddress | None"  # this rack's address on the subnet
+    address: "ipaddress.IPv4Address | ipaddress.IPv6Address | None"  # this rack's address on the subnet
     why: str
 
 

@@ -17,7 +17,7 @@ from twisted.protocols import amp
 
 from provisioningserver.rpc.arguments import CompressedJSON
 from provisioningserver.rpc.control import (  # noqa: F401 (re-exported for regions)
-    ConfigRejected, DhcpdFailed, EnvironmentProblem, InvalidDocument)
+    ConfigRejected, ConfigureTimeout, DhcpdFailed, EnvironmentProblem, InvalidDocument)
 
 
 class NotAuthenticated(Exception):
@@ -27,14 +27,6 @@ class NotAuthenticated(Exception):
 class InvalidChallenge(Exception):
     """An Authenticate message that is not 16 bytes, or that is the answerer's
     own outstanding challenge handed back (a reflection)."""
-
-
-class ConfigureTimeout(Exception):
-    """The configure did not finish in time. The JSON description says how
-    long was waited (``seconds``), whether the caller's document was still
-    ``queued`` or ``running``, and ``state_known``: true when the document was
-    withdrawn unapplied (dhcpd keeps what it had), false when it may still be
-    applied (GetDHCPStatus reports what happened)."""
 
 
 class NotRegistered(Exception):

@@ -30,11 +30,20 @@ class EnvironmentProblem(Exception):
     directory. Not the document's fault."""
 
 
+class ConfigureTimeout(Exception):
+    """The configure did not finish in time. The JSON description says how
+    long was waited (``seconds``), whether the caller's document was still
+    ``queued`` or ``running``, and ``state_known``: true when the document was
+    withdrawn unapplied (dhcpd keeps what it had), false when it may still be
+    applied (GetDHCPStatus reports what happened)."""
+
+
 ERRORS = {
     InvalidDocument: b"INVALID_DOCUMENT",
     ConfigRejected: b"CONFIG_REJECTED",
     DhcpdFailed: b"DHCPD_FAILED",
     EnvironmentProblem: b"ENVIRONMENT",
+    ConfigureTimeout: b"CONFIGURE_TIMEOUT",
 }
 
 

@@ -16,6 +16,7 @@ from twisted.protocols import amp
 
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.rpc import control
+from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
 
 log = Logger()
@@ -39,6 +40,9 @@ def translate(failure):
         raise control.DhcpdFailed(_describe("dhcpd-failed", error=str(error),
                                              rolled_back=error.rolled_back,
                                              restored=error.restored))
+    if isinstance(error, ConfigureTimeout):
+        raise control.ConfigureTimeout(_describe("configure-timeout", error=str(error),
+                                                 **error.to_dict()))
     if isinstance(error, DhcpdMissing):
         raise control.EnvironmentProblem(_describe("environment", error=str(error)))
     if isinstance(error, control.InvalidDocument):

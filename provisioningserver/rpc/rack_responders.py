@@ -2,12 +2,10 @@
 
 Configures go through the `Coalescer` (shared with the control socket), so
 the region and rackctl are serialised together. Errors are translated to the
-declared wire errors here: a timeout becomes `ConfigureTimeout`, everything
-else goes through the control socket's `translate`, whose errors the region
-commands declare too, so both entry points report a failure the same way.
+declared wire errors by the control socket's `translate`, whose errors the
+region commands declare too, so both entry points report a failure the same way.
 """
 
-import json
 
 from twisted.internet import defer
 from twisted.protocols import amp
@@ -15,17 +13,7 @@ from twisted.protocols import amp
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.local import translate
-from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected
-
-
-def translate_region(failure):
-    """Internal error -> declared region error (raised)."""
-    if failure.check(ConfigureTimeout):
-        raise commands.ConfigureTimeout(json.dumps(
-            {"kind": "configure-timeout", "error": str(failure.value),
-             **failure.value.to_dict()}))
-    return translate(failure)
 
 
 def validation_errors(failure):
@@ -38,7 +26,7 @@ def validation_errors(failure):
     if isinstance(error, ConfigRejected):
         return [{"error": e.error, "field": None, "line_num": e.line_num, "line": e.line,
                  "position": e.position} for e in error.result.errors]
-    return translate_region(failure)
+    return translate(failure)
 
 
 class RackResponders(amp.CommandLocator):
@@ -52,7 +40,7 @@ class RackResponders(amp.CommandLocator):
     def _configure(self, ip_version, document):
         d = defer.maybeDeferred(self.coalescer.configure, ip_version, document, False)
         d.addCallback(lambda outcome: {"outcome": outcome.to_dict()})
-        return d.addErrback(translate_region)
+        return d.addErrback(translate)
 
     def _validate(self, ip_version, document):
         d = defer.maybeDeferred(self.coalescer.configure, ip_version, document, True)

@@ -184,6 +184,7 @@ class Configurator:
             boot=self.config.boot,
             lease_time=self.config.lease_time,
             pxe_lease_time=self.config.pxe_lease_time,
+            empty_subnets=selection.empty_subnets,
         )
         rendered = render(config, inputs)
         paths = DhcpdPaths.for_family(self.config, ip_version)

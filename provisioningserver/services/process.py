@@ -36,9 +36,13 @@ import subprocess
 import time
 
 import attrs
+from twisted.logger import Logger
 
+from provisioningserver.dhcp.leasesfile import UnreadableLeases, strip_host_records
 from provisioningserver.services.files import atomic_write
 from provisioningserver.services.supervise import Adopt, ProcInfo, Sidecar, adoption
+
+log = Logger()
 
 MARKER = "rackd: "  # log lines rackd writes itself start with this
 
@@ -162,6 +166,7 @@ class ProcessBackend:
             raise FileNotFoundError(f"dhcpd config {spec.config_path} does not exist")
         # dhcpd refuses to start without a leases file.
         self.system.append(spec.leases_path, "")
+        self.clean_leases(spec)
         self.system.remove(spec.pid_path)
         command = spec.command()
         self.system.append(spec.log_path, f"{MARKER}starting {' '.join(command)}\n")
@@ -174,6 +179,21 @@ class ProcessBackend:
         record = attrs.asdict(Sidecar(pid, tuple(command), config_sha, self.system.time(), proc_start))
         self.system.write_atomically(spec.sidecar_path, json.dumps(record, indent=1))
         return pid
+
+    def clean_leases(self, spec):
+        """Drop host records of earlier OMAPI changes: reservations come only from
+        the config and OMAPI calls made after this start (leases are kept)."""
+        data = self.system.read_bytes(spec.leases_path) or b""
+        try:
+            cleaned, removed = strip_host_records(data.decode("utf-8", "surrogateescape"))
+        except UnreadableLeases as error:
+            log.warn("Leases file {path} left as it is: {error}", path=spec.leases_path,
+                     error=error)
+            return
+        if removed:
+            self.system.write_atomically(spec.leases_path,
+                                         cleaned.encode("utf-8", "surrogateescape"))
+            log.info("Removed {n} host records from {path}", n=removed, path=spec.leases_path)
 
     def _read_pidfile(self, spec):
         data = self.system.read_bytes(spec.pid_path)

@@ -73,3 +73,21 @@ def test_torn_file_is_refused_not_half_cleaned(torn):
     """A file that cannot be split safely raises instead of being rewritten."""
     with pytest.raises(UnreadableLeases):
         strip_host_records(torn)
+
+
+def test_backend_cleans_the_leases_file_before_dhcpd_starts(tmp_path):
+    """ProcessBackend.clean_leases rewrites the file without host records; a
+    torn file is left exactly as it was."""
+    from provisioningserver.services.process import DhcpdSpec, ProcessBackend
+
+    leases = tmp_path / "dhcpd.leases"
+    spec = DhcpdSpec(ip_version=4, dhcpd="/usr/sbin/dhcpd", config_path=str(tmp_path / "c"),
+                     leases_path=str(leases), pid_path=str(tmp_path / "p"),
+                     log_path=str(tmp_path / "l"))
+    leases.write_text(HEADER + LEASE + HOST_ADD)
+    ProcessBackend().clean_leases(spec)
+    assert leases.read_text() == HEADER + LEASE
+    torn = HEADER + HOST_ADD[:-3]
+    leases.write_text(torn)
+    ProcessBackend().clean_leases(spec)
+    assert leases.read_text() == torn
