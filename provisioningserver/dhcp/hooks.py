@@ -1,0 +1,117 @@
+"""The dhcpd statements that report lease events (pure: text out).
+
+`log_statements` is rackd's default event source. dhcpd runs ``log()``
+in-process (no fork), so it costs dhcpd one formatted ``write(2)`` per
+event; with ``-d`` the line lands in dhcpd's log file, which rackd follows
+(`provisioningserver.services.leasefollow`). `notify_statements` is the
+same record handed to scripts/dhcp-notify through ``execute()``, for sites
+that want it; it costs a fork and exec per event.
+
+Both write the record of `provisioningserver.dhcp.leases`. What dhcpd 4.4.3
+can say in each event, as checked against the real server:
+
+- DHCPv4: ``leased-address`` in every event; the MAC (``hardware``) in
+  commit and release, not in expiry (there is no packet); ``lease-time`` in
+  commit; ``known`` (a host declaration or OMAPI host matched) in commit.
+  ``on commit`` runs for every DHCPACK, renewals and reused leases too.
+- DHCPv6: ``leased-address`` and ``lease-time`` are not available (dhcpd
+  logs "no lease associated"), so the address and valid lifetime come from
+  the first IAADDR of the client's IA_NA (``substring(option dhcp6.ia-na,
+  16, 16)``), which in a Request, Renew, Rebind or Release is the address
+  the server gave; the DUID is ``option dhcp6.client-id``. Expiry has no
+  packet, so DHCPv6 expiries produce no record.
+
+Client-chosen bytes are hex-encoded and cut to a bound (``substring``), so
+the line can neither break nor exceed dhcpd's 1024-byte log buffer.
+"""
+
+from provisioningserver.dhcp.leases import MAGIC, VERSION
+
+HOSTNAME_BYTES = 63
+
+V4_IP = 'binary-to-ascii(10, 8, ".", leased-address)'
+V4_MAC = 'pick-first-value(binary-to-ascii(16, 8, ":", substring(hardware, 1, 6)), "-")'
+V4_LEASE_TIME = 'pick-first-value(binary-to-ascii(10, 32, "", encode-int(lease-time, 32)), "-")'
+V4_HOSTNAME = (
+    'pick-first-value(binary-to-ascii(16, 8, ":", substring(option host-name, 0, %d)), "-")'
+    % HOSTNAME_BYTES
+)
+V6_IP = 'binary-to-ascii(16, 16, ":", substring(option dhcp6.ia-na, 16, 16))'
+V6_DUID = 'pick-first-value(binary-to-ascii(16, 8, ":", option dhcp6.client-id), "-")'
+V6_LEASE_TIME = 'pick-first-value(binary-to-ascii(10, 32, "", substring(option dhcp6.ia-na, 36, 4)), "-")'
+DASH = '"-"'
+
+
+def _fields(family, action, known):
+    """(ip, mac, duid, lease_time, hostname, known) expressions for an event."""
+    known = '"%s"' % known
+    if family == 4:
+        lease_time = V4_LEASE_TIME if action == "commit" else DASH
+        mac = DASH if action == "expiry" else V4_MAC
+        hostname = DASH if action == "expiry" else V4_HOSTNAME
+        return [V4_IP, mac, DASH, lease_time, hostname, known]
+    lease_time = V6_LEASE_TIME if action == "commit" else DASH
+    return [V6_IP, DASH, V6_DUID, lease_time, DASH, known]
+
+
+def _log(family, action, known):
+    head = '"%s %s %s %d "' % (MAGIC, VERSION, action, family)
+    parts = [head]
+    for expression in _fields(family, action, known):
+        parts += [expression, '" "']
+    parts.append('"-"')  # the timestamp: the follower stamps log records
+    return "log(info, concat(%s));" % ", ".join(parts)
+
+
+def _execute(family, action, known, program, options):
+    args = ['"%s"' % o for o in options]
+    args += ['"%s"' % action, '"%d"' % family] + _fields(family, action, known)
+    return 'execute("%s", %s);' % (program, ", ".join(args))
+
+
+def _events(family, statement):
+    """The three ``on`` blocks, ``statement(action, known)`` inside each."""
+    commit_v4 = (
+        "  if known {\n    %s\n  } else {\n    %s\n  }"
+        % (statement("commit", "known"), statement("commit", "unknown"))
+    )
+    blocks = {
+        "commit": commit_v4 if family == 4 else "  " + statement("commit", "-"),
+        "release": "  " + statement("release", "-"),
+        "expiry": "  " + statement("expiry", "-"),
+    }
+    if family == 6:
+        # No packet at expiry: the IA_NA expression would be null and the
+        # whole record with it; say so instead of rendering a dead block.
+        del blocks["expiry"]
+    return "".join("on %s {\n%s\n}\n" % (event, body) for event, body in blocks.items())
+
+
+def log_statements(family):
+    """dhcpd statements that log one record per lease event (global scope)."""
+    if family not in (4, 6):
+        raise ValueError(f"family: expected 4 or 6, got {family!r}")
+    return _events(family, lambda action, known: _log(family, action, known))
+
+
+def _check_path(name, path):
+    if not path.startswith("/") or any(c in path for c in '"\\\n\t '):
+        raise ValueError(f"{name}: expected an absolute path without quotes or spaces, got {path!r}")
+
+
+def notify_statements(family, program, socket_path=None, spool_path=None):
+    """dhcpd statements that run ``program`` (dhcp-notify) per lease event.
+
+    ``socket_path`` and ``spool_path`` override the program's built-in ones.
+    """
+    if family not in (4, 6):
+        raise ValueError(f"family: expected 4 or 6, got {family!r}")
+    _check_path("program", program)
+    options = []
+    for flag, name, path in (("-s", "socket_path", socket_path), ("-p", "spool_path", spool_path)):
+        if path is not None:
+            _check_path(name, path)
+            options += [flag, path]
+    return _events(
+        family, lambda action, known: _execute(family, action, known, program, options)
+    )

@@ -1,0 +1,200 @@
+"""The lease journal: every event, durable, before anything acts on it.
+
+One SQLite database in the state directory, in WAL mode, holds:
+
+- ``events``: events not yet acknowledged by the region, in arrival order
+  (``id``); the forwarder reads them with `pending` and deletes them with
+  `ack` only once the region has taken them;
+- ``history``: every event ever recorded, kept for ``retention`` seconds,
+  for reports (`history`, `prune_history`);
+- ``sources``: how far each source has been read (a followed file's inode
+  and byte offset).
+
+`record` writes a batch of events and its source's new position in one
+transaction. That is what makes batching safe: if rackd dies before the
+commit, neither the events nor the position are there, and the follower
+reads the same bytes again; after the commit both are, and it never reads
+them twice. Sources that cannot read again (a datagram) commit per batch
+they drain, as soon as they have it.
+
+``schema_version`` lets a later rackd migrate an older file; a file from a
+newer rackd is refused rather than misread.
+"""
+
+import os
+import sqlite3
+import time
+
+from provisioningserver.dhcp.leases import LeaseEvent
+
+SCHEMA_VERSION = 1
+DEFAULT_RETENTION = 30 * 24 * 3600
+
+_EVENT_COLUMNS = (
+    "action, ip_family, ip, mac, duid, hostname, lease_time, timestamp, unknown_client, source"
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL, ip_family INTEGER NOT NULL, ip TEXT NOT NULL,
+    mac TEXT, duid TEXT, hostname TEXT, lease_time INTEGER,
+    timestamp REAL NOT NULL, unknown_client INTEGER, source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL, ip_family INTEGER NOT NULL, ip TEXT NOT NULL,
+    mac TEXT, duid TEXT, hostname TEXT, lease_time INTEGER,
+    timestamp REAL NOT NULL, unknown_client INTEGER, source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_ip ON history (ip, timestamp);
+CREATE INDEX IF NOT EXISTS history_mac ON history (mac, timestamp);
+CREATE INDEX IF NOT EXISTS history_time ON history (timestamp);
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL
+);
+"""
+
+
+class JournalError(Exception):
+    """The journal file cannot be used (say, it comes from a newer rackd)."""
+
+
+def _row(event, source):
+    unknown = None if event.unknown_client is None else int(event.unknown_client)
+    return (
+        event.action, event.ip_family, event.ip, event.mac, event.duid, event.hostname,
+        event.lease_time, event.timestamp, unknown, source,
+    )
+
+
+def _event(row):
+    action, family, ip, mac, duid, hostname, lease_time, timestamp, unknown, _ = row
+    return LeaseEvent(
+        action=action, ip_family=family, ip=ip, mac=mac, duid=duid, hostname=hostname,
+        lease_time=lease_time, timestamp=timestamp,
+        unknown_client=None if unknown is None else bool(unknown),
+    )
+
+
+class Journal:
+    """The lease journal in one SQLite file; time is read from ``clock``."""
+
+    def __init__(self, path, clock=time, retention=DEFAULT_RETENTION):
+        self.path = path
+        self.clock = clock
+        self.retention = retention
+        new = not os.path.exists(path)
+        # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
+        self._db = sqlite3.connect(path, isolation_level=None)
+        if new:
+            os.chmod(path, 0o600)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed event survives power loss, not only a crash.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._check_version()
+
+    def _check_version(self):
+        rows = self._db.execute("SELECT version FROM schema_version").fetchall()
+        if not rows:
+            self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        elif rows[0][0] != SCHEMA_VERSION:
+            self._db.close()
+            raise JournalError(
+                f"{self.path}: schema version {rows[0][0]}, this rackd reads {SCHEMA_VERSION}"
+            )
+
+    def close(self):
+        self._db.close()
+
+    def record(self, events, source, position=None):
+        """Store ``events`` and, with them, ``source``'s new ``position``.
+
+        ``position`` is (inode, offset) for a followed file, or None. Events
+        without a timestamp get the clock's time. Returns the new ids.
+        """
+        now = self.clock.time()
+        rows = [_row(event.stamped(now), source) for event in events]
+        ids = []
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for row in rows:
+                cursor = db.execute(
+                    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row
+                )
+                ids.append(cursor.lastrowid)
+            db.executemany(
+                f"INSERT INTO history ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            if position is not None:
+                inode, offset = position
+                db.execute(
+                    "INSERT INTO sources (name, inode, offset) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET inode = excluded.inode, "
+                    "offset = excluded.offset",
+                    (source, inode, offset),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return ids
+
+    def position(self, source):
+        """(inode, offset) recorded for ``source``, or None."""
+        row = self._db.execute(
+            "SELECT inode, offset FROM sources WHERE name = ?", (source,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def pending(self, limit=1000):
+        """Up to ``limit`` unacknowledged (id, event) pairs, oldest first."""
+        rows = self._db.execute(
+            f"SELECT id, {_EVENT_COLUMNS} FROM events ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        return [(row[0], _event(row[1:])) for row in rows]
+
+    def pending_count(self):
+        return self._db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def ack(self, ids):
+        """Delete the events the region acknowledged; returns how many went."""
+        ids = list(ids)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                deleted += db.execute(f"DELETE FROM events WHERE id IN ({marks})", chunk).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return deleted
+
+    def history(self, ip=None, mac=None, limit=1000):
+        """Recorded events for an address or a MAC, oldest first."""
+        where, args = [], []
+        if ip is not None:
+            where.append("ip = ?")
+            args.append(ip)
+        if mac is not None:
+            where.append("mac = ?")
+            args.append(mac.lower())
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        rows = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM history {clause} ORDER BY timestamp, id LIMIT ?",
+            args + [limit],
+        ).fetchall()
+        return [_event(row) for row in rows]
+
+    def prune_history(self):
+        """Forget history older than the retention; returns rows removed."""
+        cutoff = self.clock.time() - self.retention
+        cursor = self._db.execute("DELETE FROM history WHERE timestamp < ?", (cutoff,))
+        return cursor.rowcount

@@ -1,0 +1,212 @@
+"""Following dhcpd's log file into the lease journal.
+
+dhcpd runs with ``-d``; its stderr is a file rackd opened with O_APPEND
+(state_dir/log/dhcpd.log), never a pipe, and the ``log()`` statements of
+`provisioningserver.dhcp.hooks` put one record line in it per lease event.
+dhcpd writes each line as two ``write(2)`` calls (text, then newline), so
+only complete lines are consumed; a partial tail waits for the next poll.
+
+Where we are is (inode, offset), stored by the journal in the same
+transaction as the events read up to that offset. So:
+
+- events written while rackd is down are read when it comes back;
+- a crash before a commit re-reads the same lines, after it never;
+- a dhcpd restart appends to the same file: nothing changes for us;
+- dhcpd rewriting its leases file is irrelevant, we never read it.
+
+The file is replaced (new inode at the path) only when rackd starts a
+dhcpd with a new log file: we finish the old file through the descriptor
+we hold, then switch to the new one at offset 0. A file shorter than our
+offset was truncated (someone else did it): we start again at 0 and count
+it. dhcpd cannot reopen its stderr, so the file is never rotated by
+renaming while dhcpd runs; instead the consumed prefix is freed with
+``fallocate(PUNCH_HOLE)``: offsets stay valid, the writer is untouched,
+and the disk space comes back (the file is sparse, its size keeps growing).
+
+`LogFollower` does the reading (synchronous, testable with real files);
+`LeaseFollowService` polls it on an injected clock.
+"""
+
+import ctypes
+import ctypes.util
+import errno
+import os
+
+from twisted.application import service
+from twisted.internet import task
+from twisted.logger import Logger
+
+from provisioningserver.dhcp.leases import BadRecord, parse_record
+
+CHUNK = 1 << 20
+MAX_LINE = 4096  # a longer run without a newline is not dhcpd's: skipped
+PUNCH_EVERY = 16 << 20
+_BLOCK = 4096
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+
+
+def punch_hole(fd, length):
+    """Free the first ``length`` bytes of ``fd`` (rounded down to a block).
+
+    Returns False where the file system or libc cannot do it.
+    """
+    length -= length % _BLOCK
+    if length <= 0:
+        return True
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    flags = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+    result = libc.fallocate(
+        ctypes.c_int(fd), ctypes.c_int(flags), ctypes.c_int64(0), ctypes.c_int64(length)
+    )
+    return result == 0
+
+
+class LogFollower:
+    """Reads record lines from the log at ``path`` into ``journal``."""
+
+    log = Logger()
+
+    def __init__(self, path, journal, source, chunk=CHUNK, punch_every=PUNCH_EVERY):
+        self.path = path
+        self.journal = journal
+        self.source = source
+        self.chunk = max(chunk, MAX_LINE)
+        self.punch_every = punch_every
+        self._fd = None
+        self._inode = None
+        self._offset = 0
+        self._punched = 0
+        self.events = 0
+        self.rejected = 0
+        self.truncations = 0
+        self.replacements = 0
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _open(self):
+        """Open the file at ``path``, resuming where the journal says."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        st = os.fstat(fd)
+        saved = self.journal.position(self.source)
+        self._fd, self._inode, self._offset = fd, st.st_ino, 0
+        if saved is not None and saved[0] == st.st_ino:
+            if saved[1] <= st.st_size:
+                self._offset = saved[1]
+            else:
+                self.truncations += 1
+        self._punched = 0
+        return True
+
+    def poll(self):
+        """Read every complete line there is; returns the events recorded."""
+        if self._fd is None and not self._open():
+            return 0
+        recorded = 0
+        while True:
+            data = os.pread(self._fd, self.chunk, self._offset)
+            if data:
+                before = self._offset
+                recorded += self._consume(data)
+                if len(data) == self.chunk and self._offset > before:
+                    continue
+            if not self._switched():
+                return recorded
+
+    def _consume(self, data):
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            if len(data) < MAX_LINE:
+                return 0  # a line still being written
+            end = len(data)  # no newline for MAX_LINE bytes: not a log line
+            self.rejected += 1
+            self.log.warn("skipped {n} bytes without a newline in {path}", n=end, path=self.path)
+            return self._commit([], end)
+        events = []
+        for line in data[:end].split(b"\n")[:-1]:
+            try:
+                event = parse_record(line)
+            except (BadRecord, ValueError) as exc:
+                self.rejected += 1
+                self.log.warn("bad lease record in {path}: {why}", path=self.path, why=str(exc))
+                continue
+            if event is not None:
+                events.append(event)
+        return self._commit(events, end)
+
+    def _commit(self, events, consumed):
+        offset = self._offset + consumed
+        self.journal.record(events, self.source, (self._inode, offset))
+        self._offset = offset
+        self.events += len(events)
+        if self.punch_every and offset - self._punched >= self.punch_every:
+            if punch_hole(self._fd, offset):
+                self._punched = offset
+            else:
+                self.punch_every = 0  # not supported here: stop trying
+        return len(events)
+
+    def _switched(self):
+        """At EOF: follow a truncation or a replacement; True if we moved."""
+        size = os.fstat(self._fd).st_size
+        if size < self._offset:
+            self.truncations += 1
+            self.log.warn("{path} was truncated; reading it again from 0", path=self.path)
+            self._offset = 0
+            self._punched = 0
+            return True
+        try:
+            st = os.stat(self.path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise
+        if st.st_ino == self._inode:
+            return False
+        self.replacements += 1
+        self.close()
+        fd = os.open(self.path, os.O_RDONLY)
+        self._fd, self._inode, self._offset, self._punched = fd, os.fstat(fd).st_ino, 0, 0
+        return True
+
+
+class LeaseFollowService(service.Service):
+    """Polls a `LogFollower` every ``interval`` seconds of ``clock``."""
+
+    log = Logger()
+
+    def __init__(self, follower, clock, interval=0.5):
+        self.follower = follower
+        self.clock = clock
+        self.interval = interval
+        self.errors = 0
+        self._loop = None
+
+    def _poll(self):
+        try:
+            self.follower.poll()
+        except Exception:
+            # A disk or journal error must not stop the loop: the offset was
+            # not committed, so the next poll reads the same lines again.
+            self.errors += 1
+            self.log.failure("reading {path} failed", path=self.follower.path)
+
+    def startService(self):
+        super().startService()
+        self._loop = task.LoopingCall(self._poll)
+        self._loop.clock = self.clock
+        self._loop.start(self.interval, now=True)
+
+    def stopService(self):
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        self._loop = None
+        self.follower.close()
