@@ -34,18 +34,37 @@ class RackdConfig:
     secret_file: str = "/var/lib/rackd/secret"  # the shared secret, hex, mode 0600
     rack_id: "str | None" = None  # default: rack_name
     rack_name: "str | None" = None  # default: the host name
+    # Lease events (provisioningserver.services.journal and friends).
+    lease_events: bool = True  # dhcpd logs each lease event; rackd follows the log
+    journal_max_bytes: int = 64 << 20  # a larger journal is reported in status
+    history_days: int = 30  # lease history retention
+    lease_socket: "str | None" = None  # dhcp-notify's socket; default: run_dir/lease.sock
 
     @property
     def control_socket_path(self):
         return self.control_socket or os.path.join(self.run_dir, "control.sock")
 
+    @property
+    def lease_socket_path(self):
+        return self.lease_socket or os.path.join(self.run_dir, "lease.sock")
+
+    @property
+    def lease_spool_path(self):
+        return os.path.join(self.state_dir, "lease.spool")
+
+    @property
+    def journal_path(self):
+        return os.path.join(self.state_dir, "leases.db")
+
     def omapi_port(self, ip_version):
         return self.omapi_port_v4 if ip_version == 4 else self.omapi_port_v6
 
 
-_INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time")
+_INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time",
+             "journal_max_bytes", "history_days")
 _STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd", "region_ca",
-             "region_fingerprint", "secret_file", "rack_id", "rack_name")
+             "region_fingerprint", "secret_file", "rack_id", "rack_name", "lease_socket")
+_BOOL_KEYS = ("lease_events",)
 
 
 def config_from_mapping(data, source="rackd config"):
@@ -65,6 +84,11 @@ def config_from_mapping(data, source="rackd config"):
         elif key in _INT_KEYS:
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 problems.append(Problem(key, f"expected a positive whole number, got {value!r}"))
+            else:
+                values[key] = value
+        elif key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                problems.append(Problem(key, f"expected true or false, got {value!r}"))
             else:
                 values[key] = value
         elif key == "region":

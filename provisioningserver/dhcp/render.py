@@ -43,6 +43,7 @@ import attrs
 import jinja2
 
 from provisioningserver.dhcp import boot, syntax
+from provisioningserver.dhcp.hooks import log_statements
 
 _TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}
 _INSTALLED_TEMPLATES = "/usr/share/rackd/templates/dhcp"
@@ -88,6 +89,9 @@ class RenderInputs:
     # Networks of listening interfaces that the document does not declare: dhcpd
     # needs a (empty) declaration for each to listen there, e.g. for relayed subnets.
     empty_subnets: tuple = ()
+    # rackd's zero-cost lease event source: dhcpd log() statements at global
+    # scope (provisioningserver.dhcp.hooks); off only when lease_events is off.
+    lease_hooks: bool = True
 
 
 @attrs.frozen
@@ -185,6 +189,7 @@ class _View:
                                "cidr": str(n)} for n in inputs.empty_subnets
                               if n.version == self.version],
             "http_client": {"enterprise": HTTP_CLIENT_ENTERPRISE, "name": HTTP_CLIENT},
+            "lease_hooks": log_statements(self.version) if inputs.lease_hooks else None,
         }
 
     def peer(self, peer, path):

@@ -80,3 +80,48 @@ class GetStatus(amp.Command):
     arguments = []
     response = [(b"status", CompressedJSON())]
     errors = ERRORS
+
+
+# Lease reports. Each answers from the lease journal and the applied configs;
+# with lease events off there is no journal and they fail EnvironmentProblem.
+
+class GetLeases(amp.Command):
+    """Current leases per served subnet: a list of {subnet (null: outside
+    every served subnet), leases: [{action, ip_family, ip, mac, duid,
+    hostname, lease_time, timestamp, unknown_client, ends}]}."""
+
+    arguments = []
+    response = [(b"leases", CompressedJSON())]
+    errors = ERRORS
+
+
+class GetHistory(amp.Command):
+    """What happened to an address (``ip``) or a machine (``mac``), oldest
+    first, within the history's retention: a list of events. An ``ip`` or
+    ``mac`` that is not one fails InvalidDocument naming the field."""
+
+    arguments = [
+        (b"ip", amp.Unicode(optional=True)),
+        (b"mac", amp.Unicode(optional=True)),
+        (b"limit", amp.Integer(optional=True)),
+    ]
+    response = [(b"events", CompressedJSON())]
+    errors = ERRORS
+
+
+class GetPools(amp.Command):
+    """Usage of every served pool: a list of {subnet, range, size, active,
+    reserved (host reservations inside the range), free, percent_used}."""
+
+    arguments = []
+    response = [(b"pools", CompressedJSON())]
+    errors = ERRORS
+
+
+class GetUnknown(amp.Command):
+    """Clients that got a lease with no host reservation naming their MAC,
+    newest commit per MAC: a list of events."""
+
+    arguments = []
+    response = [(b"clients", CompressedJSON())]
+    errors = ERRORS

@@ -7,6 +7,7 @@ Anything undeclared would close the connection, so unexpected failures are
 logged here and reported as `EnvironmentProblem` instead.
 """
 
+import ipaddress
 import json
 
 from twisted.internet import defer
@@ -17,6 +18,7 @@ from twisted.protocols import amp
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.rpc import control
 from provisioningserver.services.coalesce import ConfigureTimeout
+from provisioningserver.services import reports
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
 
 log = Logger()
@@ -59,10 +61,47 @@ def _ip_version(value):
     return value
 
 
+def _bad_field(field, message):
+    return control.InvalidDocument(_describe("invalid-document", errors=[
+        {"field": field, "error": message}]))
+
+
+def _history_filter(ip, mac):
+    if (ip is None) == (mac is None):
+        raise _bad_field("ip", "give exactly one of ip and mac")
+    if ip is not None:
+        try:
+            return {"ip": str(ipaddress.ip_address(ip))}
+        except ValueError:
+            raise _bad_field("ip", f"expected an IP address, got {ip!r}") from None
+    parts = mac.split(":")
+    if len(parts) != 6 or not all(1 <= len(p) <= 2 for p in parts):
+        raise _bad_field("mac", f"expected a MAC address, got {mac!r}")
+    try:
+        return {"mac": ":".join("%02x" % int(p, 16) for p in parts)}
+    except ValueError:
+        raise _bad_field("mac", f"expected a MAC address, got {mac!r}") from None
+
+
+class LeaseViews:
+    """What the lease reports read: the journal, the applied configs, the
+    forwarder's status, and the clock."""
+
+    def __init__(self, journal, applied, clock, forwarder=None):
+        self.journal = journal
+        self.applied = applied  # ip_version -> DHCPConfig or None
+        self.clock = clock
+        self.forwarder = forwarder
+
+    def configs(self):
+        return [self.applied(4), self.applied(6)]
+
+
 class ControlLocator(amp.CommandLocator):
-    def __init__(self, configurator):
+    def __init__(self, configurator, leases=None):
         super().__init__()
         self.configurator = configurator
+        self.leases = leases
 
     @control.Configure.responder
     def configure(self, ip_version, document, dry_run=False):
@@ -79,12 +118,46 @@ class ControlLocator(amp.CommandLocator):
 
     @control.GetStatus.responder
     def get_status(self):
-        return {"status": self.configurator.status()}
+        status = self.configurator.status()
+        if self.leases is not None and self.leases.forwarder is not None:
+            status = {**status, "lease_events": self.leases.forwarder.status()}
+        return {"status": status}
+
+    def _report(self, key, build):
+        def run():
+            if self.leases is None:
+                raise control.EnvironmentProblem(_describe(
+                    "environment", error="lease events are off (lease_events: false)"))
+            return {key: build(self.leases)}
+        return defer.maybeDeferred(run).addErrback(translate)
+
+    @control.GetLeases.responder
+    def get_leases(self):
+        return self._report("leases", lambda v: reports.current_leases(
+            v.journal.latest(), v.configs(), v.clock.seconds()))
+
+    @control.GetHistory.responder
+    def get_history(self, ip=None, mac=None, limit=None):
+        def build(views):
+            where = _history_filter(ip, mac)
+            return reports.history_view(views.journal.history(limit=limit or 1000, **where))
+        return self._report("events", build)
+
+    @control.GetPools.responder
+    def get_pools(self):
+        return self._report("pools", lambda v: reports.pool_usage(
+            v.journal.latest(), v.configs(), v.clock.seconds()))
+
+    @control.GetUnknown.responder
+    def get_unknown(self):
+        return self._report("clients", lambda v: reports.unknown_clients(
+            v.journal.latest(), v.configs()))
 
 
 class ControlFactory(Factory):
-    def __init__(self, configurator):
+    def __init__(self, configurator, leases=None):
         self.configurator = configurator
+        self.leases = leases
 
     def buildProtocol(self, addr):
-        return amp.AMP(locator=ControlLocator(self.configurator))
+        return amp.AMP(locator=ControlLocator(self.configurator, self.leases))

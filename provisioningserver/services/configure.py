@@ -146,10 +146,14 @@ class Configurator:
             results.append(d)
         return defer.gatherResults(results)
 
-    def _decide(self, config, inputs, applied, running, previous_text, rendered, paths):
+    def _decide(self, config, inputs, applied, status, spec, previous_text, rendered, paths):
         """The plan: NoChange, HostChanges or Restart (see provisioningserver.dhcp.plan)."""
-        if not running:
-            return Restart(("dhcpd is not running this config's interfaces and files",))
+        if status.state != "running":
+            return Restart((f"dhcpd was {status.state}",))
+        if status.spec != spec:
+            changed = [name for name in ("interfaces", "dhcpd", "config_path", "leases_path")
+                       if getattr(status.spec, name, None) != getattr(spec, name)]
+            return Restart((f"dhcpd must run with other {', '.join(changed) or 'settings'}",))
         if applied.config is None:
             return Restart(("what dhcpd serves is not known to this rackd",))
         decision = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=self.cost)
@@ -185,6 +189,7 @@ class Configurator:
             lease_time=self.config.lease_time,
             pxe_lease_time=self.config.pxe_lease_time,
             empty_subnets=selection.empty_subnets,
+            lease_hooks=getattr(self.config, "lease_events", True),
         )
         rendered = render(config, inputs)
         paths = DhcpdPaths.for_family(self.config, ip_version)
@@ -195,8 +200,8 @@ class Configurator:
         status = monitor.status()
         applied = self.applied(ip_version)
         previous_text = read_text(paths.config)
-        running = status.state == "running" and status.spec == spec
-        decision = self._decide(config, inputs, applied, running, previous_text, rendered, paths)
+        decision = self._decide(config, inputs, applied, status, spec, previous_text, rendered,
+                                paths)
         warnings = tuple(rendered.warnings) + tuple(
             f"subnet {cidr} has no address on this rack: served as relayed, without boot options"
             for cidr in selection.relayed)

@@ -198,3 +198,21 @@ class Journal:
         cutoff = self.clock.time() - self.retention
         cursor = self._db.execute("DELETE FROM history WHERE timestamp < ?", (cutoff,))
         return cursor.rowcount
+
+    def latest(self):
+        """The newest recorded event of every address (from the history)."""
+        rows = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM history WHERE id IN "
+            "(SELECT max(id) FROM history GROUP BY ip) ORDER BY id"
+        ).fetchall()
+        return [_event(row) for row in rows]
+
+    def size_bytes(self):
+        """Bytes on disk: the database and its write-ahead log."""
+        total = 0
+        for path in (self.path, self.path + "-wal"):
+            try:
+                total += os.path.getsize(path)
+            except OSError:
+                pass
+        return total

@@ -1,0 +1,135 @@
+"""The forwarder: journal events to the region, deleted only once acked.
+
+One batch is in flight at a time, oldest events first (`Journal.pending`
+is in arrival order), so the region sees every address's events in the
+order dhcpd produced them. A batch leaves the journal only after the
+region's `UpdateLeases` reply; a failure leaves it there and the same
+batch (or a longer one, if more came) goes again later. So a region that
+dies mid-reply gets a batch twice, never loses one.
+
+``send(events)`` returns a Deferred of the reply. It fails with
+`NoRegionConnection` while no region is connected: the forwarder then
+waits ``interval`` and asks again, it is not the region's fault. Any other
+failure (the region is connected but the call fails) backs off
+exponentially up to ``max_delay`` and is reported in `status`.
+"""
+
+import attrs
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from provisioningserver.rpc.region import NoRegionConnection
+
+BATCH = 500
+
+
+def event_to_wire(event):
+    """One `LeaseEvent` as the dict `UpdateLeases` carries."""
+    return attrs.asdict(event)
+
+
+class Forwarder(service.Service):
+    """Drains ``journal`` through ``send``; times come from ``clock``."""
+
+    log = Logger()
+
+    def __init__(self, journal, send, clock, batch=BATCH, interval=1.0,
+                 initial_delay=1.0, max_delay=60.0, max_bytes=None):
+        self.journal = journal
+        self.send = send
+        self.clock = clock
+        self.batch = batch
+        self.interval = interval
+        self.initial_delay = initial_delay
+        self.max_delay = max_delay
+        self.max_bytes = max_bytes
+        self.state = "idle"  # idle, sending, waiting (no region), backoff
+        self.failures = 0
+        self.sent = 0
+        self.last_error = None
+        self._call = None
+        self._inflight = None
+
+    def startService(self):
+        super().startService()
+        self._schedule(0)
+
+    def stopService(self):
+        super().stopService()
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        # A batch in flight stays in the journal; it goes again next time.
+
+    def _schedule(self, delay):
+        if not self.running:
+            return
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = self.clock.callLater(delay, self.tick)
+
+    def nudge(self):
+        """New events: send now unless waiting or backing off already."""
+        if self.state == "idle" and self._inflight is None:
+            self._schedule(0)
+
+    def tick(self):
+        self._call = None
+        if self._inflight is not None:
+            return self._inflight
+        try:
+            pending = self.journal.pending(self.batch)
+        except Exception as error:
+            return self._failed(error)
+        if not pending:
+            self.state = "idle"
+            self._schedule(self.interval)
+            return defer.succeed(None)
+        ids = [i for i, _ in pending]
+        self.state = "sending"
+        d = defer.maybeDeferred(self.send, [event_to_wire(e) for _, e in pending])
+        d.addCallback(lambda reply: self._acked(ids))
+        d.addErrback(lambda failure: self._failed(failure.value))
+        self._inflight = d
+
+        def done(result):
+            self._inflight = None
+            return result
+
+        return d.addBoth(done)
+
+    def _acked(self, ids):
+        self.journal.ack(ids)
+        self.sent += len(ids)
+        self.failures = 0
+        self.last_error = None
+        self.state = "idle"
+        self._schedule(0)  # more may be waiting: go on at once
+
+    def _failed(self, error):
+        if isinstance(error, NoRegionConnection):
+            self.state = "waiting"
+            self.failures = 0
+            self._schedule(self.interval)
+            return None
+        self.failures += 1
+        self.last_error = f"{type(error).__name__}: {error}"
+        self.state = "backoff"
+        delay = min(self.max_delay, self.initial_delay * 2 ** (self.failures - 1))
+        self.log.warn("UpdateLeases failed ({e}); again in {d} s", e=self.last_error, d=delay)
+        self._schedule(delay)
+        return None
+
+    def status(self):
+        size = self.journal.size_bytes()
+        return {
+            "state": self.state,
+            "pending": self.journal.pending_count(),
+            "sent": self.sent,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "journal_bytes": size,
+            "journal_max_bytes": self.max_bytes,
+            "journal_over_limit": self.max_bytes is not None and size > self.max_bytes,
+        }

@@ -1,0 +1,128 @@
+"""Lease reports: current leases, pool usage, unknown clients (pure).
+
+Inputs are the newest recorded event per address (`Journal.latest`), the
+configs dhcpd serves (`Configurator.applied(v).config`, None when unknown)
+and the time; outputs are plain dicts ready for JSON. Nothing here reads a
+file or a clock.
+
+An address is leased when its newest event is a commit whose lease has not
+run out (``timestamp + lease_time``); a commit with no lease time counts as
+leased until a release or expiry says otherwise. A pool's used addresses
+are its leased ones together with the reservations that fall inside it,
+each address counted once, so ``free = size - used``.
+"""
+
+import ipaddress
+
+import attrs
+
+
+def _address(text):
+    return ipaddress.ip_address(text)
+
+
+def active_leases(latest, now):
+    """The events of ``latest`` that hold a lease at ``now``, by address order."""
+    active = []
+    for event in latest:
+        if event.action != "commit":
+            continue
+        if event.lease_time is not None and event.timestamp + event.lease_time <= now:
+            continue
+        active.append(event)
+    return sorted(active, key=lambda e: (e.ip_family, _address(e.ip)))
+
+
+def _lease_view(event, now):
+    view = attrs.asdict(event)
+    if event.lease_time is not None:
+        view["ends"] = event.timestamp + event.lease_time
+    else:
+        view["ends"] = None
+    return view
+
+
+def _subnets(configs):
+    for config in configs:
+        if config is None:
+            continue
+        for subnet in config.subnets:
+            yield subnet
+
+
+def current_leases(latest, configs, now):
+    """[{subnet, leases: [...]}] per served subnet, then ``other`` for the rest."""
+    leases = active_leases(latest, now)
+    report, placed = [], set()
+    for subnet in _subnets(configs):
+        inside = [e for e in leases if _address(e.ip) in subnet.subnet_cidr]
+        placed.update(id(e) for e in inside)
+        report.append({"subnet": str(subnet.subnet_cidr),
+                       "leases": [_lease_view(e, now) for e in inside]})
+    rest = [e for e in leases if id(e) not in placed]
+    if rest:
+        report.append({"subnet": None, "leases": [_lease_view(e, now) for e in rest]})
+    return report
+
+
+def pool_usage(latest, configs, now):
+    """Per pool: size, active leases, reserved hosts inside, free, percent used."""
+    leased = {_address(e.ip) for e in active_leases(latest, now)}
+    report = []
+    for config in configs:
+        if config is None:
+            continue
+        reserved = {host.ip for host in config.hosts}
+        for subnet in config.subnets:
+            for pool in subnet.pools:
+                active = {a for a in leased if a in pool}
+                hosts = {a for a in reserved if a in pool}
+                used = len(active | hosts)
+                report.append({
+                    "subnet": str(subnet.subnet_cidr),
+                    "range": f"{pool.ip_range_low}-{pool.ip_range_high}",
+                    "size": pool.size,
+                    "active": len(active),
+                    "reserved": len(hosts),
+                    "free": pool.size - used,
+                    "percent_used": round(100.0 * used / pool.size, 1),
+                })
+    return report
+
+
+def _normal_mac(mac):
+    return ":".join("%02x" % int(part, 16) for part in mac.split(":"))
+
+
+def reserved_macs(configs):
+    macs = set()
+    for config in configs:
+        if config is None:
+            continue
+        for host in config.hosts:
+            try:
+                macs.add(_normal_mac(host.mac))
+            except ValueError:
+                continue  # not a MAC we can compare; the document allows only MACs
+    return macs
+
+
+def unknown_clients(latest, configs):
+    """Clients whose newest commit dhcpd flagged unknown and no reservation
+    names now (a reservation made since enrols them), one per MAC, newest."""
+    reserved = reserved_macs(configs)
+    found = {}
+    for event in latest:
+        if event.action != "commit" or event.unknown_client is not True or event.mac is None:
+            continue
+        if event.mac in reserved:
+            continue
+        seen = found.get(event.mac)
+        if seen is None or event.timestamp >= seen.timestamp:
+            found[event.mac] = event
+    return [attrs.asdict(e) for e in sorted(found.values(), key=lambda e: e.mac)]
+
+
+def history_view(events):
+    """Events as dicts, oldest first."""
+    return [attrs.asdict(e) for e in events]
