@@ -38,7 +38,8 @@ class RackdConfig:
     lease_events: bool = True  # dhcpd logs each lease event; rackd follows the log
     journal_max_bytes: int = 64 << 20  # a larger journal is reported in status
     history_days: int = 30  # lease history retention
-    lease_socket: "str | None" = None  # dhcp-notify's socket; default: run_dir/lease.sock
+    # dhcp-notify's socket; default: state_dir/dhcp-notify.sock (dhcp-notify's built-in path)
+    lease_socket: "str | None" = None
 
     @property
     def control_socket_path(self):
@@ -46,11 +47,11 @@ class RackdConfig:
 
     @property
     def lease_socket_path(self):
-        return self.lease_socket or os.path.join(self.run_dir, "lease.sock")
+        return self.lease_socket or os.path.join(self.state_dir, "dhcp-notify.sock")
 
     @property
     def lease_spool_path(self):
-        return os.path.join(self.state_dir, "lease.spool")
+        return os.path.join(self.state_dir, "dhcp-notify.spool")
 
     @property
     def journal_path(self):

@@ -38,3 +38,21 @@ def test_bad_keys_are_errors_naming_the_key(data, path):
     with pytest.raises(DocumentError) as caught:
         config_from_mapping(data)
     assert caught.value.paths == [path]
+
+
+def test_lease_event_keys():
+    """Lease event keys are read and checked; the socket and spool default to
+    dhcp-notify's built-in names in the state directory."""
+    config = config_from_mapping({"lease_events": False, "journal_max_bytes": 1000,
+                                  "history_days": 7, "state_dir": "/s"})
+    assert (config.lease_events, config.journal_max_bytes, config.history_days) == (
+        False, 1000, 7)
+    assert config.lease_socket_path == "/s/dhcp-notify.sock"
+    assert config.lease_spool_path == "/s/dhcp-notify.spool"
+    assert RackdConfig().lease_events is True
+    for data, path in [({"lease_events": "yes"}, "lease_events"),
+                       ({"history_days": 0}, "history_days"),
+                       ({"lease_socket": 3}, "lease_socket")]:
+        with pytest.raises(DocumentError) as caught:
+            config_from_mapping(data)
+        assert caught.value.paths == [path]

@@ -86,6 +86,15 @@ def _fail(args, out, err, kind, message):
         print(f"rackctl: {message}", file=err)
 
 
+def _show_outcome(args, out, code, response):
+    if response is not None:
+        if args.json:
+            print(json.dumps(response["outcome"], indent=1), file=out)
+        else:
+            _print_outcome(response["outcome"], out)
+    return code
+
+
 def _print_outcome(outcome, out):
     family = f"IPv{outcome['ip_version']}"
     line = f"{family}: {outcome['action']}: {outcome['reason']}"
@@ -107,22 +116,12 @@ def run_configure(args, out, err, stdin):
         return 2
     code, response = _call(args, out, err, control.Configure, ip_version=6 if args.ipv6 else 4,
                            document=document, dry_run=args.dry_run)
-    if response is not None:
-        if args.json:
-            print(json.dumps(response["outcome"], indent=1), file=out)
-        else:
-            _print_outcome(response["outcome"], out)
-    return code
+    return _show_outcome(args, out, code, response)
 
 
 def run_stop(args, out, err, stdin=None):
     code, response = _call(args, out, err, control.StopDHCP, ip_version=6 if args.ipv6 else 4)
-    if response is not None:
-        if args.json:
-            print(json.dumps(response["outcome"], indent=1), file=out)
-        else:
-            _print_outcome(response["outcome"], out)
-    return code
+    return _show_outcome(args, out, code, response)
 
 
 def _when(timestamp):
@@ -161,4 +160,13 @@ def run_status(args, out, err, stdin=None):
         last = s.get("last_configure")
         if last:
             print(f"  last configure: {last['action']}: {last['reason']}", file=out)
+    events = status.get("lease_events")
+    if events:
+        line = (f"lease events: {events['state']}, {events['pending']} waiting for the region, "
+                f"{events['sent']} sent; journal {events['journal_bytes']} bytes")
+        if events.get("journal_over_limit"):
+            line += f" (over the limit of {events['journal_max_bytes']})"
+        print(line, file=out)
+        if events.get("last_error"):
+            print(f"  last error: {events['last_error']}", file=out)
     return 0

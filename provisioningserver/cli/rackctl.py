@@ -15,15 +15,15 @@ Exit codes, the same for every subcommand:
 import argparse
 import ipaddress
 import os
-import socket
 import sys
 
-from provisioningserver.cli import agent_commands, interfaces, output
+from provisioningserver.cli import agent_commands, interfaces, lease_commands, output
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
 from provisioningserver.dhcp.validate import DhcpdNotFound, check_config
+from provisioningserver.network.resolve import resolve_ntp
 
 OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3
 
@@ -97,26 +97,12 @@ def _rack_addresses(args, config):
     return rack_addresses(config, local_addresses())
 
 
-def _resolve_ntp(config):
-    """Addresses of the NTP host names of ``config`` (the agent does the same)."""
-    family = socket.AF_INET6 if config.ip_version == 6 else socket.AF_INET
-    names = {s for subnet in config.subnets for s in subnet.ntp_servers if isinstance(s, str)}
-    found = {}
-    for name in sorted(names):
-        try:
-            infos = socket.getaddrinfo(name, None, family, socket.SOCK_DGRAM)
-        except OSError:
-            continue
-        found[name] = tuple(dict.fromkeys(info[4][0] for info in infos))
-    return found
-
-
 def _render(args, config):
     inputs = RenderInputs(
         rack_addresses=_rack_addresses(args, config),
         omapi_port=OMAPI_PORTS[config.ip_version],
         omapi_key=config.omapi_key,
-        ntp_addresses=_resolve_ntp(config),
+        ntp_addresses=resolve_ntp(config),
     )
     try:
         return render(config, inputs)
@@ -184,6 +170,14 @@ COMMANDS = {
     "interfaces": ("show this node's interfaces and, given a document, where each subnet "
                    "would be served", interfaces.add_interfaces_arguments,
                    lambda args: interfaces.run_interfaces(args, sys.stdout, sys.stderr)),
+    "leases": ("list current leases per subnet", lease_commands.add_leases_arguments,
+               _streams(lease_commands.run_leases)),
+    "history": ("what happened to an address (--ip) or a machine (--mac)",
+                lease_commands.add_history_arguments, _streams(lease_commands.run_history)),
+    "pools": ("per pool: size, active leases, reserved hosts, free, percent used",
+              lease_commands.add_pools_arguments, _streams(lease_commands.run_pools)),
+    "unknown": ("clients that got a lease with no host reservation naming their MAC",
+                lease_commands.add_unknown_arguments, _streams(lease_commands.run_unknown)),
 }
 
 

@@ -26,11 +26,16 @@ Choices written down here rather than in the templates:
 - The path prefix handed to PXELINUX-style loaders is the rack's HTTP boot
   base (``http://RACK:PORT/boot/``), so lpxelinux fetches its configuration
   and kernels over HTTP rather than TFTP.
-- Failover (DHCPv4 only): both peers use the IANA failover port 647;
-  max-response-delay 60 s, max-unacked-updates 10, load balance max seconds
-  3; the primary sets mclt 3600 and split 255, so while both peers are up the
-  primary answers every client and the secondary takes over only when the
-  primary is gone (active/standby, as rack pairs have long been run).
+- Failover (DHCPv4): unless the document's peer says otherwise, both peers
+  use the IANA failover port 647; max-response-delay 60 s,
+  max-unacked-updates 10, load balance max seconds 3; the primary sets mclt
+  3600 and split 255, so while both peers are up the primary answers nearly
+  every client (255 of 256 hash buckets) and the secondary takes over when the
+  primary is gone. ``auto-partner-down`` is rendered only when the document
+  sets it: entering partner-down on a timer is unsafe without a second link.
+- Failover (DHCPv6): dhcpd6 has no failover protocol, so a pool that names a
+  peer is split in halves (`split_range`): the primary serves the lower half,
+  the secondary the upper, and each rack renders only its own half.
 """
 
 import functools
@@ -168,6 +173,7 @@ class _View:
         self.inputs = inputs
         self.version = config.ip_version
         self.warnings = []
+        self.peer_modes = {p.name: p.mode for p in config.failover_peers}
 
     def build(self):
         config, inputs = self.config, self.inputs
@@ -193,14 +199,18 @@ class _View:
         }
 
     def peer(self, peer, path):
-        view = {"name": _safe(peer.name, f"{path}.name"), "mode": peer.mode,
-                "address": str(peer.address), "peer_address": str(peer.peer_address),
-                "port": FAILOVER_PORT, "peer_port": FAILOVER_PORT, **FAILOVER_SETTINGS}
         if peer.mode not in ("primary", "secondary"):
             raise syntax.UnsafeString(f"{path}.mode: {peer.mode!r} is not primary or secondary")
+        defaults = {"port": FAILOVER_PORT, "peer_port": FAILOVER_PORT, **FAILOVER_SETTINGS}
         if peer.mode == "primary":
-            view.update(FAILOVER_PRIMARY_SETTINGS)
-        return view
+            defaults.update(FAILOVER_PRIMARY_SETTINGS)
+        # The document's value where it gives one; numbers only, so int() keeps them so.
+        numbers = {field: int(default if getattr(peer, field) is None else getattr(peer, field))
+                   for field, default in defaults.items()}
+        auto = peer.auto_partner_down
+        return {"name": _safe(peer.name, f"{path}.name"), "mode": peer.mode,
+                "address": str(peer.address), "peer_address": str(peer.peer_address),
+                "auto_partner_down": int(auto) if auto is not None else None, **numbers}
 
     def network(self, network, path):
         mtu = network.mtu if network.mtu not in (None, 1500) else None
@@ -253,8 +263,15 @@ class _View:
 
     def pool(self, pool, path):
         peer = _safe(pool.failover_peer, f"{path}.failover_peer") if pool.failover_peer else None
-        return {"low": str(pool.ip_range_low), "high": str(pool.ip_range_high),
-                "failover_peer": peer,
+        low, high = pool.ip_range_low, pool.ip_range_high
+        role = None
+        if self.version == 6 and peer is not None:
+            role = self.peer_modes.get(pool.failover_peer)
+            if role is not None:
+                low, high = split_range(low, high, role)
+        return {"low": str(low) if low is not None else None,
+                "high": str(high) if high is not None else None,
+                "failover_peer": peer, "role": role,
                 "snippets": _snippets(pool.dhcp_snippets)}
 
     def host(self, host, path):
@@ -293,6 +310,21 @@ class _View:
             "default": method_view(default[0]) if default else None,
             "disabled": list(disabled),
         }
+
+
+def split_range(low, high, mode):
+    """This rack's half of ``low``..``high`` when a DHCPv6 pool names a peer.
+
+    The primary takes the lower half (the middle address when the size is
+    odd), the secondary the rest; a secondary of a one-address pool gets
+    nothing: (None, None).
+    """
+    middle = low + (int(high) - int(low)) // 2
+    if mode == "primary":
+        return low, middle
+    if middle == high:
+        return None, None
+    return middle + 1, high
 
 
 def _version(address):

@@ -56,7 +56,8 @@ def test_v4_essentials():
                  "    hardware ethernet 52:54:00:00:00:01;", "    fixed-address 198.18.0.50;",
                  "# log facility: send dhcpd's log to local7"):
         assert line in text.splitlines(), line
-    assert "on commit" not in text and "execute" not in text
+    # Lease events come from log() in dhcpd; nothing is forked per lease.
+    assert "execute" not in text
 
 
 def test_no_omapi_stanza_without_key_or_port():
@@ -98,7 +99,7 @@ def test_disabled_boot_methods_are_left_out():
     config = _v4(disabled_boot_architectures=("uefi_amd64_http", "pxe"))
     text = render(config, _inputs(config)).text
     assert "= 00:10" not in text
-    assert "} else {" not in text
+    assert "} else {" not in text.split("# Lease events")[0]
     assert "# Boot methods disabled here: uefi_amd64_http, pxe" in text
 
 
@@ -125,7 +126,8 @@ def test_ntp_host_names_resolved_or_reported():
 
 def test_v6_specifics():
     """The v6 config uses subnet6, range6 in pool6, fixed-address6 and v6 options, leads
-    the search list with the domain, bracketed boot URLs, and no failover or routers."""
+    the search list with the domain, bracketed boot URLs, no routers, and no failover
+    declaration (a peer's pool is split instead)."""
     config = example("lab-v6.yaml")
     peers = (model.FailoverPeer("p", "primary", "2001:db8:0:1::2", "2001:db8:0:1::3"),)
     net = config.shared_networks[0]
@@ -135,11 +137,11 @@ def test_v6_specifics():
                           shared_networks=(attrs.evolve(net, subnets=(subnet,)),))
     text = render(config, _inputs(config)).text
     assert "    subnet6 2001:db8:0:1::/64 {" in text
-    assert "            range6 2001:db8:0:1::1000 2001:db8:0:1::1fff;" in text
+    assert "            range6 2001:db8:0:1::1000 2001:db8:0:1::17ff;" in text  # primary half
     assert "    fixed-address6 2001:db8:0:1::50;" in text
     assert 'option dhcp6.domain-search "maas.example";' in text
     assert 'option dhcp6.bootfile-url "tftp://[2001:db8:0:1::2]/bootx64.efi";' in text
-    assert "failover peer p ignored: dhcpd6 has no failover." in text
+    assert "            # primary half for failover peer p." in text
     assert 'failover peer "' not in text and "routers" not in text
     assert "omapi-port 7912;" in text
 
@@ -251,3 +253,18 @@ def test_render_refuses_hostile_omapi_key():
     config = _v4()
     with pytest.raises(syntax.UnsafeString):
         render(config, RenderInputs(rack_addresses={}, omapi_key='abc"; } evil {'))
+
+
+def test_lease_hooks_at_global_scope_unless_off():
+    """The log() hook statements close the config by default, and are left
+    out when the inputs turn them off."""
+    import attrs as _attrs
+
+    make_config, make_inputs = GOLDENS["small-v4"]
+    config = make_config()
+    inputs = make_inputs(config)
+    text = render(config, inputs).text
+    assert text.rstrip().endswith("}") and "\non commit {\n" in text
+    assert 'log(info, concat("rackd-lease 1 commit 4 "' in text
+    off = render(config, _attrs.evolve(inputs, lease_hooks=False)).text
+    assert "rackd-lease" not in off and "on commit" not in off

@@ -1,0 +1,92 @@
+"""rackctl's lease reports: leases, history, pools, unknown.
+
+Each asks the running agent (`provisioningserver.rpc.control`) and prints
+either a table or, with ``--json``, the agent's reply as it came. Exit codes
+are those of `provisioningserver.cli.agent_commands`.
+"""
+
+import json
+import time
+
+from provisioningserver.cli.agent_commands import _call, add_status_arguments
+from provisioningserver.rpc import control
+
+
+def _when(timestamp):
+    if timestamp is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+
+
+def _client(event):
+    return event.get("mac") or event.get("duid") or "-"
+
+
+def _report(args, out, err, command, key, print_text, **arguments):
+    code, response = _call(args, out, err, command, **arguments)
+    if response is None:
+        return code
+    if args.json:
+        print(json.dumps(response[key], indent=1, sort_keys=True), file=out)
+    else:
+        print_text(response[key], out)
+    return 0
+
+
+add_leases_arguments = add_status_arguments
+add_pools_arguments = add_status_arguments
+add_unknown_arguments = add_status_arguments
+
+
+def add_history_arguments(parser):
+    add_status_arguments(parser)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ip", help="what happened to this address")
+    which.add_argument("--mac", help="what happened to this machine")
+    parser.add_argument("--limit", type=int, default=1000, help="at most this many events")
+
+
+def _print_leases(subnets, out):
+    for group in subnets:
+        print(f"{group['subnet'] or 'outside served subnets'}: {len(group['leases'])} leases",
+              file=out)
+        for lease in group["leases"]:
+            name = lease.get("hostname") or ""
+            print(f"  {lease['ip']:<39} {_client(lease):<17} until {_when(lease['ends'])}"
+                  f"  {name}".rstrip(), file=out)
+
+
+def _print_events(events, out):
+    for event in events:
+        flag = "  unknown" if event.get("unknown_client") else ""
+        print(f"{_when(event['timestamp'])}  {event['action']:<7} {event['ip']:<39} "
+              f"{_client(event)}{flag}", file=out)
+
+
+def _print_pools(pools, out):
+    print(f"{'pool':<40} {'size':>7} {'active':>7} {'reserved':>8} {'free':>7} {'used':>6}",
+          file=out)
+    for pool in pools:
+        print(f"{pool['range']:<40} {pool['size']:>7} {pool['active']:>7} "
+              f"{pool['reserved']:>8} {pool['free']:>7} {pool['percent_used']:>5}%", file=out)
+
+
+def run_leases(args, out, err, stdin=None):
+    return _report(args, out, err, control.GetLeases, "leases", _print_leases)
+
+
+def run_history(args, out, err, stdin=None):
+    arguments = {"limit": args.limit}
+    if args.ip:
+        arguments["ip"] = args.ip
+    if args.mac:
+        arguments["mac"] = args.mac
+    return _report(args, out, err, control.GetHistory, "events", _print_events, **arguments)
+
+
+def run_pools(args, out, err, stdin=None):
+    return _report(args, out, err, control.GetPools, "pools", _print_pools)
+
+
+def run_unknown(args, out, err, stdin=None):
+    return _report(args, out, err, control.GetUnknown, "clients", _print_events)
