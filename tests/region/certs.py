@@ -48,7 +48,9 @@ def _write(path, data, mode=0o644):
     return path
 
 
-def make_pki(directory):
+def make_pki(directory, addresses=()):
+    """The PKI; the region's certificate names ``addresses`` (IPs, as text)
+    besides the loopback ones."""
     pem = serialization.Encoding.PEM
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _certificate("rackd test CA", ca_key, "rackd test CA", ca_key, ca=True)
@@ -56,7 +58,8 @@ def make_pki(directory):
     other = _certificate("unrelated test CA", other_key, "unrelated test CA", other_key, ca=True)
     key = ec.generate_private_key(ec.SECP256R1())
     sans = (x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.IPAddress(ipaddress.ip_address("::1")))
+            x509.IPAddress(ipaddress.ip_address("::1")),
+            *(x509.IPAddress(ipaddress.ip_address(a)) for a in addresses))
     cert = _certificate("test region", key, "rackd test CA", ca_key, ca=False, sans=sans)
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())

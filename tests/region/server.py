@@ -11,11 +11,12 @@ In a test::
 From a shell (the demo, or a lab test driving it as a process)::
 
     python -m tests.region.server --port 5250 --secret-file S --cert C --key K \
-        [--document-v4 doc.yaml] [--document-v6 doc.yaml]
+        [--document-v4 doc.yaml] [--document-v6 doc.yaml] [--control SOCKET]
 
 prints one JSON line per event (listening, registered, services, leases,
 foreign-dhcp, configured, disconnected) and, with --document-v*, configures
-every rack that registers.
+every rack that registers. With --control, a unix socket takes commands
+for the racks (see `tests.region.control`).
 """
 
 import argparse
@@ -30,6 +31,7 @@ from twisted.protocols import amp
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.auth import Challenges, read_secret
 from provisioningserver.rpc.region import GatedAMP
+from tests.region.control import serve as serve_control
 
 
 class RegionLocator(amp.CommandLocator):
@@ -182,6 +184,7 @@ def main(argv=None):
     parser.add_argument("--key", required=True)
     parser.add_argument("--document-v4")
     parser.add_argument("--document-v6")
+    parser.add_argument("--control", help="unix socket for tests.region.control requests")
     args = parser.parse_args(argv)
     documents = {commands.ConfigureDHCPv4: args.document_v4,
                  commands.ConfigureDHCPv6: args.document_v6}
@@ -206,6 +209,8 @@ def main(argv=None):
                                                    "description": str(f.value)}))
 
         region.wait_for("registered").addCallback(configure)
+        if args.control:
+            serve_control(reactor, region, args.control)
         d = listen(reactor, region, args.port, args.cert, args.key, args.interface)
         d.addCallback(lambda port: emit({"event": "listening", "port": port.getHost().port}))
         return d.addCallback(lambda _: defer.Deferred())  # serve until killed
