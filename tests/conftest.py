@@ -1,7 +1,9 @@
 """Test-suite policy for tests that need real components.
 
 Tests marked ``dhcpd`` run the real ISC dhcpd; tests marked ``lab`` also build
-network namespaces, which needs root and iproute2. Where those are missing the
+network namespaces, which needs root and iproute2; tests marked ``package``
+build the Debian package and install it in a clean root (root, debhelper,
+lintian, mmdebstrap). Where those are missing the
 tests are skipped with the reason, except when RACKD_REQUIRE_LAB=1 (set by
 scripts/test, and so by CI): then a missing prerequisite is a failure, so that
 a run which could not exercise the real components never looks green.
@@ -35,8 +37,21 @@ def _dhcpd_missing():
     return None
 
 
+def _package_missing():
+    from tests.package import build, chroot
+
+    if os.geteuid() != 0:
+        return "package tests need root (dpkg-buildpackage, chroot)"
+    tools = build.missing_tools() + chroot.missing_tools()
+    if tools:
+        return "package tests need " + ", ".join(tools) + " (scripts/setup installs them)"
+    return None
+
+
 def pytest_runtest_setup(item):
     reasons = []
+    if item.get_closest_marker("package"):
+        reasons.append(_package_missing())
     if item.get_closest_marker("dhcpd") or item.get_closest_marker("lab"):
         reasons.append(_dhcpd_missing())
     if item.get_closest_marker("lab"):

@@ -6,6 +6,7 @@ The CA file is read for every connection attempt (`FreshTLSEndpoint`), so a
 replaced CA or pin takes effect on the next connection without a restart.
 """
 
+import re
 import hmac
 
 from cryptography import x509
@@ -20,6 +21,18 @@ from zope.interface import implementer
 
 class TLSSettingsError(Exception):
     """The CA file or the fingerprint is unusable."""
+
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def _load_certificates(data):
+    """Every certificate of a PEM bundle (one by one: Debian 12's cryptography
+    38 has no load_pem_x509_certificates)."""
+    blocks = _PEM_BLOCK.findall(data)
+    if not blocks:
+        raise ValueError("no PEM certificate in the file")
+    return [x509.load_pem_x509_certificate(block) for block in blocks]
 
 
 def parse_fingerprint(text):
@@ -67,7 +80,7 @@ def ca_options(hostname, ca_file):
     """Client TLS options trusting the certificates in ``ca_file`` (PEM)."""
     try:
         with open(ca_file, "rb") as stream:
-            certificates = x509.load_pem_x509_certificates(stream.read())
+            certificates = _load_certificates(stream.read())
     except (OSError, ValueError) as error:
         raise TLSSettingsError(f"region_ca {ca_file}: {error}")
     roots = ssl.trustRootFromCertificates(

@@ -33,6 +33,7 @@ from provisioningserver.dhcp.omapi import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 from provisioningserver.dhcp.render import RenderInputs, render
 from provisioningserver.dhcp.validate import check_config
+from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.network.selection import select
 from provisioningserver.services.dhcpstate import DHCPState, load_state, save_state
 from provisioningserver.services.files import DhcpdPaths, atomic_write, read_text
@@ -99,7 +100,8 @@ class Configurator:
     """Applies documents for both families; see the module docstring."""
 
     def __init__(self, config, monitors, key_source, links, clock, omapi_factory=None,
-                 checker=check_config, run_in_thread=threads.deferToThread, cost=CostModel()):
+                 checker=check_config, run_in_thread=threads.deferToThread, cost=CostModel(),
+                 resolver=resolve_ntp):
         self.config = config
         self.monitors = monitors  # {4: DhcpdMonitor, 6: DhcpdMonitor}
         self.key_source = key_source  # () -> the agent's OMAPI key
@@ -109,6 +111,7 @@ class Configurator:
         self.checker = checker
         self.run_in_thread = run_in_thread
         self.cost = cost
+        self.resolver = resolver  # config -> {ntp host name: addresses}
         self.locks = {4: defer.DeferredLock(), 6: defer.DeferredLock()}
         self.last_outcome = {4: None, 6: None}
         self._omapi = {}
@@ -181,7 +184,9 @@ class Configurator:
             raise DhcpdMissing(f"dhcpd not found ({self.config.dhcpd or 'on PATH'})")
         selection = select(config, self.links())
         key = config.omapi_key or self.key_source()
+        ntp_addresses = yield self.run_in_thread(self.resolver, config)
         inputs = RenderInputs(
+            ntp_addresses=ntp_addresses,
             rack_addresses=selection.rack_addresses,
             omapi_port=self.config.omapi_port(ip_version),
             omapi_key=key,
@@ -226,6 +231,7 @@ class Configurator:
             failure = yield self._apply_live(ip_version, key, decision)
             if failure is None:
                 atomic_write(paths.config, rendered.text, mode=0o600)
+                monitor.record_config(spec)
                 save_state(self.config.state_dir, ip_version, DHCPState(spec=spec, config=config))
                 log.info("IPv{v} hosts applied live: {r}", v=ip_version, r=decision.reason)
                 return outcome("applied-live", decision.reason, counts)

@@ -107,6 +107,11 @@ class DhcpdMonitor(service.Service):
         """Stop the watched dhcpd, and any dhcpd rackd started at ``spec``'s files."""
         return self._lock.run(self._ensure_stopped, spec)
 
+    def record_config(self, spec):
+        """The config at ``spec`` changed live (hosts over OMAPI): dhcpd serves
+        it as it is now, so a later rackd may adopt this dhcpd."""
+        self.backend.record_config(spec)
+
     def startService(self):
         super().startService()
         if self._expected_on and self._pid is not None:

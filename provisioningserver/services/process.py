@@ -180,6 +180,19 @@ class ProcessBackend:
         self.system.write_atomically(spec.sidecar_path, json.dumps(record, indent=1))
         return pid
 
+    def record_config(self, spec):
+        """Record the config file's digest as the one the running dhcpd serves.
+
+        A live OMAPI change rewrites the config without a restart; dhcpd then
+        serves what the file says, and the next rackd must still adopt it.
+        """
+        sidecar = self._read_sidecar(spec)
+        config_sha = self.config_sha256(spec)
+        if sidecar is None or config_sha is None:
+            return
+        record = attrs.asdict(attrs.evolve(sidecar, config_sha256=config_sha))
+        self.system.write_atomically(spec.sidecar_path, json.dumps(record, indent=1))
+
     def clean_leases(self, spec):
         """Drop host records of earlier OMAPI changes: reservations come only from
         the config and OMAPI calls made after this start (leases are kept)."""

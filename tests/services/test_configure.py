@@ -52,6 +52,9 @@ class FakeMonitor:
         self.current = FakeStatus(state="running", pid=100 + len(self.calls), spec=spec)
         return defer.succeed(None)
 
+    def record_config(self, spec):
+        self.calls.append(("record", spec))
+
     def ensure_stopped(self):
         self.calls.append(("stop",))
         self.current = FakeStatus()
@@ -112,6 +115,7 @@ def rig(tmp_path):
             config, monitors, key_source=lambda: "agent-key",
             links=lambda: Snapshot.from_addresses(links),
             clock=task.Clock(), checker=checker, omapi_factory=lambda v, key: omapi,
+            resolver=lambda config: {"ntp.lab.example": (ipaddress.ip_address("198.18.0.7"),)},
             run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
 
     rig = attrs.make_class("Rig", ["configurator", "monitor", "verdicts", "config", "omapi",
@@ -250,7 +254,8 @@ def test_new_reservation_goes_live_without_restart(rig):
     outcome = result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
     assert outcome.action == "applied-live"
     assert outcome.hosts == {"added": 1, "removed": 0, "updated": 0}
-    assert len(rig.monitor.calls) == 1
+    # One start, then no restart: only the new config's digest is recorded for adoption.
+    assert [call[0] for call in rig.monitor.calls] == ["run", "record"]
     assert rig.omapi.batches == [[AddHost(name="node-11", mac="52:54:00:00:00:0b",
                                           ip="198.18.0.11")]]
     assert "node-11" in config_text(rig)
@@ -321,3 +326,13 @@ def test_dry_run_of_host_changes_prints_the_plan(rig):
     assert outcome.action == "would-apply-live"
     assert outcome.hosts["added"] == 1
     assert rig.omapi.batches == []
+
+
+def test_ntp_names_are_resolved_and_the_unresolvable_reported(rig):
+    """A resolvable NTP name is rendered as its address; one that does not resolve
+    is left out and reported in the outcome's warnings."""
+    doc = document()
+    doc["shared_networks"][0]["subnets"][0]["ntp_servers"] = ["ntp.lab.example", "gone.example"]
+    outcome = result_of(rig.configurator.configure(4, doc))
+    assert "option ntp-servers 198.18.0.7;" in config_text(rig)
+    assert any("gone.example" in w for w in outcome.warnings)

@@ -37,7 +37,7 @@ def commit(ip, n):
                       lease_time=600, timestamp=1000.0 + n)
 
 
-def setup(tmp_path, **kwargs):
+def build(tmp_path, **kwargs):
     clock = task.Clock()
     journal = Journal(str(tmp_path / "j.db"))
     region = FakeRegion()
@@ -48,7 +48,7 @@ def setup(tmp_path, **kwargs):
 def test_a_batch_leaves_the_journal_only_after_the_ack(tmp_path):
     """Events go oldest first in one batch; they stay in the journal while
     the reply is outstanding and go once it comes."""
-    clock, journal, region, forwarder = setup(tmp_path)
+    clock, journal, region, forwarder = build(tmp_path)
     journal.record([commit("198.18.0.10", 1), commit("198.18.0.10", 2)], "test")
     forwarder.startService()
     clock.advance(0)
@@ -66,7 +66,7 @@ def test_a_batch_leaves_the_journal_only_after_the_ack(tmp_path):
 def test_batches_keep_arrival_order(tmp_path):
     """With a small batch size, batches follow arrival order, so each
     address's events reach the region in the order they happened."""
-    clock, journal, region, forwarder = setup(tmp_path, batch=2)
+    clock, journal, region, forwarder = build(tmp_path, batch=2)
     journal.record([commit("198.18.0.%d" % (10 + n % 2), n) for n in range(5)], "test")
     forwarder.startService()
     for _ in range(3):
@@ -81,7 +81,7 @@ def test_batches_keep_arrival_order(tmp_path):
 def test_without_a_region_events_wait_and_go_later(tmp_path):
     """No region connection: nothing is deleted, the forwarder waits and
     sends once a region is there."""
-    clock, journal, region, forwarder = setup(tmp_path, interval=1.0)
+    clock, journal, region, forwarder = build(tmp_path, interval=1.0)
     region.mode = "absent"
     journal.record([commit("198.18.0.10", 1)], "test")
     forwarder.startService()
@@ -99,7 +99,7 @@ def test_without_a_region_events_wait_and_go_later(tmp_path):
 def test_a_failing_region_is_backed_off_exponentially(tmp_path):
     """A failing UpdateLeases keeps the events and retries after 1, 2, 4 s,
     capped at max_delay; the error shows in status."""
-    clock, journal, region, forwarder = setup(tmp_path, initial_delay=1.0, max_delay=4.0)
+    clock, journal, region, forwarder = build(tmp_path, initial_delay=1.0, max_delay=4.0)
     region.mode = "fail"
     journal.record([commit("198.18.0.10", 1)], "test")
     forwarder.startService()
@@ -118,7 +118,7 @@ def test_a_failing_region_is_backed_off_exponentially(tmp_path):
 
 def test_a_journal_over_its_limit_is_reported(tmp_path):
     """status says when the journal file is larger than the configured limit."""
-    clock, journal, region, forwarder = setup(tmp_path, max_bytes=1)
+    clock, journal, region, forwarder = build(tmp_path, max_bytes=1)
     assert forwarder.status()["journal_over_limit"] is True
-    clock2, journal2, _, roomy = setup(tmp_path / "..", max_bytes=1 << 40)
+    clock2, journal2, _, roomy = build(tmp_path / "..", max_bytes=1 << 40)
     assert roomy.status()["journal_over_limit"] is False

@@ -131,6 +131,20 @@ def test_changed_config_is_not_adopted(lab):
     backend.stop(spec, pid)
 
 
+def test_config_recorded_after_a_live_change_is_adopted(lab):
+    """A config rewritten for a live OMAPI change and recorded with
+    record_config is what dhcpd serves: a later backend adopts the same pid."""
+    namespace, spec = lab
+    backend = ProcessBackend(wrap=("ip", "netns", "exec", namespace))
+    pid = backend.start(spec)
+    assert wait_for(lambda: os.path.exists(spec.pid_path))
+    with open(spec.config_path, "a") as stream:
+        stream.write("# host added live\n")
+    backend.record_config(spec)
+    assert ProcessBackend().find_running(spec) == pid
+    backend.stop(spec, pid)
+
+
 CHILD = """\
 import json, sys
 from provisioningserver.services.process import DhcpdSpec, ProcessBackend
