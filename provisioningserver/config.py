@@ -40,6 +40,9 @@ class RackdConfig:
     history_days: int = 30  # lease history retention
     # dhcp-notify's socket; default: state_dir/dhcp-notify.sock (dhcp-notify's built-in path)
     lease_socket: "str | None" = None
+    # How dhcpd runs: "process" (rackd's child, adopted across restarts) or "systemd"
+    # (units rackd-dhcpd.service / rackd-dhcpd6.service; provisioningserver.services.systemd).
+    service_backend: str = "process"
 
     @property
     def control_socket_path(self):
@@ -66,6 +69,7 @@ _INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time",
 _STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd", "region_ca",
              "region_fingerprint", "secret_file", "rack_id", "rack_name", "lease_socket")
 _BOOL_KEYS = ("lease_events",)
+SERVICE_BACKENDS = ("process", "systemd")
 
 
 def config_from_mapping(data, source="rackd config"):
@@ -90,6 +94,12 @@ def config_from_mapping(data, source="rackd config"):
         elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 problems.append(Problem(key, f"expected true or false, got {value!r}"))
+            else:
+                values[key] = value
+        elif key == "service_backend":
+            if value not in SERVICE_BACKENDS:
+                problems.append(Problem(key, f"expected one of {', '.join(SERVICE_BACKENDS)}, "
+                                             f"got {value!r}"))
             else:
                 values[key] = value
         elif key == "region":

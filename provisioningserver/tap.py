@@ -4,9 +4,15 @@
       ├─ dhcpd monitor, IPv4        (DhcpdMonitor: keeps dhcpd up, outlives rackd)
       ├─ dhcpd monitor, IPv6
       ├─ resume                     (at start: adopt or start what was applied)
+      ├─ failover watch             (IPv4 failover peers' state over OMAPI, every 10 s)
       ├─ control socket             (AMP on a unix socket, mode 0600: rackctl)
-      └─ region                     (only when `region` is configured: one reconnecting
-                                     TLS client per region controller)
+      ├─ region                     (only when `region` is configured: one reconnecting
+      │                              TLS client per region controller)
+      └─ lease events               (unless lease_events is false)
+           ├─ follow dhcpd log, v4/v6  (dhcpd's log() records -> journal)
+           ├─ lease socket             (dhcp-notify datagrams and spool -> journal)
+           ├─ forwarder                (journal -> region UpdateLeases, delete on ack)
+           └─ history pruning          (hourly; history_days)
 
 Both the control socket and the region configure through one `Coalescer`, so
 their documents are serialised together per IP family.
@@ -15,6 +21,8 @@ their documents are serialised together per IP family.
 import os
 
 from twisted.application import service
+from twisted.application.internet import TimerService
+from twisted.internet import defer
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import UNIXServerEndpoint
 
@@ -25,11 +33,20 @@ from provisioningserver.rpc.local import ControlFactory
 from provisioningserver.rpc.region import region_service
 from provisioningserver.services.coalesce import Coalescer
 from provisioningserver.services.configure import Configurator
-from provisioningserver.services.files import ensure_directories
+from provisioningserver.rpc import commands
+from provisioningserver.rpc.local import LeaseViews
+from provisioningserver.rpc.region import NoRegionConnection
+from provisioningserver.services.files import DhcpdPaths, ensure_directories
+from provisioningserver.services.forward import Forwarder
+from provisioningserver.services.journal import Journal
+from provisioningserver.services.leasefollow import LeaseFollowService, LogFollower
+from provisioningserver.services.leasesocket import LeaseSocketService
 from provisioningserver.services.keys import load_or_create_key
+from provisioningserver.services.failoverwatch import FailoverWatch
 from provisioningserver.services.monitor import DhcpdMonitor
 from provisioningserver.services.probe import make_probe
 from provisioningserver.services.process import ProcessBackend
+from provisioningserver.services.systemd import SystemdBackend
 
 
 class _Resume(service.Service):
@@ -65,7 +82,8 @@ def makeService(config, reactor=None):
     probe = make_probe(reactor, config)
     monitors = {}
     for ip_version in (4, 6):
-        monitor = DhcpdMonitor(ProcessBackend(), reactor, probe=probe)
+        backend = SystemdBackend() if config.service_backend == "systemd" else ProcessBackend()
+        monitor = DhcpdMonitor(backend, reactor, probe=probe)
         monitor.setName(f"dhcpd-v{ip_version}")
         monitor.setServiceParent(top)
         monitors[ip_version] = monitor
@@ -84,9 +102,60 @@ def makeService(config, reactor=None):
     top.configurator = configurator
     coalescer = top.coalescer = Coalescer(configurator, reactor)
     _Resume(configurator).setServiceParent(top)
-    control = _ControlSocket(reactor, config.control_socket_path, ControlFactory(coalescer))
+    region = None
+    if config.region:
+        region = region_service(config, coalescer, reactor)
+        region.setServiceParent(top)
+    views = None
+    if config.lease_events:
+        events = _lease_events(config, configurator, region, reactor)
+        events.setServiceParent(top)
+        views = events.views
+    # Failover state of the applied IPv4 document's peers, for status and partner-down.
+    failover = FailoverWatch(reactor, lambda: getattr(configurator.applied(4), "config", None),
+                             lambda: load_or_create_key(config.state_dir), omapi_factory)
+    failover.setName("failover")
+    failover.setServiceParent(top)
+    control = _ControlSocket(reactor, config.control_socket_path,
+                             ControlFactory(coalescer, views, failover))
     control.setName("control")
     control.setServiceParent(top)
-    if config.region:
-        region_service(config, coalescer, reactor).setServiceParent(top)
     return top
+
+
+class _LeaseEvents(service.MultiService):
+    """The lease event services, and what the control socket reads of them."""
+
+    def __init__(self, journal, views):
+        super().__init__()
+        self.journal = journal
+        self.views = views
+
+    def stopService(self):
+        d = defer.maybeDeferred(super().stopService)
+        return d.addBoth(lambda result: (self.journal.close(), result)[1])
+
+
+def _lease_events(config, configurator, region, reactor):
+    journal = Journal(config.journal_path, retention=config.history_days * 24 * 3600)
+
+    def send(events):
+        if region is None:
+            return defer.fail(NoRegionConnection("no region is configured"))
+        return region.call(commands.UpdateLeases, events=events)
+
+    forwarder = Forwarder(journal, send, reactor, max_bytes=config.journal_max_bytes)
+    views = LeaseViews(journal, lambda v: configurator.applied(v).config, reactor, forwarder)
+    events = _LeaseEvents(journal, views)
+    events.setName("lease-events")
+    for ip_version in (4, 6):
+        log_path = DhcpdPaths.for_family(config, ip_version).log
+        follower = LogFollower(log_path, journal, f"dhcpd{ip_version}")
+        LeaseFollowService(follower, reactor).setServiceParent(events)
+    LeaseSocketService(config.lease_socket_path, config.lease_spool_path, journal,
+                       reactor).setServiceParent(events)
+    forwarder.setServiceParent(events)
+    prune = TimerService(3600, journal.prune_history)
+    prune.clock = reactor
+    prune.setServiceParent(events)
+    return events

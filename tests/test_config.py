@@ -56,3 +56,29 @@ def test_lease_event_keys():
         with pytest.raises(DocumentError) as caught:
             config_from_mapping(data)
         assert caught.value.paths == [path]
+
+
+def test_service_backend_key():
+    """service_backend is process by default, may be systemd, and nothing else."""
+    assert RackdConfig().service_backend == "process"
+    assert config_from_mapping({"service_backend": "systemd"}).service_backend == "systemd"
+    with pytest.raises(DocumentError) as caught:
+        config_from_mapping({"service_backend": "runit"})
+    assert caught.value.paths == ["service_backend"]
+
+
+def test_service_backend_picks_the_monitors_backend(tmp_path):
+    """makeService gives each dhcpd monitor the backend the config names."""
+    from twisted.internet import task
+
+    from provisioningserver.services.process import ProcessBackend
+    from provisioningserver.services.systemd import SystemdBackend
+    from provisioningserver.tap import makeService
+
+    for name, backend in (("process", ProcessBackend), ("systemd", SystemdBackend)):
+        config = config_from_mapping({"state_dir": str(tmp_path / name / "state"),
+                                      "run_dir": str(tmp_path / name / "run"),
+                                      "service_backend": name, "lease_events": False})
+        top = makeService(config, reactor=task.Clock())
+        for family in ("dhcpd-v4", "dhcpd-v6"):
+            assert isinstance(top.getServiceNamed(family).backend, backend)

@@ -15,7 +15,7 @@ from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.rpc import control
 
 EXIT_CODES = {"INVALID_DOCUMENT": 2, "CONFIG_REJECTED": 1, "DHCPD_FAILED": 1, "ENVIRONMENT": 3,
-              "CONFIGURE_TIMEOUT": 3}
+              "CONFIGURE_TIMEOUT": 3, "FAILOVER_REFUSED": 1}
 
 
 def add_socket_argument(parser):
@@ -160,6 +160,13 @@ def run_status(args, out, err, stdin=None):
         last = s.get("last_configure")
         if last:
             print(f"  last configure: {last['action']}: {last['reason']}", file=out)
+    for peer in (status.get("failover") or {}).get("peers", ()):
+        if "error" in peer:
+            print(f"failover {peer['peer']}: unknown ({peer['error']})", file=out)
+        else:
+            print(f"failover {peer['peer']}: {peer['local_state']}, partner "
+                  f"{peer['partner_state']}, for {peer['for_seconds']}s: {peer['summary']}",
+                  file=out)
     events = status.get("lease_events")
     if events:
         line = (f"lease events: {events['state']}, {events['pending']} waiting for the region, "

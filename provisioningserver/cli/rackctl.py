@@ -17,7 +17,9 @@ import ipaddress
 import os
 import sys
 
-from provisioningserver.cli import agent_commands, interfaces, lease_commands, output
+from provisioningserver.cli import (
+    agent_commands, failover_commands, interfaces, lease_commands, output,
+)
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, redact, render
@@ -178,6 +180,9 @@ COMMANDS = {
               lease_commands.add_pools_arguments, _streams(lease_commands.run_pools)),
     "unknown": ("clients that got a lease with no host reservation naming their MAC",
                 lease_commands.add_unknown_arguments, _streams(lease_commands.run_unknown)),
+    "failover": ("failover partner-down PEER [--force]: serve alone once the partner is "
+                 "down", failover_commands.add_failover_arguments,
+                 _streams(failover_commands.run_failover)),
 }
 
 

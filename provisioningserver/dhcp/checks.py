@@ -4,7 +4,8 @@
 breaks, with the path of the offending field: pools inside their subnet, in
 order and not overlapping; hosts inside a served subnet but outside the
 dynamic pools and off the router's address; no MAC twice in one subnet and no
-IP twice; failover peers declared before pools name them.
+IP twice; failover peers declared before pools name them, mclt and split
+on the primary only, and no DHCPv4 failover settings in a DHCPv6 document.
 
 The rules also run on a document whose structural pass found problems, so
 that one round trip reports everything. The parser drops list items it could
@@ -104,6 +105,10 @@ def check_config(config, outline=None):
     return problems
 
 
+_V4_ONLY_PEER_FIELDS = ("port", "peer_port", "max_response_delay", "max_unacked_updates",
+                        "load_balance_max_seconds", "mclt", "split", "auto_partner_down")
+
+
 def _check_peers(config, outline):
     seen = {}
     for i, peer in enumerate(config.failover_peers):
@@ -114,6 +119,17 @@ def _check_peers(config, outline):
         if peer.address == peer.peer_address:
             yield Problem(f"{path}.peer_address",
                           f"{peer.peer_address} is this peer's own address")
+        if peer.mode == "secondary":
+            # dhcpd refuses both on a secondary: the primary alone decides them.
+            for field in ("mclt", "split"):
+                if getattr(peer, field) is not None:
+                    yield Problem(f"{path}.{field}", "only the primary may set it")
+        if peer.address.version == 6:
+            # dhcpd6 has no failover: the pool halves are fixed, only the role counts.
+            for field in _V4_ONLY_PEER_FIELDS:
+                if getattr(peer, field) is not None:
+                    yield Problem(f"{path}.{field}",
+                                  "has no meaning in DHCPv6 (pools are split in halves)")
 
 
 def _check_subnets(config, outline):

@@ -28,6 +28,18 @@ from provisioningserver.dhcp.errors import DocumentError, Problem
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 _MISSING = object()
+_SECONDS = 2 ** 31 - 1
+# The optional numbers of a failover peer, each with its legal range.
+_PEER_NUMBERS = {
+    "port": (1, 65535),
+    "peer_port": (1, 65535),
+    "max_response_delay": (1, _SECONDS),
+    "max_unacked_updates": (1, 65535),
+    "load_balance_max_seconds": (0, _SECONDS),
+    "mclt": (0, _SECONDS),
+    "split": (0, 256),
+    "auto_partner_down": (1, _SECONDS),
+}
 
 
 def load_document(text, source="document"):
@@ -249,7 +261,8 @@ class _Reader:
 
     def failover_peer(self, value, path):
         value = self.mapping(value, path, {
-            "name": True, "mode": True, "address": True, "peer_address": True})
+            "name": True, "mode": True, "address": True, "peer_address": True,
+            **{field: False for field in _PEER_NUMBERS}})
         if value is None:
             self.peer_names = None
             return None
@@ -264,9 +277,20 @@ class _Reader:
             mode = None
         address = self.address(value.get("address"), _join(path, "address"))
         peer = self.address(value.get("peer_address"), _join(path, "peer_address"))
+        numbers = {field: self.whole_number(value.get(field), _join(path, field), low, high)
+                   for field, (low, high) in _PEER_NUMBERS.items()}
         if None in (name, mode, address, peer):
             return None
-        return model.FailoverPeer(name=name, mode=mode, address=address, peer_address=peer)
+        return model.FailoverPeer(name=name, mode=mode, address=address, peer_address=peer,
+                                  **numbers)
+
+    def whole_number(self, value, path, low, high):
+        """An optional whole number from ``low`` to ``high``; None when absent or wrong."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return self.fail(path, f"expected a whole number from {low} to {high}, got {value!r}")
+        return value
 
     def object_name(self, value, path):
         name = self.text(value, path)
@@ -453,7 +477,9 @@ def to_document(config):
         "omapi_key": config.omapi_key,
         "failover_peers": [
             {"name": p.name, "mode": p.mode, "address": str(p.address),
-             "peer_address": str(p.peer_address)} for p in config.failover_peers],
+             "peer_address": str(p.peer_address),
+             **{field: getattr(p, field) for field in _PEER_NUMBERS
+                if getattr(p, field) is not None}} for p in config.failover_peers],
         "shared_networks": [
             {"name": n.name, "mtu": n.mtu, "interface": n.interface, "subnets": [
                 {"subnet_cidr": str(s.subnet_cidr),

@@ -82,6 +82,17 @@ class FailoverPeer:
     mode: str  # "primary" or "secondary"
     address: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
     peer_address: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
+    # None: the rendering default (provisioningserver.dhcp.render.FAILOVER_*).
+    port: "int | None" = None
+    peer_port: "int | None" = None
+    max_response_delay: "int | None" = None
+    max_unacked_updates: "int | None" = None
+    load_balance_max_seconds: "int | None" = None
+    # Primary only.
+    mclt: "int | None" = None
+    split: "int | None" = None
+    # Seconds in communications-interrupted before partner-down; None: never.
+    auto_partner_down: "int | None" = None
 
 
 @attrs.frozen

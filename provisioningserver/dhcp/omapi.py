@@ -172,6 +172,21 @@ class OmapiClient:
         doing = f"look up failover state of peer {name!r}"
         return self._lookup(objects.failover_open(name), doing, objects.failover_state)
 
+    def set_failover_local_state(self, name, state_name):
+        """Move this server of failover peer ``name`` to ``state_name`` (for
+        `rackctl failover partner-down`, "partner-down"); decide first with
+        `provisioningserver.dhcp.failover.partner_down`."""
+        doing = f"set failover peer {name!r} to {state_name}"
+        found = objects.failover_open(name)
+
+        async def update(connection):
+            handle = objects.opened_handle(await connection.request(found, doing), doing)
+            reply = await connection.request(
+                objects.failover_set_local_state(handle, state_name), doing)
+            objects.check_reply(reply, doing)
+
+        return self._run(update)
+
     # Batches.
 
     def apply(self, changes):

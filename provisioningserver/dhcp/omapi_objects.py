@@ -83,6 +83,10 @@ class FailoverState:
     name: str
     local_state: str
     partner_state: str
+    # When each side entered its state (dhcpd's local-stos / partner-stos),
+    # seconds since the epoch; None when dhcpd did not say.
+    local_since: int | None = None
+    partner_since: int | None = None
 
 
 def _u32(value):
@@ -149,6 +153,14 @@ def object_open(kind, mac=None, name=None, ip=None):
 def failover_open(name):
     message = OmapiMessage.open(b"failover-state")
     message.obj.append((b"name", name.encode("utf-8")))
+    return message
+
+
+def failover_set_local_state(handle, state_name):
+    """Move this server of an opened failover-state object to ``state_name``."""
+    number = {name: n for n, name in FAILOVER_STATES.items()}[state_name]
+    message = OmapiMessage.update(handle)
+    message.obj.append((b"local-state", _u32(number)))
     return message
 
 
@@ -225,4 +237,6 @@ def failover_state(reply):
         name=values.get(b"name", b"").decode("utf-8", "replace"),
         local_state=state(b"local-state"),
         partner_state=state(b"partner-state"),
+        local_since=_int(values.get(b"local-stos", b"")),
+        partner_since=_int(values.get(b"partner-stos", b"")),
     )

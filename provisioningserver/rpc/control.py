@@ -38,12 +38,18 @@ class ConfigureTimeout(Exception):
     applied (GetDHCPStatus reports what happened)."""
 
 
+class FailoverRefused(Exception):
+    """rackctl failover partner-down was refused (the partner has not been
+    unreachable for the safety time, the pair is in normal state, or no such peer)."""
+
+
 ERRORS = {
     InvalidDocument: b"INVALID_DOCUMENT",
     ConfigRejected: b"CONFIG_REJECTED",
     DhcpdFailed: b"DHCPD_FAILED",
     EnvironmentProblem: b"ENVIRONMENT",
     ConfigureTimeout: b"CONFIGURE_TIMEOUT",
+    FailoverRefused: b"FAILOVER_REFUSED",
 }
 
 
@@ -69,6 +75,17 @@ class StopDHCP(amp.Command):
     """Stop one family's dhcpd and keep it stopped (its document is dropped)."""
 
     arguments = [(b"ip_version", amp.Integer())]
+    response = [(b"outcome", CompressedJSON())]
+    errors = ERRORS
+
+
+class FailoverPartnerDown(amp.Command):
+    """Move this rack's dhcpd to partner-down for failover peer ``peer`` (IPv4),
+    refused unless the partner has been unreachable for longer than the safety
+    time; ``force`` skips the time check (see provisioningserver.dhcp.failover).
+    The outcome: {action: "partner-down" | "nothing", reason}."""
+
+    arguments = [(b"peer", amp.Unicode()), (b"force", amp.Boolean(optional=True))]
     response = [(b"outcome", CompressedJSON())]
     errors = ERRORS
 

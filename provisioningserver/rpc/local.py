@@ -20,6 +20,7 @@ from provisioningserver.rpc import control
 from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.services import reports
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
+from provisioningserver.services.failoverwatch import PartnerDownRefused
 
 log = Logger()
 
@@ -98,10 +99,11 @@ class LeaseViews:
 
 
 class ControlLocator(amp.CommandLocator):
-    def __init__(self, configurator, leases=None):
+    def __init__(self, configurator, leases=None, failover=None):
         super().__init__()
         self.configurator = configurator
         self.leases = leases
+        self.failover = failover  # provisioningserver.services.failoverwatch.FailoverWatch
 
     @control.Configure.responder
     def configure(self, ip_version, document, dry_run=False):
@@ -121,7 +123,29 @@ class ControlLocator(amp.CommandLocator):
         status = self.configurator.status()
         if self.leases is not None and self.leases.forwarder is not None:
             status = {**status, "lease_events": self.leases.forwarder.status()}
+        if self.failover is not None:
+            status = {**status, "failover": self.failover.status()}
         return {"status": status}
+
+    @control.FailoverPartnerDown.responder
+    def failover_partner_down(self, peer, force=False):
+        def run():
+            if self.failover is None:
+                raise control.FailoverRefused(_describe(
+                    "failover-refused", error="this agent does not watch failover"))
+            return self.failover.partner_down(peer, bool(force))
+
+        def failed(failure):
+            if failure.check(PartnerDownRefused):
+                raise control.FailoverRefused(_describe("failover-refused",
+                                                        error=str(failure.value)))
+            if failure.check(control.FailoverRefused):
+                return failure
+            return translate(failure)  # dhcpd unreachable over OMAPI, say
+
+        d = defer.maybeDeferred(run)
+        d.addCallback(lambda outcome: {"outcome": outcome})
+        return d.addErrback(failed)
 
     def _report(self, key, build):
         def run():
@@ -155,9 +179,10 @@ class ControlLocator(amp.CommandLocator):
 
 
 class ControlFactory(Factory):
-    def __init__(self, configurator, leases=None):
+    def __init__(self, configurator, leases=None, failover=None):
         self.configurator = configurator
         self.leases = leases
+        self.failover = failover
 
     def buildProtocol(self, addr):
-        return amp.AMP(locator=ControlLocator(self.configurator, self.leases))
+        return amp.AMP(locator=ControlLocator(self.configurator, self.leases, self.failover))

@@ -206,6 +206,8 @@ def test_lease_and_failover_state(dhcpd):
     assert lease["ok"]["state"] in ("free", "backup")
     assert state["ok"]["name"] == PEER
     assert state["ok"]["local_state"] in ("startup", "communications-interrupted", "recover")
+    # When the state was entered: what the partner-down safety time is measured from.
+    assert isinstance(state["ok"]["local_since"], int) and state["ok"]["local_since"] > 0
 
 
 def test_mixed_batch_of_2000_leaves_every_host_as_intended(dhcpd):
