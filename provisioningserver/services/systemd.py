@@ -4,8 +4,10 @@
 ``start``, ``inspect``, ``is_alive``, ``describe_exit``, ``stop``,
 ``log_tail`` and ``record_config``; `SystemdBackend` answers them with
 ``systemctl`` on one unit per family, ``rackd-dhcpd.service`` (IPv4) and
-``rackd-dhcpd6.service`` (IPv6), shipped with rackd's package and pointing
-at the same files as the `DhcpdSpec` (config, leases, pid file). The unit
+``rackd-dhcpd6.service`` (IPv6), shipped with rackd's package. Before each
+start the backend writes the spec's arguments (config, leases, pid file,
+interfaces) to ``/run/rackd/dhcpd.env`` (``dhcpd6.env``), which the unit reads
+as its EnvironmentFile and runs ``dhcpd $DHCPD_ARGS``. The unit
 must not restart dhcpd itself (``Restart=no``): restarts, their backoff and
 the storm limit belong to the monitor, and a unit that restarts on its own
 would hide crashes from it.
@@ -36,6 +38,7 @@ through an injected runner, so tests issue none.
 
 import hashlib
 import json
+import os
 import subprocess
 
 import attrs
@@ -45,6 +48,20 @@ from provisioningserver.services.supervise import Adopt, Refuse
 
 UNITS = {4: "rackd-dhcpd.service", 6: "rackd-dhcpd6.service"}
 SHOW_PROPERTIES = ("ActiveState", "SubState", "MainPID", "ExecMainStartTimestampMonotonic")
+
+
+def environment_path(spec):
+    """/run/rackd/dhcpd.env beside /run/rackd/dhcpd.pid (the units read it)."""
+    return os.path.splitext(spec.pid_path)[0] + ".env"
+
+
+def environment(spec):
+    """The unit's EnvironmentFile: dhcpd's arguments (no spaces in rackd's paths
+    or interface names, so systemd's word splitting of $DHCPD_ARGS is exact)."""
+    arguments = spec.command()[1:]
+    if any(not a or any(c.isspace() or c in "\\\"'$%" for c in a) for a in arguments):
+        raise SystemdError(f"cannot pass {arguments!r} to a unit safely")
+    return "DHCPD_ARGS=" + " ".join(arguments) + "\n"
 
 
 class SystemdError(Exception):
@@ -152,6 +169,9 @@ class SystemdBackend:
             raise FileNotFoundError(f"dhcpd config {spec.config_path} does not exist")
         # dhcpd refuses to start without a leases file.
         self.system.append(spec.leases_path, "")
+        # The unit runs `dhcpd $DHCPD_ARGS` from this file: the interfaces and
+        # files are rackd's choice, not the unit's.
+        self.system.write_atomically(environment_path(spec), environment(spec))
         unit = self.unit(spec)
         self._systemctl("start", unit)
         state = self.state(spec)

@@ -73,6 +73,8 @@ def test_layout_and_conffiles(deb):
         "/etc/rackd/rackd.yaml": "-rw-r--r--",
         "/etc/apparmor.d/dhcpd.d/rackd": "-rw-r--r--",
         "/lib/systemd/system/rackd.service": "-rw-r--r--",
+        "/lib/systemd/system/rackd-dhcpd.service": "-rw-r--r--",
+        "/lib/systemd/system/rackd-dhcpd6.service": "-rw-r--r--",
         "/usr/share/doc/rackd/examples/lab-v4.yaml": "-rw-r--r--",
     }
     for path, mode in expected.items():
@@ -90,6 +92,18 @@ def test_unit_leaves_dhcpd_running_when_rackd_stops(deb, root):
     assert "RuntimeDirectory=rackd" in unit.splitlines()
     assert "RuntimeDirectoryPreserve=yes" in unit.splitlines()
     assert root.stat("/etc/systemd/system/multi-user.target.wants/rackd.service") is not None
+
+
+def test_dhcpd_units_are_installed_for_the_systemd_backend_but_not_enabled(deb, root):
+    """rackd-dhcpd(6).service run dhcpd with the arguments rackd writes, never
+    restart on their own, and are left to rackd (not enabled at boot)."""
+    for unit, env in (("rackd-dhcpd.service", "dhcpd.env"), ("rackd-dhcpd6.service", "dhcpd6.env")):
+        with open(root.host_path("/lib/systemd/system/" + unit), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        assert f"EnvironmentFile=/run/rackd/{env}" in lines
+        assert "ExecStart=/usr/sbin/dhcpd $DHCPD_ARGS" in lines
+        assert "Restart=no" in lines
+        assert root.stat("/etc/systemd/system/multi-user.target.wants/" + unit) is None
 
 
 def test_commands_run_in_a_clean_root(root):

@@ -9,7 +9,7 @@ from provisioningserver.services.monitor import DhcpdMonitor
 from provisioningserver.services.process import DhcpdSpec
 from provisioningserver.services.supervise import Adopt, Refuse, RestartPolicy
 from provisioningserver.services.systemd import (
-    RunResult, SystemdBackend, SystemdError, UnitState, parse_show,
+    RunResult, environment_path, SystemdBackend, SystemdError, UnitState, parse_show,
 )
 
 SPEC = DhcpdSpec(ip_version=4, dhcpd="/usr/sbin/dhcpd", config_path="/s/dhcpd.conf",
@@ -123,6 +123,9 @@ def test_start_issues_start_then_show_on_the_family_unit(backend, systemctl, fil
         ["systemctl", "start", "rackd-dhcpd6.service"], ["systemctl", *SHOW, "rackd-dhcpd6.service"]]
     assert files.read_bytes(SPEC.leases_path) == b""
     assert files.read_bytes(SPEC.pid_path + ".rackd-systemd.json") is not None
+    env = files.read_bytes(environment_path(SPEC))
+    env = env.decode() if isinstance(env, bytes) else env
+    assert env == "DHCPD_ARGS=" + " ".join(SPEC.command()[1:]) + "\n"
 
 
 def test_failed_start_raises_with_systemds_words(backend, systemctl):
