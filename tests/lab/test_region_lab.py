@@ -200,3 +200,39 @@ def test_validate_returns_dhcpd_own_error_with_its_line(lab):
     (ok,) = region.call("ValidateDHCPv4Config", {"document": DOCUMENT})
     assert ok["reply"]["errors"] == []
     assert agent.status()["v4"]["state"] == "off"
+
+
+def test_lease_events_reach_the_region(lab):
+    """A client's commit is delivered to the region with UpdateLeases (its MAC
+    and address), and the rack's journal is empty once the region acked it."""
+    region, agent, client = build(lab)
+    configure(region, DOCUMENT)
+    lease = Dhclient(client).obtain()
+    mac = client.mac("eth0")
+
+    def delivered(event):
+        return any(e["action"] == "commit" and e["mac"] == mac and e["ip"] == lease.address
+                   for e in event["events"])
+
+    region.wait_for("leases", delivered, timeout=30)
+    wait_until(lambda: agent.status()["lease_events"]["pending"] == 0,
+               what="the journal to drain")
+
+
+def test_lease_events_of_a_region_outage_wait_and_arrive_when_it_returns(lab):
+    """A commit made while the region is away waits in the journal and is
+    delivered once the rack has registered again."""
+    region, agent, client = build(lab)
+    configure(region, DOCUMENT)
+    region.stop()
+    lease = Dhclient(client).obtain()
+    mac = client.mac("eth0")
+    wait_until(lambda: agent.status()["lease_events"]["pending"] >= 1,
+               what="the commit to wait in the journal")
+    region.start()
+
+    def delivered(event):
+        return any(e["action"] == "commit" and e["mac"] == mac and e["ip"] == lease.address
+                   for e in event["events"])
+
+    region.wait_for("leases", delivered, timeout=45)
