@@ -20,25 +20,35 @@ configurator, whose own lock orders them.
 No caller hangs: each has a deadline. A caller still waiting when it passes
 gets `ConfigureTimeout`. If its batch had not started and nobody else waits
 for it, the batch is withdrawn and the error says the state is known
-(nothing of that document was applied); if the batch is running it goes on
-(stopping dhcpd halfway through a restart would be worse), the error says
-the state is not known, and the run's outcome reaches `status()` and the
-listeners.
+(nothing of that document was applied). If the batch is running, the run
+is cancelled: the configurator stops at its next step and, if it had
+already changed dhcpd (a written config, OMAPI changes), puts the last
+applied config back and restarts dhcpd with it. Every caller of that batch
+then gets `ConfigureTimeout` saying what the run left: nothing changed,
+rolled back, or a rollback that failed. Should the rollback itself hang, the
+callers are answered ``GRACE`` seconds later with the state unknown.
 """
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from provisioningserver.services.configure import ConfigureCancelled
 
 log = Logger()
 
 DEFAULT_TIMEOUT = 120.0
+GRACE = 30.0
 
 
 class ConfigureTimeout(Exception):
-    def __init__(self, ip_version, seconds, phase, state_known):
+    def __init__(self, ip_version, seconds, phase, state_known, rollback=None):
         self.ip_version, self.seconds = ip_version, seconds
         self.phase, self.state_known = phase, state_known
-        if state_known:
+        self.rollback = rollback  # what the cancelled run left, in words
+        if rollback is not None:
+            tail = rollback
+        elif state_known:
             tail = "the document was withdrawn unapplied; dhcpd keeps what it had"
         else:
             tail = "it is still being applied; the DHCP status will tell how it ended"
@@ -47,7 +57,8 @@ class ConfigureTimeout(Exception):
 
     def to_dict(self):
         return {"ip_version": self.ip_version, "seconds": self.seconds,
-                "phase": self.phase, "state_known": self.state_known}
+                "phase": self.phase, "state_known": self.state_known,
+                "rollback": self.rollback}
 
 
 class _Batch:
@@ -56,6 +67,8 @@ class _Batch:
     def __init__(self, job):
         self.job = job
         self.waiters = []
+        self.deferred = None  # the run, once started
+        self.cancelled = False
 
 
 class Coalescer:
@@ -116,11 +129,19 @@ class Coalescer:
         batch = self.running[ip_version] = self.waiting[ip_version]
         self.waiting[ip_version] = None
         self.runs[ip_version] += 1
-        d = defer.maybeDeferred(batch.job)
+        d = batch.deferred = defer.maybeDeferred(batch.job)
         d.addBoth(self._finished, ip_version, batch)
 
     def _finished(self, result, ip_version, batch):
         self.running[ip_version] = None
+        if isinstance(result, Failure) and result.check(ConfigureCancelled):
+            cancelled = result.value
+            result = Failure(ConfigureTimeout(ip_version, self.timeout, "running",
+                                              cancelled.restored, str(cancelled)))
+        elif isinstance(result, Failure) and result.check(defer.CancelledError):
+            result = Failure(ConfigureTimeout(
+                ip_version, self.timeout, "running", False,
+                "cancelled; what it left is not known: the DHCP status tells what dhcpd serves"))
         for caller in batch.waiters:
             if not caller.called:
                 caller.callback(result)
@@ -144,8 +165,23 @@ class Coalescer:
                 self.waiting[ip_version] = None
             error = ConfigureTimeout(ip_version, self.timeout, "queued", withdrawn)
         else:
-            error = ConfigureTimeout(ip_version, self.timeout, "running", False)
+            # The run takes too long: cancel it. The configurator puts the applied
+            # state back if it had changed anything, and every caller of the batch
+            # learns how that went (in _finished); a rollback that itself hangs
+            # still answers the caller after GRACE seconds.
+            running = self.running[ip_version]
+            if running is not None and not running.cancelled:
+                running.cancelled = True
+                running.deferred.cancel()
+            if not caller.called:
+                timer = self.clock.callLater(GRACE, self._give_up, ip_version, caller)
+                caller.addBoth(self._cancel_timer, timer)
+            return
         caller.errback(error)
+
+    def _give_up(self, ip_version, caller):
+        if not caller.called:
+            caller.errback(ConfigureTimeout(ip_version, self.timeout + GRACE, "running", False))
 
     def _deadline(self, ip_version, d):
         """A dry run's result, or ConfigureTimeout (a dry run changes nothing,

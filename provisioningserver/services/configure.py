@@ -67,6 +67,23 @@ class StartFailed(Exception):
         super().__init__(f"dhcpd did not come up with the new config: {reason}; {tail}")
 
 
+class ConfigureCancelled(Exception):
+    """A configure cancelled part-way (its caller's deadline passed).
+    ``rolled_back``: it had changed dhcpd and the applied state was put back;
+    ``restored``: dhcpd serves the applied state (True too when nothing had
+    changed yet)."""
+
+    def __init__(self, rolled_back, restored):
+        self.rolled_back, self.restored = rolled_back, restored
+        if not rolled_back:
+            text = "cancelled before anything changed"
+        elif restored:
+            text = "cancelled and rolled back: dhcpd serves the last applied config"
+        else:
+            text = "cancelled; the rollback failed: dhcpd did not come up with the last applied config"
+        super().__init__(text)
+
+
 @attrs.frozen
 class Outcome:
     """What a configure did, and why. ``action`` is one of: unchanged,
@@ -176,6 +193,23 @@ class Configurator:
 
     @defer.inlineCallbacks
     def _configure(self, ip_version, document, dry_run):
+        """The steps, and what a cancellation (a caller's deadline) leaves:
+        nothing changed yet, or a rollback to the applied state."""
+        progress = {}
+        try:
+            return (yield self._configure_steps(ip_version, document, dry_run, progress))
+        except defer.CancelledError:
+            if not progress.get("touched"):
+                raise ConfigureCancelled(rolled_back=False, restored=True)
+            log.warn("IPv{v} configure cancelled after it changed dhcpd: rolling back",
+                     v=ip_version)
+            previous = progress["previous_text"], progress["previous_spec"]
+            restored = yield self._roll_back(ip_version, progress["paths"], *previous)
+            # With nothing applied before, "stopped" is the applied state.
+            raise ConfigureCancelled(rolled_back=True, restored=restored or None in previous)
+
+    @defer.inlineCallbacks
+    def _configure_steps(self, ip_version, document, dry_run, progress):
         config = DHCPConfig.from_document(document, ip_version)
         if config.is_empty:
             return (yield self._stop(ip_version, "the document has no shared networks", dry_run))
@@ -194,7 +228,7 @@ class Configurator:
             lease_time=self.config.lease_time,
             pxe_lease_time=self.config.pxe_lease_time,
             empty_subnets=selection.empty_subnets,
-            lease_hooks=getattr(self.config, "lease_events", True),
+            lease_hooks=self.config.lease_events,
         )
         rendered = render(config, inputs)
         paths = DhcpdPaths.for_family(self.config, ip_version)
@@ -205,6 +239,8 @@ class Configurator:
         status = monitor.status()
         applied = self.applied(ip_version)
         previous_text = read_text(paths.config)
+        previous_spec = status.spec if status.state == "running" else applied.spec
+        progress.update(paths=paths, previous_text=previous_text, previous_spec=previous_spec)
         decision = self._decide(config, inputs, applied, status, spec, previous_text, rendered,
                                 paths)
         warnings = tuple(rendered.warnings) + tuple(
@@ -228,6 +264,7 @@ class Configurator:
                       "updated": len(decision.update)}
             if dry_run:
                 return outcome("would-apply-live", decision.reason, counts)
+            progress["touched"] = True
             failure = yield self._apply_live(ip_version, key, decision)
             if failure is None:
                 atomic_write(paths.config, rendered.text, mode=0o600)
@@ -240,7 +277,7 @@ class Configurator:
         reason = decision.reason
         if dry_run:
             return outcome("would-start" if action == "started" else "would-restart", reason)
-        previous_spec = status.spec if status.state == "running" else applied.spec
+        progress["touched"] = True
         atomic_write(paths.config, rendered.text, mode=0o600)
         try:
             yield monitor.ensure_running(spec, restart=True)

@@ -7,7 +7,6 @@ hands it, the real `omshell` in the rack's namespace shows the host objects
 dhcpd holds, and dhcpd's pid shows that it was never restarted.
 """
 
-import copy
 import ipaddress
 import json
 import os

@@ -2,7 +2,8 @@
 
 from twisted.internet import defer, task
 
-from provisioningserver.services.coalesce import Coalescer, ConfigureTimeout
+from provisioningserver.services.configure import ConfigureCancelled
+from provisioningserver.services.coalesce import GRACE, Coalescer, ConfigureTimeout
 from provisioningserver.services.configure import Outcome
 
 
@@ -97,9 +98,9 @@ def test_dry_runs_are_not_coalesced():
     assert [(c[1], c[2]) for c in configurator.calls] == [({"n": 0}, False), ({"n": 1}, True)]
 
 
-def test_a_running_configure_past_its_deadline_is_a_declared_timeout_with_unknown_state():
-    """A configure that outlives the timeout ends its caller with ConfigureTimeout
-    (state not known); the run's late result is absorbed, not raised."""
+def test_a_running_configure_past_its_deadline_is_cancelled_and_reports_what_it_left():
+    """A configure that outlives the timeout is cancelled; its caller gets
+    ConfigureTimeout saying what the run left (here the fake cannot tell)."""
     clock = task.Clock()
     configurator = SlowConfigurator()
     coalescer = Coalescer(configurator, clock, timeout=10)
@@ -110,27 +111,58 @@ def test_a_running_configure_past_its_deadline_is_a_declared_timeout_with_unknow
     error = results[0].value
     assert isinstance(error, ConfigureTimeout)
     assert (error.phase, error.state_known) == ("running", False)
-    assert "still being applied" in str(error)
-    configurator.finish(0)
-    assert len(results) == 1
+    assert "cancelled" in str(error)
     assert coalescer.running[4] is None
+    assert clock.getDelayedCalls() == []
 
 
-def test_a_queued_caller_past_its_deadline_withdraws_its_document():
-    """A caller that times out while queued alone withdraws its document: the
-    error says the state is known, and the document is never applied."""
+def test_a_cancelled_run_that_rolled_back_says_so():
+    """When the configurator reports a rollback, the caller's error says the
+    state is known and that dhcpd serves the last applied config."""
     clock = task.Clock()
-    configurator = SlowConfigurator()
+
+    class RollingBack(SlowConfigurator):
+        def configure(self, ip_version, document, dry_run=False):
+            return defer.Deferred(lambda d: d.errback(
+                ConfigureCancelled(rolled_back=True, restored=True)))
+
+    coalescer = Coalescer(RollingBack(), clock, timeout=10)
+    results = results_of([coalescer.configure(4, {"n": 0})])
+    clock.advance(10)
+    error = results[0].value
+    assert (error.phase, error.state_known) == ("running", True)
+    assert "rolled back: dhcpd serves the last applied config" in str(error)
+
+
+def test_a_hanging_rollback_still_answers_and_a_queued_caller_withdraws():
+    """If the cancelled run's rollback hangs, its caller is answered GRACE
+    seconds later (state unknown); a caller queued behind it that times out
+    alone withdraws its document, which is never applied."""
+    clock = task.Clock()
+    hung = defer.Deferred()
+
+    class HangingRollback(SlowConfigurator):
+        @defer.inlineCallbacks
+        def configure(self, ip_version, document, dry_run=False):
+            self.calls.append((ip_version, document, dry_run, None))
+            try:
+                yield defer.Deferred()
+            except defer.CancelledError:
+                yield hung  # the rollback never ends
+
+    configurator = HangingRollback()
     coalescer = Coalescer(configurator, clock, timeout=10)
-    coalescer.configure(4, {"n": 0})
+    first = results_of([coalescer.configure(4, {"n": 0})])
     clock.advance(5)
     queued = results_of([coalescer.configure(4, {"n": 1})])
-    clock.advance(5)  # the first caller's deadline
+    clock.advance(5)  # the first caller's deadline: the run is cancelled, rollback hangs
+    assert first == []
     clock.advance(5)  # the queued caller's deadline
-    error = queued[0].value
-    assert (error.phase, error.state_known) == ("queued", True)
-    configurator.finish(0)
+    assert (queued[0].value.phase, queued[0].value.state_known) == ("queued", True)
+    clock.advance(GRACE)
+    assert (first[0].value.phase, first[0].value.state_known) == ("running", False)
     assert len(configurator.calls) == 1, "the withdrawn document was not applied"
+    hung.callback(None)
 
 
 def test_a_dry_run_past_its_deadline_times_out():

@@ -19,6 +19,7 @@ from provisioningserver.dhcp.omapi import AddHost, ChangeResult, RemoveHost, Upd
 from provisioningserver.dhcp.omapi_errors import OmapiError
 from provisioningserver.dhcp.validate import CheckResult, DhcpdError
 from provisioningserver.network.links import Snapshot
+from provisioningserver.services.coalesce import Coalescer, ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected, Configurator, StartFailed
 from provisioningserver.services.monitor import DhcpdDidNotStart
 
@@ -42,9 +43,13 @@ class FakeMonitor:
         self.current = FakeStatus()
         self.calls = []
         self.failures = 0
+        self.hangs = 0
 
     def ensure_running(self, spec, restart=False):
         self.calls.append(("run", spec, restart))
+        if self.hangs:
+            self.hangs -= 1
+            return defer.Deferred()  # a start that never ends
         if self.failures:
             self.failures -= 1
             self.current = FakeStatus(state="dead", reason="exited")
@@ -336,3 +341,40 @@ def test_ntp_names_are_resolved_and_the_unresolvable_reported(rig):
     outcome = result_of(rig.configurator.configure(4, doc))
     assert "option ntp-servers 198.18.0.7;" in config_text(rig)
     assert any("gone.example" in w for w in outcome.warnings)
+
+
+def test_configure_past_its_deadline_is_cancelled_and_rolled_back(rig):
+    """Through the coalescer: a restart that hangs past the deadline is cancelled,
+    the previous config is written back and started, and the caller's
+    ConfigureTimeout says dhcpd serves the last applied config."""
+    clock = task.Clock()
+    coalescer = Coalescer(rig.configurator, clock, timeout=10)
+    result_of(coalescer.configure(4, document()))
+    before = config_text(rig)
+    first_spec = rig.monitor.calls[0][1]
+    rig.monitor.hangs = 1
+    results = []
+    coalescer.configure(4, document(dns="198.18.0.3")).addBoth(results.append)
+    assert results == []
+    clock.advance(10)
+    error = results[0].value
+    assert isinstance(error, ConfigureTimeout)
+    assert error.state_known and "rolled back" in str(error)
+    assert config_text(rig) == before
+    assert rig.monitor.calls[-1] == ("run", first_spec, True)
+    assert clock.getDelayedCalls() == []
+
+
+def test_configure_cancelled_before_changing_anything_needs_no_rollback(rig):
+    """Cancelled while dhcpd -t runs (nothing written yet): no restart, state known."""
+    clock = task.Clock()
+    coalescer = Coalescer(rig.configurator, clock, timeout=10)
+    result_of(coalescer.configure(4, document()))
+    rig.configurator.run_in_thread = lambda f, *a: (
+        defer.Deferred() if f is rig.configurator.checker else defer.maybeDeferred(f, *a))
+    results = []
+    coalescer.configure(4, document(dns="198.18.0.3")).addBoth(results.append)
+    clock.advance(10)
+    assert results[0].value.state_known
+    assert "before anything changed" in str(results[0].value)
+    assert len(rig.monitor.calls) == 1
