@@ -112,8 +112,15 @@ def makeService(config, reactor=None):
         events.setServiceParent(top)
         views = events.views
     # Failover state of the applied IPv4 document's peers, for status and partner-down.
-    failover = FailoverWatch(reactor, lambda: getattr(configurator.applied(4), "config", None),
-                             lambda: load_or_create_key(config.state_dir), omapi_factory)
+    def peer_omapi_factory(address, key):
+        # Both racks of a pair run dhcpd with the same OMAPI port and the region's key.
+        return OmapiClient(reactor, address, config.omapi_port_v4, OMAPI_KEY_NAME, key)
+
+    failover = FailoverWatch(reactor, lambda: configurator.applied(4).config,
+                             lambda: load_or_create_key(config.state_dir), omapi_factory,
+                             peer_omapi_factory=peer_omapi_factory,
+                             on_change=region.report_services if region is not None else None)
+    configurator.failover_status = failover.status
     failover.setName("failover")
     failover.setServiceParent(top)
     control = _ControlSocket(reactor, config.control_socket_path,

@@ -106,3 +106,24 @@ def partner_down(state, now, safety_time=SAFETY_TIME, force=False):
 
 def _seconds(waited):
     return f"{waited}s" if waited is not None else "an unknown time"
+
+
+def drift(desired_hosts, found):
+    """Reservations the peer lacks or holds differently (pure).
+
+    ``found`` maps each desired host's name to the peer's `HostInfo`, or to
+    None when the peer has no host object of that name. OMAPI cannot list
+    hosts, so hosts that exist only on the peer are not seen: the result
+    says so rather than claiming the peer holds nothing else.
+    """
+    missing, different = [], []
+    for host in desired_hosts:
+        info = found.get(host.host)
+        if info is None:
+            missing.append(host.host)
+        elif (info.mac or "").lower() != host.mac or info.ip != str(host.ip):
+            different.append({"host": host.host, "want": {"mac": host.mac, "ip": str(host.ip)},
+                              "peer": {"mac": info.mac, "ip": info.ip}})
+    return {"checked": len(desired_hosts), "missing": missing, "different": different,
+            "in_sync": not missing and not different,
+            "unseen": "hosts that exist only on the peer cannot be seen (OMAPI cannot list hosts)"}

@@ -132,6 +132,8 @@ class Configurator:
         self.locks = {4: defer.DeferredLock(), 6: defer.DeferredLock()}
         self.last_outcome = {4: None, 6: None}
         self._omapi = {}
+        # () -> the failover watch's reading, for the v4 status (set by makeService).
+        self.failover_status = None
 
     def applied(self, ip_version):
         return load_state(self.config.state_dir, ip_version)
@@ -366,4 +368,6 @@ class Configurator:
                 "last_configure": last.to_dict() if last else None,
                 "leases_file_bytes": leases_size,
             }
+        if self.failover_status is not None and "v4" in report:
+            report["v4"]["failover_state"] = self.failover_status()
         return report

@@ -10,6 +10,13 @@ to the region never block on dhcpd. A reading that fails is kept as an error
 entry for that peer: a dhcpd that is down, or does not know the peer yet,
 shows as such rather than as the last good state.
 
+Reservations on both peers: failover does not replicate OMAPI host objects,
+so each rack applies the same hosts itself. With ``peer_omapi_factory``, the
+watch also looks every desired host up by name on each peer's dhcpd (the
+pair shares the region's OMAPI key) at most every ``drift_interval`` seconds
+and reports the hosts missing or different there
+(`provisioningserver.dhcp.failover.drift`).
+
 `partner_down` reads the state afresh (a cached reading may be up to one
 interval old, and the safety rule is about now), asks
 `provisioningserver.dhcp.failover.partner_down`, and only on `Allow` tells
@@ -21,8 +28,10 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.failover import (
-    SAFETY_TIME, AlreadyDone, Allow, describe, partner_down,
+    SAFETY_TIME, AlreadyDone, Allow, describe, drift, partner_down,
 )
+from provisioningserver.dhcp.omapi import LookupHost
+from provisioningserver.dhcp.omapi_errors import OmapiNotFound
 
 log = Logger()
 
@@ -33,7 +42,8 @@ class PartnerDownRefused(Exception):
 
 class FailoverWatch(service.Service):
     def __init__(self, clock, applied, key_source, omapi_factory, interval=10.0,
-                 safety_time=SAFETY_TIME):
+                 safety_time=SAFETY_TIME, peer_omapi_factory=None, drift_interval=60.0,
+                 on_change=None):
         self.clock = clock
         self.applied = applied  # () -> the applied IPv4 DHCPConfig, or None
         self.key_source = key_source  # () -> the agent's OMAPI key
@@ -44,6 +54,12 @@ class FailoverWatch(service.Service):
         self._readings = []
         self._checked_at = None
         self._loop = None
+        self.peer_omapi_factory = peer_omapi_factory  # (address, key) -> OmapiClient
+        self.drift_interval = drift_interval
+        self.on_change = on_change  # () -> None, when a peer's state changes
+        self._drift = {}
+        self._drift_at = None
+        self._peer_clients = {}
 
     # The public face.
 
@@ -51,7 +67,7 @@ class FailoverWatch(service.Service):
         """The latest reading: {"peers": [entry per peer], "checked_at": seconds or None,
         "safety_time": seconds}."""
         return {"peers": list(self._readings), "checked_at": self._checked_at,
-                "safety_time": self.safety_time}
+                "safety_time": self.safety_time, "drift": dict(self._drift)}
 
     def refresh(self):
         """Read every peer's state now; a Deferred that fires when the reading is kept."""
@@ -60,6 +76,48 @@ class FailoverWatch(service.Service):
         readings = [self._read(client, name) for name in names]
         d = defer.gatherResults(readings, consumeErrors=True)
         d.addCallback(self._keep)
+        now = self.clock.seconds()
+        if self.peer_omapi_factory is not None and names and (
+                self._drift_at is None or now - self._drift_at >= self.drift_interval):
+            self._drift_at = now
+            d.addCallback(lambda result: self.check_drift().addCallback(lambda _: result))
+        return d
+
+    def check_drift(self):
+        """Look each desired host up on every peer; keeps and returns {peer: drift}."""
+        config = self.applied()
+        if config is None or self.peer_omapi_factory is None:
+            return defer.succeed({})
+        key = config.omapi_key or self.key_source()
+        checks = [self._drift_of(peer, config.hosts, key) for peer in config.failover_peers]
+        d = defer.gatherResults(checks, consumeErrors=True)
+
+        def keep(results):
+            self._drift = dict(results)
+            return self._drift
+
+        return d.addCallback(keep)
+
+    def _drift_of(self, peer, hosts, key):
+        address = str(peer.peer_address)
+        client = self._peer_clients.get(address)
+        if client is None or client[0] != key:
+            if client is not None:
+                client[1].disconnect()
+            client = self._peer_clients[address] = (key, self.peer_omapi_factory(address, key))
+        d = client[1].apply([LookupHost(name=h.host) for h in hosts])
+
+        def compare(results):
+            errors = [r.error for r in results if r.error is not None
+                      and not isinstance(r.error, OmapiNotFound)]
+            if errors:
+                return peer.name, {"peer_address": address, "error": str(errors[0])}
+            found = {r.change.name: r.value for r in results if r.error is None}
+            return peer.name, {"peer_address": address, **drift(hosts, found)}
+
+        d.addCallback(compare)
+        d.addErrback(lambda failure: (peer.name, {"peer_address": address,
+                                                  "error": str(failure.value)}))
         return d
 
     def partner_down(self, name, force=False):
@@ -128,7 +186,10 @@ class FailoverWatch(service.Service):
         return d
 
     def _keep(self, readings):
+        changed = _states(readings) != _states(self._readings)
         self._readings = readings
+        if changed and self.on_change is not None:
+            self.on_change()
         self._checked_at = self.clock.seconds()
         return self.status()
 
@@ -136,3 +197,7 @@ class FailoverWatch(service.Service):
         d = self.refresh()
         d.addBoth(lambda _: result)
         return d
+
+
+def _states(readings):
+    return [(r.get("peer"), r.get("local_state"), r.get("partner_state")) for r in readings]

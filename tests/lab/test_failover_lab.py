@@ -25,6 +25,9 @@ PRIMARY, SECONDARY = "198.18.0.1", "198.18.0.2"
 PEER = "lab-pair"
 
 
+PAIR_KEY = "cGFpci1rZXktb2YtdGhlLWZhaWxvdmVyLWxhYi0wMQ=="
+
+
 def document(mode, hosts=()):
     ours, theirs = (PRIMARY, SECONDARY) if mode == "primary" else (SECONDARY, PRIMARY)
     peer = {"name": PEER, "mode": mode, "address": ours, "peer_address": theirs,
@@ -32,6 +35,8 @@ def document(mode, hosts=()):
     if mode == "primary":
         peer["mclt"] = 10
     return {
+        # Both racks of a pair get the region's one OMAPI key.
+        "omapi_key": PAIR_KEY,
         "failover_peers": [peer],
         "shared_networks": [{"name": "lab", "subnets": [{
             "subnet_cidr": "198.18.0.0/24",
@@ -78,6 +83,11 @@ def test_pair_survives_the_primary(lab):
     secondary.configure(document("secondary", hosts))
     assert wait_state(primary, "normal") == ("normal", "normal")
     assert wait_state(secondary, "normal") == ("normal", "normal")
+    # Each rack looks its reservations up on the other's dhcpd: both hold node-01.
+    for agent in (primary, secondary):
+        drift = wait_until(lambda a=agent: a.status()["failover"]["drift"].get(PEER),
+                           timeout=30, what=f"{agent.name}'s drift check")
+        assert drift.get("in_sync") and drift["checked"] == 1, drift
 
     dhclient = Dhclient(client, timeout=30)
     first = dhclient.obtain()

@@ -378,3 +378,14 @@ def test_configure_cancelled_before_changing_anything_needs_no_rollback(rig):
     assert results[0].value.state_known
     assert "before anything changed" in str(results[0].value)
     assert len(rig.monitor.calls) == 1
+
+
+def test_failover_reading_goes_into_the_v4_status(rig):
+    """The failover watch's reading is the v4 status's failover_state, which the
+    rack sends the region with UpdateServices."""
+    from provisioningserver.rpc.rack_responders import services_report
+
+    rig.configurator.failover_status = lambda: {"peers": [{"peer": "p", "local_state": "normal"}]}
+    status = rig.configurator.status()
+    assert status["v4"]["failover_state"]["peers"][0]["local_state"] == "normal"
+    assert services_report(status)[0]["failover_state"] == status["v4"]["failover_state"]

@@ -5,7 +5,10 @@ import pytest
 from twisted.internet import defer, task
 
 from provisioningserver.dhcp import model
-from provisioningserver.dhcp.omapi_objects import FailoverState
+from provisioningserver.dhcp.failover import drift
+from provisioningserver.dhcp.omapi import ChangeResult
+from provisioningserver.dhcp.omapi_errors import OmapiNotFound
+from provisioningserver.dhcp.omapi_objects import FailoverState, HostInfo
 from provisioningserver.services.failoverwatch import FailoverWatch, PartnerDownRefused
 
 START = 1_800_000_000.0
@@ -141,3 +144,82 @@ def test_partner_down_of_an_unknown_peer_is_refused(clock, omapi):
     watch = make_watch(clock, omapi)
     failure = result(watch.partner_down("other"))
     assert failure.check(PartnerDownRefused) and watch.made == []
+
+
+class FakePeer:
+    """The peer's dhcpd host objects, looked up by name."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts  # name -> HostInfo
+        self.lookups = 0
+
+    def apply(self, changes):
+        self.lookups += len(changes)
+        return defer.succeed([
+            ChangeResult(c, value=self.hosts[c.name]) if c.name in self.hosts
+            else ChangeResult(c, error=OmapiNotFound("not found"))
+            for c in changes])
+
+    def disconnect(self):
+        return defer.succeed(None)
+
+
+HOSTS = (model.Host("node-1", "52:54:00:00:00:01", "198.18.40.11"),
+         model.Host("node-2", "52:54:00:00:00:02", "198.18.40.12"),
+         model.Host("node-3", "52:54:00:00:00:03", "198.18.40.13"))
+
+
+def test_drift_names_hosts_missing_or_different_on_the_peer():
+    """drift() lists desired hosts the peer lacks or holds with another MAC or IP,
+    and says hosts only on the peer cannot be seen."""
+    found = {"node-1": HostInfo("node-1", "52:54:00:00:00:01", "198.18.40.11"),
+             "node-2": HostInfo("node-2", "52:54:00:00:00:02", "198.18.40.99")}
+    report = drift(HOSTS, found)
+    assert report["missing"] == ["node-3"]
+    assert [d["host"] for d in report["different"]] == ["node-2"]
+    assert report["different"][0]["peer"]["ip"] == "198.18.40.99"
+    assert not report["in_sync"] and report["checked"] == 3
+    assert "cannot be seen" in report["unseen"]
+    assert drift(HOSTS[:1], found)["in_sync"]
+
+
+def test_watch_checks_drift_on_the_peer_at_most_every_drift_interval(clock, omapi):
+    """With a peer OMAPI factory, the watch looks every desired host up on the
+    peer's address with the pair's key and keeps the drift in status."""
+    omapi.states["vlan-40"] = FailoverState("vlan-40", "normal", "normal", int(START))
+    peer = FakePeer({"node-1": HostInfo("node-1", "52:54:00:00:00:01", "198.18.40.11")})
+    asked = []
+
+    def peer_factory(address, key):
+        asked.append((address, key))
+        return peer
+
+    config = model.DHCPConfig(ip_version=4, omapi_key=CONFIG.omapi_key,
+                              failover_peers=CONFIG.failover_peers, hosts=HOSTS[:2])
+    watch = make_watch(clock, omapi, config=config, interval=10, drift_interval=60,
+                       peer_omapi_factory=peer_factory)
+    watch.startService()
+    report = watch.status()["drift"]["vlan-40"]
+    assert asked == [("198.18.40.3", CONFIG.omapi_key)]
+    assert report["missing"] == ["node-2"] and report["peer_address"] == "198.18.40.3"
+    clock.advance(10)
+    assert peer.lookups == 2, "no new drift check before drift_interval"
+    clock.advance(50)
+    assert peer.lookups == 4
+    watch.stopService()
+
+
+def test_state_change_is_announced(clock, omapi):
+    """on_change runs when a peer's state changes (the rack then reports its
+    services to the region), not on every reading."""
+    omapi.states["vlan-40"] = FailoverState("vlan-40", "normal", "normal", int(START))
+    changes = []
+    watch = make_watch(clock, omapi, interval=10, on_change=lambda: changes.append(1))
+    watch.startService()
+    clock.advance(10)
+    assert changes == [1]
+    omapi.states["vlan-40"] = FailoverState("vlan-40", "communications-interrupted",
+                                            "unknown-state", int(START))
+    clock.advance(10)
+    assert changes == [1, 1]
+    watch.stopService()
