@@ -94,6 +94,16 @@ def test_unit_leaves_dhcpd_running_when_rackd_stops(deb, root):
     assert root.stat("/etc/systemd/system/multi-user.target.wants/rackd.service") is not None
 
 
+def test_rackd_runs_as_root_as_stated(deb, root):
+    """The privilege README.Debian states (and explains) is the one the unit
+    gives: root, no User= or DynamicUser=."""
+    with open(root.host_path("/lib/systemd/system/rackd.service"), encoding="utf-8") as f:
+        unit = f.read().splitlines()
+    assert not [line for line in unit if line.startswith(("User=", "DynamicUser="))]
+    with open(root.host_path("/usr/share/doc/rackd/README.Debian"), encoding="utf-8") as f:
+        assert "Why rackd runs as root" in f.read()
+
+
 def test_dhcpd_units_are_installed_for_the_systemd_backend_but_not_enabled(deb, root):
     """rackd-dhcpd(6).service run dhcpd with the arguments rackd writes, never
     restart on their own, and are left to rackd (not enabled at boot)."""
