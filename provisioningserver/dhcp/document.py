@@ -334,6 +334,7 @@ class _Reader:
             "subnet_cidr": True, "router_ip": False, "dns_servers": False,
             "ntp_servers": False, "domain_name": False, "search_list": False,
             "pools": False, "dhcp_snippets": False, "disabled_boot_architectures": False,
+            "ignore_unknown_clients": False,
         }, aliases=("subnet", "subnet_mask", "broadcast_ip"))
         if value is None:
             return None
@@ -350,12 +351,14 @@ class _Reader:
                               self.snippet)
         disabled = self.items(value.get("disabled_boot_architectures"),
                               _join(path, "disabled_boot_architectures"), self.boot_arch)
+        ignore_unknown = self.flag(value.get("ignore_unknown_clients"),
+                                   _join(path, "ignore_unknown_clients"))
         if cidr is None:
             return None
         return model.Subnet(
             subnet_cidr=cidr, router_ip=router, dns_servers=dns, ntp_servers=ntp,
             domain_name=domain, search_list=search, pools=pools, dhcp_snippets=snippets,
-            disabled_boot_architectures=disabled)
+            disabled_boot_architectures=disabled, ignore_unknown_clients=ignore_unknown)
 
     def redundant_subnet_fields(self, value, path, cidr):
         """MAAS also sends ``subnet``, ``subnet_mask`` and ``broadcast_ip``: accept them
@@ -380,6 +383,15 @@ class _Reader:
                 self.fail(_join(path, name), f"{given!r} disagrees with subnet_cidr: "
                                              f"expected {expected[name]} (from subnet_cidr {cidr})")
 
+    def flag(self, value, path):
+        """A boolean; null or absent is false."""
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.fail(path, f"expected true or false, got {_typename(value)}")
+            return False
+        return value
+
     def ntp_server(self, value, path):
         if not isinstance(value, str):
             return self.fail(path, f"expected an address or host name, got {_typename(value)}")
@@ -400,7 +412,7 @@ class _Reader:
     def pool(self, value, path):
         value = self.mapping(value, path, {
             "ip_range_low": True, "ip_range_high": True, "failover_peer": False,
-            "dhcp_snippets": False})
+            "dhcp_snippets": False, "known_clients_only": False})
         if value is None:
             return None
         low = self.address(value.get("ip_range_low"), _join(path, "ip_range_low"))
@@ -410,10 +422,12 @@ class _Reader:
             peer = self.object_name(value["failover_peer"], _join(path, "failover_peer"))
         snippets = self.items(value.get("dhcp_snippets"), _join(path, "dhcp_snippets"),
                               self.snippet)
+        known_only = self.flag(value.get("known_clients_only"),
+                               _join(path, "known_clients_only"))
         if low is None or high is None:
             return None
         return model.Pool(ip_range_low=low, ip_range_high=high, failover_peer=peer,
-                          dhcp_snippets=snippets)
+                          dhcp_snippets=snippets, known_clients_only=known_only)
 
     def host(self, value, path):
         value = self.mapping(value, path, {
@@ -490,10 +504,12 @@ def to_document(config):
                  "search_list": list(s.search_list),
                  "pools": [
                      {"ip_range_low": str(p.ip_range_low), "ip_range_high": str(p.ip_range_high),
-                      "failover_peer": p.failover_peer, "dhcp_snippets": snippets(p.dhcp_snippets)}
+                      "failover_peer": p.failover_peer, "dhcp_snippets": snippets(p.dhcp_snippets),
+                      "known_clients_only": p.known_clients_only}
                      for p in s.pools],
                  "dhcp_snippets": snippets(s.dhcp_snippets),
-                 "disabled_boot_architectures": list(s.disabled_boot_architectures)}
+                 "disabled_boot_architectures": list(s.disabled_boot_architectures),
+                 "ignore_unknown_clients": s.ignore_unknown_clients}
                 for s in n.subnets]} for n in config.shared_networks],
         "hosts": [{"host": h.host, "mac": h.mac, "ip": str(h.ip),
                    "dhcp_snippets": snippets(h.dhcp_snippets)} for h in config.hosts],

@@ -35,6 +35,8 @@ class Pool:
     ip_range_high: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
     failover_peer: "str | None" = None
     dhcp_snippets: tuple = _tuple
+    # Access policy: only clients with a host reservation may lease from this pool.
+    known_clients_only: bool = False
 
     def __contains__(self, address):
         return self.ip_range_low <= address <= self.ip_range_high
@@ -56,6 +58,8 @@ class Subnet:
     pools: tuple = _tuple
     dhcp_snippets: tuple = _tuple
     disabled_boot_architectures: tuple = _tuple
+    # Access policy: clients with no host reservation get nothing on this subnet.
+    ignore_unknown_clients: bool = False
 
 
 @attrs.frozen

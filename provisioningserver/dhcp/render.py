@@ -243,6 +243,7 @@ class _View:
             "rack": str(rack) if rack is not None else None,
             "boot": self.boot(rack, subnet.disabled_boot_architectures) if rack is not None else None,
             "snippets": _snippets(subnet.dhcp_snippets),
+            "ignore_unknown_clients": subnet.ignore_unknown_clients,
             "pools": [self.pool(p, f"{path}.pools[{i}]") for i, p in enumerate(subnet.pools)],
         }
 
@@ -272,6 +273,7 @@ class _View:
         return {"low": str(low) if low is not None else None,
                 "high": str(high) if high is not None else None,
                 "failover_peer": peer, "role": role,
+                "known_clients_only": pool.known_clients_only,
                 "snippets": _snippets(pool.dhcp_snippets)}
 
     def host(self, host, path):

@@ -1,0 +1,42 @@
+"""Access policy against the real dhcpd (issue I, item 1): a known-only pool
+gives a stranger nothing while a reserved machine is served."""
+
+import pytest
+
+from tests.lab import rawclient
+from tests.lab.rackd import RackdAgent
+
+pytestmark = pytest.mark.lab
+
+RESERVED_MAC = "52:54:00:12:34:56"
+
+
+def document(known_only):
+    return {
+        "shared_networks": [{"name": "lab", "subnets": [{
+            "subnet_cidr": "198.18.0.0/24",
+            "pools": [{"ip_range_low": "198.18.0.100", "ip_range_high": "198.18.0.150",
+                       "known_clients_only": known_only}]}]}],
+        "hosts": [{"host": "node-01", "mac": RESERVED_MAC, "ip": "198.18.0.42"}],
+    }
+
+
+def test_known_only_pool_serves_reserved_machines_and_not_strangers(lab):
+    """With the pool open, a stranger gets a pool address; made known-only, the
+    stranger gets no offer while the reserved machine still gets its address."""
+    switch = lab.add_switch("sw")
+    rack, client = lab.add_host("rack"), lab.add_host("client")
+    lab.attach(rack, switch)
+    lab.attach(client, switch)
+    rack.add_address("eth0", "198.18.0.1/24")
+    agent = RackdAgent(rack).start()
+
+    agent.configure(document(known_only=False))
+    open_offers = rawclient.query(client, mac="52:54:00:aa:bb:01")["offers"]
+    assert open_offers and open_offers[0]["yiaddr"].startswith("198.18.0.1")
+
+    assert agent.configure(document(known_only=True))["action"] == "restarted"
+    assert rawclient.query(client, mac="52:54:00:aa:bb:02", timeout=3)["offers"] == []
+    reserved = rawclient.query(client, mac=RESERVED_MAC, request=True)
+    assert reserved["offers"][0]["yiaddr"] == "198.18.0.42"
+    assert reserved["acks"][0]["yiaddr"] == "198.18.0.42"
