@@ -161,16 +161,12 @@ def omshell_adds(rack, secret, host_list):
 
 def run(sizes, interval):
     from tests.lab.netns import Lab
-    from tests.lab.rackd import RackdAgent
+    from tests.lab.rackd import rack_and_client
     import tempfile
     rows = []
     with Lab(prefix="rkbo-%d-" % os.getpid(), workdir=tempfile.mkdtemp(prefix="rkbo")) as lab:
-        switch = lab.add_switch("sw")
-        rack, client = lab.add_host("rack"), lab.add_host("client")
-        lab.attach(rack, switch)
-        lab.attach(client, switch)
-        rack.add_address("eth0", "198.18.0.1/16")
-        agent = RackdAgent(rack).start()
+        agent, client = rack_and_client(lab, prefix=16)
+        rack = agent.host
         agent.configure(document())
         with open(os.path.join(agent.state_dir, "omapi.key")) as f:
             secret = f.read().strip()

@@ -160,7 +160,7 @@ def run_status(args, out, err, stdin=None):
         last = s.get("last_configure")
         if last:
             print(f"  last configure: {last['action']}: {last['reason']}", file=out)
-    for peer in (status.get("failover") or {}).get("peers", ()):
+    for peer in ((status.get("v4") or {}).get("failover_state") or {}).get("peers", ()):
         if "error" in peer:
             print(f"failover {peer['peer']}: unknown ({peer['error']})", file=out)
         else:

@@ -17,6 +17,7 @@ import ipaddress
 import os
 import sys
 
+from provisioningserver.config import RackdConfig
 from provisioningserver.cli import (
     agent_commands, failover_commands, interfaces, lease_commands, output,
 )
@@ -30,7 +31,6 @@ from provisioningserver.network.resolve import resolve_ntp
 OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3
 
 # Standalone rendering has no agent config: the ports rackd uses by default.
-OMAPI_PORTS = {4: 7911, 6: 7912}
 DHCPD_ENV = "RACKD_DHCPD"
 
 
@@ -102,7 +102,7 @@ def _rack_addresses(args, config):
 def _render(args, config):
     inputs = RenderInputs(
         rack_addresses=_rack_addresses(args, config),
-        omapi_port=OMAPI_PORTS[config.ip_version],
+        omapi_port=RackdConfig().omapi_port(config.ip_version),
         omapi_key=config.omapi_key,
         ntp_addresses=resolve_ntp(config),
     )

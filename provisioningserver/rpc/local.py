@@ -123,8 +123,6 @@ class ControlLocator(amp.CommandLocator):
         status = self.configurator.status()
         if self.leases is not None and self.leases.forwarder is not None:
             status = {**status, "lease_events": self.leases.forwarder.status()}
-        if self.failover is not None:
-            status = {**status, "failover": self.failover.status()}
         return {"status": status}
 
     @control.FailoverPartnerDown.responder

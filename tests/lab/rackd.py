@@ -100,3 +100,38 @@ class RackdAgent:
 
     def dhcpd_pid(self, ip_version=4):
         return self.status()[f"v{ip_version}"]["pid"]
+
+
+RACK_ADDRESS = "198.18.0.1"
+
+
+def rack_and_client(lab, prefix=24, **settings):
+    """A rack host (198.18.0.1/``prefix`` on eth0) running rackd with ``settings``,
+    and a client host, on one switch: the lab most tests need."""
+    switch = lab.add_switch("sw")
+    rack, client = lab.add_host("rack"), lab.add_host("client")
+    lab.attach(rack, switch)
+    lab.attach(client, switch)
+    rack.add_address("eth0", f"{RACK_ADDRESS}/{prefix}")
+    return RackdAgent(rack, **settings).start(), client
+
+
+def wait_until(predicate, timeout=15, what="condition"):
+    """``predicate()``'s first true value, polled every 0.1 s; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def pid_alive(pid):
+    """Whether ``pid`` runs (a zombie does not count)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ", 1)[1][0] != "Z"

@@ -4,7 +4,7 @@ gives a stranger nothing while a reserved machine is served."""
 import pytest
 
 from tests.lab import rawclient
-from tests.lab.rackd import RackdAgent
+from tests.lab.rackd import rack_and_client
 
 pytestmark = pytest.mark.lab
 
@@ -24,12 +24,7 @@ def document(known_only):
 def test_known_only_pool_serves_reserved_machines_and_not_strangers(lab):
     """With the pool open, a stranger gets a pool address; made known-only, the
     stranger gets no offer while the reserved machine still gets its address."""
-    switch = lab.add_switch("sw")
-    rack, client = lab.add_host("rack"), lab.add_host("client")
-    lab.attach(rack, switch)
-    lab.attach(client, switch)
-    rack.add_address("eth0", "198.18.0.1/24")
-    agent = RackdAgent(rack).start()
+    agent, client = rack_and_client(lab)
 
     agent.configure(document(known_only=False))
     open_offers = rawclient.query(client, mac="52:54:00:aa:bb:01")["offers"]

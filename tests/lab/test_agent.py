@@ -8,12 +8,11 @@ its control socket.
 import copy
 import os
 import signal
-import time
 
 import pytest
 
 from tests.lab.dhclient import Dhclient
-from tests.lab.rackd import RackdAgent
+from tests.lab.rackd import pid_alive, rack_and_client, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -35,40 +34,10 @@ def document(**subnet):
     return doc
 
 
-def build(lab, **settings):
-    """Rack (198.18.0.1 on eth0) and client on one switch; rackd started."""
-    switch = lab.add_switch("sw")
-    rack, client = lab.add_host("rack"), lab.add_host("client")
-    lab.attach(rack, switch)
-    lab.attach(client, switch)
-    rack.add_address("eth0", "198.18.0.1/24")
-    agent = RackdAgent(rack, **settings).start()
-    return agent, client
-
-
-def wait_until(predicate, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split(") ", 1)[1][0] != "Z"
-
-
 def test_configure_serves_a_client_with_the_configured_options(lab):
     """A configured document makes dhcpd serve dhclient its address, router,
     DNS, domain and search list; status reports it running on eth0."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     outcome = agent.configure(DOCUMENT)
     assert outcome["action"] == "started"
     lease = Dhclient(client).obtain()
@@ -87,7 +56,7 @@ def test_configure_serves_a_client_with_the_configured_options(lab):
 def test_rejected_document_leaves_the_old_config_serving(lab):
     """A snippet dhcpd rejects returns dhcpd's error (exit 1) and changes nothing:
     same pid, same config, clients still served."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(DOCUMENT)
     pid = agent.dhcpd_pid()
     before = agent.status()["v4"]["config_fingerprint"]
@@ -102,7 +71,7 @@ def test_rejected_document_leaves_the_old_config_serving(lab):
 
 def test_invalid_document_is_refused_with_the_field_path(lab):
     """rackctl configure on a malformed document exits 2 naming the field."""
-    agent, _ = build(lab)
+    agent, _ = rack_and_client(lab)
     result = agent.configure(document(router_ip="198.19.0.1"), check=False)
     assert result.returncode == 2
     assert "shared_networks[0].subnets[0].router_ip" in result.stdout
@@ -111,7 +80,7 @@ def test_invalid_document_is_refused_with_the_field_path(lab):
 def test_config_that_fails_to_start_is_rolled_back(lab):
     """A config dhcpd -t accepts but dhcpd cannot run with (an interface with no
     IPv4 address, so nothing to listen on) is not kept: the previous config serves again."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(DOCUMENT)
     good = agent.status()["v4"]["config_fingerprint"]
     lab.link(agent.host, lab.add_host("stub"), "eth1", "eth0")
@@ -128,7 +97,7 @@ def test_config_that_fails_to_start_is_rolled_back(lab):
 
 def test_empty_document_stops_dhcpd(lab):
     """A document with no shared networks stops dhcpd; status says off."""
-    agent, _ = build(lab)
+    agent, _ = rack_and_client(lab)
     agent.configure(DOCUMENT)
     pid = agent.dhcpd_pid()
     assert agent.configure({"shared_networks": []})["action"] == "stopped"
@@ -138,7 +107,7 @@ def test_empty_document_stops_dhcpd(lab):
 
 def test_stop_dhcp_command_stops_it(lab):
     """rackctl stop-dhcp stops dhcpd."""
-    agent, _ = build(lab)
+    agent, _ = rack_and_client(lab)
     agent.configure(DOCUMENT)
     agent.rackctl("stop-dhcp")
     assert agent.status()["v4"]["state"] == "off"
@@ -146,7 +115,7 @@ def test_stop_dhcp_command_stops_it(lab):
 
 def test_killed_dhcpd_is_brought_back(lab):
     """SIGKILL to dhcpd: rackd restarts it (new pid) and counts the restart."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(DOCUMENT)
     pid = agent.dhcpd_pid()
     os.kill(pid, signal.SIGKILL)
@@ -163,7 +132,7 @@ def test_killed_dhcpd_is_brought_back(lab):
 def test_stopping_rackd_leaves_dhcpd_serving_and_a_new_rackd_adopts_it(lab):
     """SIGTERM to rackd leaves dhcpd serving; the next rackd adopts the same pid
     and a configure with the same document changes nothing."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(DOCUMENT)
     pid = agent.dhcpd_pid()
     agent.stop()

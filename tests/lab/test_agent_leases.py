@@ -11,7 +11,8 @@ import json
 import pytest
 
 from tests.lab.dhclient import Dhclient
-from tests.lab.test_agent import DOCUMENT, build, wait_until
+from tests.lab.rackd import rack_and_client, wait_until
+from tests.lab.test_agent import DOCUMENT
 
 pytestmark = pytest.mark.lab
 
@@ -47,7 +48,7 @@ def commits_journaled(agent, mac):
 def test_a_lease_shows_in_leases_history_pools_and_unknown(lab):
     """A dhclient's commit appears in rackctl leases and history --mac;
     pools counts it; its unreserved MAC is listed as unknown."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(document())
     lease = Dhclient(client).obtain()
     mac = client.mac("eth0")
@@ -72,7 +73,7 @@ def test_a_lease_shows_in_leases_history_pools_and_unknown(lab):
 def test_an_event_while_rackd_is_down_is_journaled_once(lab):
     """A lease committed while rackd is stopped is read when it starts
     again: every commit dhcpd logged is in the history exactly once."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(document())
     dhclient = Dhclient(client)
     dhclient.obtain()

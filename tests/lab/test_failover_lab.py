@@ -17,7 +17,7 @@ import pytest
 
 from tests.lab.dhclient import Dhclient
 from tests.lab.rackd import RackdAgent
-from tests.lab.test_agent import pid_alive, wait_until
+from tests.lab.rackd import pid_alive, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -50,7 +50,7 @@ def document(mode, hosts=()):
 
 def failover_state(agent):
     """This rack's (local, partner) state as `rackctl status` shows it, or None."""
-    peers = agent.status().get("failover", {}).get("peers", [])
+    peers = (agent.status()["v4"].get("failover_state") or {}).get("peers", [])
     for peer in peers:
         if peer.get("peer") == PEER and "local_state" in peer:
             return peer["local_state"], peer["partner_state"]
@@ -85,7 +85,7 @@ def test_pair_survives_the_primary(lab):
     assert wait_state(secondary, "normal") == ("normal", "normal")
     # Each rack looks its reservations up on the other's dhcpd: both hold node-01.
     for agent in (primary, secondary):
-        drift = wait_until(lambda a=agent: a.status()["failover"]["drift"].get(PEER),
+        drift = wait_until(lambda a=agent: a.status()["v4"]["failover_state"]["drift"].get(PEER),
                            timeout=30, what=f"{agent.name}'s drift check")
         assert drift.get("in_sync") and drift["checked"] == 1, drift
 

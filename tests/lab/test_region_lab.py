@@ -21,7 +21,8 @@ import pytest
 
 from tests.lab.dhclient import Dhclient
 from tests.lab.rackd import REPO, RackdAgent
-from tests.lab.test_agent import DOCUMENT, document, wait_until
+from tests.lab.rackd import wait_until
+from tests.lab.test_agent import DOCUMENT, document
 from tests.region import control
 from tests.region.certs import make_pki, write_secret
 

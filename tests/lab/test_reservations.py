@@ -15,9 +15,9 @@ import sys
 
 import pytest
 
-from tests.lab.rackd import REPO, RackdAgent
+from tests.lab.rackd import REPO
 from tests.lab.rawclient import query
-from tests.lab.test_agent import pid_alive, wait_until
+from tests.lab.rackd import pid_alive, rack_and_client, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -38,15 +38,6 @@ def document(hosts=(), prefix=24, **top):
 
 def host(name, mac, ip):
     return {"host": name, "mac": mac, "ip": ip}
-
-
-def build(lab, prefix=24):
-    switch = lab.add_switch("sw")
-    rack, client = lab.add_host("rack"), lab.add_host("client")
-    lab.attach(rack, switch)
-    lab.attach(client, switch)
-    rack.add_address("eth0", f"198.18.0.1/{prefix}")
-    return RackdAgent(rack).start(), client
 
 
 def agent_key(agent):
@@ -91,7 +82,7 @@ def test_add_update_remove_move_the_client_live(lab):
     """Adding a reservation for the client's MAC gives it that address, an
     update moves it, a removal returns it to the pool: each applied live
     (dhcpd's pid unchanged) and each confirmed by omshell."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     mac = client.mac("eth0")
     assert agent.configure(document())["action"] == "started"
     pid = agent.dhcpd_pid()
@@ -118,7 +109,7 @@ def test_add_update_remove_move_the_client_live(lab):
 def test_restarted_rackd_with_the_same_document_changes_nothing(lab):
     """After live changes, stopping and starting rackd and sending the same
     document again is `unchanged`: dhcpd keeps its pid and the reservation."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     mac = client.mac("eth0")
     agent.configure(document())
     pid = agent.dhcpd_pid()
@@ -135,7 +126,7 @@ def test_a_new_omapi_key_restarts_dhcpd_with_it(lab):
     """A document bringing its own OMAPI key is a restart (the old key no
     longer reaches dhcpd); afterwards dhcpd serves the reservations and
     answers OMAPI with the new key only."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     mac = client.mac("eth0")
     hosts = [host("c1", mac, "198.18.0.40")]
     agent.configure(document(hosts))
@@ -160,7 +151,7 @@ def test_refused_omapi_change_falls_back_to_a_clean_restart(lab):
     restarts dhcpd instead, says `OMAPI failed`, and the restarted dhcpd
     serves exactly the document's reservations (the hand-made one is gone
     with the leases file's host records)."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     mac = client.mac("eth0")
     agent.configure(document())
     pid = agent.dhcpd_pid()
@@ -183,7 +174,7 @@ def test_restarted_dhcpd_serves_reservations_from_the_config_alone(lab):
     """After live changes, a dhcpd restart (stop-dhcp, configure) finds a
     leases file cleaned of OMAPI host records, keeps the lease records, and
     still serves the reservations from the rendered config."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     mac = client.mac("eth0")
     agent.configure(document())
     offered(client, "02:00:00:00:00:77")  # a lease record that must survive
@@ -233,7 +224,7 @@ def test_ten_thousand_mixed_changes_go_live_and_dhcpd_never_dies(lab):
     """10,000 adds, then 3,000 removes, 3,000 updates and 1,000 adds, all
     applied live; every host is then what the document says (looked up over
     OMAPI), removed ones are gone, and dhcpd kept one pid throughout."""
-    agent, client = build(lab, prefix=16)
+    agent, client = rack_and_client(lab, prefix=16)
     agent.configure(document(prefix=16))
     pid = agent.dhcpd_pid()
     first = many(10000)

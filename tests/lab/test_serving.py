@@ -10,7 +10,7 @@ import pytest
 
 from tests.lab import rawclient
 from tests.lab.dhclient import Dhclient
-from tests.lab.rackd import RackdAgent
+from tests.lab.rackd import rack_and_client
 
 pytestmark = pytest.mark.lab
 
@@ -28,19 +28,10 @@ DOCUMENT = {
 }
 
 
-def build(lab, **settings):
-    switch = lab.add_switch("sw")
-    rack, client = lab.add_host("rack"), lab.add_host("client")
-    lab.attach(rack, switch)
-    lab.attach(client, switch)
-    rack.add_address("eth0", f"{RACK}/24")
-    return RackdAgent(rack, **settings).start(), client
-
-
 def test_changed_dns_server_reaches_the_client_on_renewal(lab):
     """With short leases, a new DNS server configured in rackd reaches a bound
     dhclient at its next renewal, without the client restarting."""
-    agent, client = build(lab, lease_time=6)
+    agent, client = rack_and_client(lab, lease_time=6)
     agent.configure(DOCUMENT)
     dhclient = Dhclient(client)
     first = dhclient.obtain()
@@ -56,7 +47,7 @@ def test_changed_dns_server_reaches_the_client_on_renewal(lab):
 
 def test_reserved_mac_gets_its_address(lab):
     """A host reservation for the client's MAC gives it that address, not a pool one."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     document = copy.deepcopy(DOCUMENT)
     document["hosts"] = [{"host": "node-01", "mac": client.mac("eth0"), "ip": "198.18.0.42"}]
     agent.configure(document)
@@ -71,7 +62,7 @@ def test_reserved_mac_gets_its_address(lab):
 def test_pxe_client_gets_the_boot_file_for_its_architecture(lab, arch, filename, prefix, vendor):
     """Option 93 picks the boot file; next-server is the rack's address; HTTP boot
     answers with vendor class HTTPClient, PXELINUX gets its path prefix."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(DOCUMENT)
     answer = rawclient.query(client, arch=[arch], request=True)
     assert answer["offers"] and answer["acks"], answer
@@ -86,7 +77,7 @@ def test_pxe_client_gets_the_boot_file_for_its_architecture(lab, arch, filename,
 def test_raw_offer_matches_dhclient_lease(lab):
     """The raw client's view of an OFFER from rackd's dhcpd carries exactly what
     dhclient's lease reports."""
-    agent, client = build(lab)
+    agent, client = rack_and_client(lab)
     agent.configure(DOCUMENT)
     lease = Dhclient(client).obtain()
     [offer] = rawclient.query(client)["offers"]

@@ -30,8 +30,13 @@ class FakeConfigurator:
     def stop(self, ip_version):
         return defer.succeed(Outcome(ip_version, "stopped", "stop requested"))
 
+    failover_status = None  # set as makeService sets the Configurator's
+
     def status(self):
-        return {"v4": {"state": "running", "pid": 7}, "v6": {"state": "off", "pid": None}}
+        status = {"v4": {"state": "running", "pid": 7}, "v6": {"state": "off", "pid": None}}
+        if self.failover_status is not None:
+            status["v4"]["failover_state"] = self.failover_status()
+        return status
 
 
 def pair(configurator):

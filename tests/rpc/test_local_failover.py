@@ -33,15 +33,17 @@ def watched(local_state, since):
     omapi.states["vlan-40"] = FailoverState("vlan-40", local_state, "normal", int(since))
     watch = make_watch(clock, omapi, safety_time=600)
     watch.refresh()
-    return ControlLocator(FakeConfigurator(), failover=watch), omapi
+    configurator = FakeConfigurator()
+    configurator.failover_status = watch.status
+    return ControlLocator(configurator, failover=watch), omapi
 
 
 def test_status_carries_the_failover_reading():
-    """GetStatus adds the watch's latest reading under "failover"."""
+    """GetStatus carries the watch's latest reading as the v4 failover_state."""
     locator, _ = watched("communications-interrupted", START - 30)
     status = call(locator, control.GetStatus)["status"]
     assert status["v4"]["pid"] == 7
-    (peer,) = status["failover"]["peers"]
+    (peer,) = status["v4"]["failover_state"]["peers"]
     assert (peer["peer"], peer["local_state"], peer["for_seconds"]) == (
         "vlan-40", "communications-interrupted", 30)
 
@@ -84,10 +86,10 @@ def test_rackctl_status_shows_each_peer(monkeypatch, capsys):
     a peer that could not be read shows its error."""
     from provisioningserver.cli import agent_commands
 
-    status = {"v4": {"state": "running", "pid": 7, "since": None}, "failover": {"peers": [
+    status = {"v4": {"state": "running", "pid": 7, "since": None, "failover_state": {"peers": [
         {"peer": "vlan-40", "local_state": "partner-down", "partner_state": "unknown-state",
          "for_seconds": 12, "summary": "serving alone"},
-        {"peer": "vlan-41", "error": "connection refused"}]}}
+        {"peer": "vlan-41", "error": "connection refused"}]}}}
     monkeypatch.setattr(agent_commands, "call_agent", lambda *a, **k: {"status": status})
     args = build_parser().parse_args(["status", "--socket", "/nonexistent"])
     assert agent_commands.run_status(args, sys.stdout, sys.stderr) == 0
