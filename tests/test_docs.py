@@ -43,3 +43,19 @@ def test_every_model_field_is_documented_and_nothing_else(section):
     if section == "Subnet":
         documented -= REDUNDANT
     assert documented == fields
+
+
+def test_options_section_lists_exactly_the_catalogue():
+    """The Options table of docs/document.md names every catalogued option once per family."""
+    from provisioningserver.dhcp.options import CATALOGUE
+
+    with open(DOC, encoding="utf-8") as stream:
+        text = stream.read()
+    section = re.split(r"^## ", text, flags=re.M)
+    body = next(part for part in section if part.startswith("Options\n"))
+    documented = {4: set(), 6: set()}
+    for names, families in re.findall(r"^\| (.+?) \| ([46, ]+) \|", body, flags=re.M):
+        for name in re.findall(r"`([a-z0-9.-]+)`", names):
+            for family in re.findall(r"[46]", families):
+                documented[int(family)].add(name)
+    assert documented == {family: set(names) for family, names in CATALOGUE.items()}

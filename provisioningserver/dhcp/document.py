@@ -23,7 +23,7 @@ import re
 
 import yaml
 
-from provisioningserver.dhcp import boot, checks, model, syntax
+from provisioningserver.dhcp import boot, checks, model, options, syntax
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
@@ -334,7 +334,7 @@ class _Reader:
             "subnet_cidr": True, "router_ip": False, "dns_servers": False,
             "ntp_servers": False, "domain_name": False, "search_list": False,
             "pools": False, "dhcp_snippets": False, "disabled_boot_architectures": False,
-            "ignore_unknown_clients": False,
+            "ignore_unknown_clients": False, "options": False,
         }, aliases=("subnet", "subnet_mask", "broadcast_ip"))
         if value is None:
             return None
@@ -353,12 +353,15 @@ class _Reader:
                               _join(path, "disabled_boot_architectures"), self.boot_arch)
         ignore_unknown = self.flag(value.get("ignore_unknown_clients"),
                                    _join(path, "ignore_unknown_clients"))
+        overrides = options.parse_options(value.get("options"), _join(path, "options"),
+                                          self.ip_version, self.fail, scope="subnet")
         if cidr is None:
             return None
         return model.Subnet(
             subnet_cidr=cidr, router_ip=router, dns_servers=dns, ntp_servers=ntp,
             domain_name=domain, search_list=search, pools=pools, dhcp_snippets=snippets,
-            disabled_boot_architectures=disabled, ignore_unknown_clients=ignore_unknown)
+            disabled_boot_architectures=disabled, ignore_unknown_clients=ignore_unknown,
+            options=overrides)
 
     def redundant_subnet_fields(self, value, path, cidr):
         """MAAS also sends ``subnet``, ``subnet_mask`` and ``broadcast_ip``: accept them
@@ -431,7 +434,7 @@ class _Reader:
 
     def host(self, value, path):
         value = self.mapping(value, path, {
-            "host": True, "mac": True, "ip": True, "dhcp_snippets": False})
+            "host": True, "mac": True, "ip": True, "dhcp_snippets": False, "options": False})
         if value is None:
             return None
         name = self.text(value.get("host"), _join(path, "host"))
@@ -443,9 +446,11 @@ class _Reader:
         ip = self.address(value.get("ip"), _join(path, "ip"))
         snippets = self.items(value.get("dhcp_snippets"), _join(path, "dhcp_snippets"),
                               self.snippet)
+        overrides = options.parse_options(value.get("options"), _join(path, "options"),
+                                          self.ip_version, self.fail, scope="host")
         if None in (name, mac, ip):
             return None
-        return model.Host(host=name, mac=mac, ip=ip, dhcp_snippets=snippets)
+        return model.Host(host=name, mac=mac, ip=ip, dhcp_snippets=snippets, options=overrides)
 
     def snippet(self, value, path):
         value = self.mapping(value, path, {"name": True, "value": True, "description": False})
@@ -509,10 +514,12 @@ def to_document(config):
                      for p in s.pools],
                  "dhcp_snippets": snippets(s.dhcp_snippets),
                  "disabled_boot_architectures": list(s.disabled_boot_architectures),
-                 "ignore_unknown_clients": s.ignore_unknown_clients}
+                 "ignore_unknown_clients": s.ignore_unknown_clients,
+                 "options": options.to_mapping(s.options)}
                 for s in n.subnets]} for n in config.shared_networks],
         "hosts": [{"host": h.host, "mac": h.mac, "ip": str(h.ip),
-                   "dhcp_snippets": snippets(h.dhcp_snippets)} for h in config.hosts],
+                   "dhcp_snippets": snippets(h.dhcp_snippets),
+                   "options": options.to_mapping(h.options)} for h in config.hosts],
         "interfaces": list(config.interfaces),
         "global_dhcp_snippets": snippets(config.global_dhcp_snippets),
     }

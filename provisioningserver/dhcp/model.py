@@ -30,6 +30,14 @@ class Snippet:
 
 
 @attrs.frozen
+class OptionSetting:
+    """One checked option override (`provisioningserver.dhcp.options`)."""
+
+    name: str
+    value: object  # addresses as a tuple of ipaddress objects, strings, numbers
+
+
+@attrs.frozen
 class Pool:
     ip_range_low: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
     ip_range_high: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
@@ -60,6 +68,7 @@ class Subnet:
     disabled_boot_architectures: tuple = _tuple
     # Access policy: clients with no host reservation get nothing on this subnet.
     ignore_unknown_clients: bool = False
+    options: tuple = _tuple  # OptionSetting overrides
 
 
 @attrs.frozen
@@ -78,6 +87,7 @@ class Host:
     mac: str
     ip: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
     dhcp_snippets: tuple = _tuple
+    options: tuple = _tuple  # OptionSetting overrides, winning over the subnet's
 
 
 @attrs.frozen

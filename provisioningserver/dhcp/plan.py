@@ -10,8 +10,8 @@ plan is one of three values:
 - `Restart`: dhcpd must read a new config, with every reason why.
 
 A restart is needed when anything but the hosts changed (each top-level part
-is named), when a host's snippets changed (OMAPI cannot express raw dhcpd
-text), when a host's change cannot be expressed over OMAPI (IPv6 reservations
+is named), when a host's snippets or option overrides changed (OMAPI host
+objects carry neither), when a host's change cannot be expressed over OMAPI (IPv6 reservations
 unless the caller says OMAPI handles them), when the OMAPI key changed (the
 old key no longer reaches dhcpd), or when the batch is large enough that the
 cost model prefers a restart.
@@ -106,16 +106,20 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
     update = tuple((old[k], new[k]) for k in new if k in old and old[k] != new[k])
     # OMAPI finds a host object by name or MAC but cannot rename it: remove and add.
     renamed = tuple(pair for pair in update if pair[0].host != pair[1].host
-                    and pair[0].dhcp_snippets == pair[1].dhcp_snippets)
+                    and _declared(pair[0]) == _declared(pair[1]))
     update = tuple(pair for pair in update if pair not in renamed)
     remove += tuple(before for before, _ in renamed)
     add += tuple(after for _, after in renamed)
     for host in remove + add:
         if host.dhcp_snippets:
             reasons.append(f"host {host.host} has snippets, which OMAPI cannot carry")
+        if host.options:
+            reasons.append(f"host {host.host} has option overrides, which OMAPI cannot carry")
     for before, after in update:
         if before.dhcp_snippets != after.dhcp_snippets:
             reasons.append(f"the snippets of host {after.host} changed")
+        if before.options != after.options:
+            reasons.append(f"the option overrides of host {after.host} changed")
     if desired.ip_version == 6 and not omapi_v6 and (remove or add or update):
         reasons.append("IPv6 reservations are not changed over OMAPI")
     if reasons:
@@ -132,3 +136,6 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
         f"(about {live:.2f} s; a restart is priced at {restart:.1f} s)"))
 
 
+def _declared(host):
+    """What only the config file can give a host (OMAPI host objects carry neither)."""
+    return (host.dhcp_snippets, host.options)

@@ -47,7 +47,7 @@ import re
 import attrs
 import jinja2
 
-from provisioningserver.dhcp import boot, syntax
+from provisioningserver.dhcp import boot, options, syntax
 from provisioningserver.dhcp.hooks import log_statements
 
 _TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}
@@ -244,6 +244,7 @@ class _View:
             "boot": self.boot(rack, subnet.disabled_boot_architectures) if rack is not None else None,
             "snippets": _snippets(subnet.dhcp_snippets),
             "ignore_unknown_clients": subnet.ignore_unknown_clients,
+            "options": options.render_lines(subnet.options, self.version),
             "pools": [self.pool(p, f"{path}.pools[{i}]") for i, p in enumerate(subnet.pools)],
         }
 
@@ -278,7 +279,8 @@ class _View:
 
     def host(self, host, path):
         return {"name": _safe(host.host, f"{path}.host"), "mac": _safe(host.mac, f"{path}.mac"),
-                "ip": str(host.ip), "snippets": _snippets(host.dhcp_snippets)}
+                "ip": str(host.ip), "snippets": _snippets(host.dhcp_snippets),
+                "options": options.render_lines(host.options, self.version)}
 
     def boot(self, rack, disabled):
         """The boot branches of one subnet: iPXE first, then by architecture code."""

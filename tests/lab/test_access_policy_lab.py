@@ -4,6 +4,7 @@ gives a stranger nothing while a reserved machine is served."""
 import pytest
 
 from tests.lab import rawclient
+from tests.lab.dhclient import Dhclient
 from tests.lab.rackd import rack_and_client
 
 pytestmark = pytest.mark.lab
@@ -35,3 +36,26 @@ def test_known_only_pool_serves_reserved_machines_and_not_strangers(lab):
     reserved = rawclient.query(client, mac=RESERVED_MAC, request=True)
     assert reserved["offers"][0]["yiaddr"] == "198.18.0.42"
     assert reserved["acks"][0]["yiaddr"] == "198.18.0.42"
+
+
+def test_option_overrides_reach_a_real_client(lab):
+    """A host's overrides win over its subnet's values, and the subnet's own
+    overrides reach every client: the real dhclient receives both."""
+    agent, client = rack_and_client(lab)
+    mac = client.mac("eth0")
+    doc = {
+        "shared_networks": [{"name": "lab", "subnets": [{
+            "subnet_cidr": "198.18.0.0/24", "dns_servers": ["198.18.0.2"],
+            "options": {"default-lease-time": 1234, "max-lease-time": 1234},
+            "pools": [{"ip_range_low": "198.18.0.100", "ip_range_high": "198.18.0.150"}]}]}],
+        "hosts": [{"host": "node-01", "mac": mac, "ip": "198.18.0.42",
+                   "options": {"domain-name-servers": ["198.18.0.53", "198.18.0.54"],
+                               "host-name": "node-01", "domain-name": "lab.example"}}],
+    }
+    agent.configure(doc)
+    lease = Dhclient(client).obtain()
+    assert lease.address == "198.18.0.42"
+    assert lease.dns_servers == ("198.18.0.53", "198.18.0.54")
+    assert lease.variables.get("new_host_name") == "node-01"
+    assert lease.domain_name == "lab.example"
+    assert lease.lease_time == 1234
