@@ -11,6 +11,7 @@ import attrs
 import yaml
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
+from provisioningserver.dhcp.failover import SAFETY_TIME
 from provisioningserver.dhcp.render import BootSettings
 
 DEFAULT_CONFIG_PATH = "/etc/rackd/rackd.yaml"
@@ -43,6 +44,9 @@ class RackdConfig:
     # How dhcpd runs: "process" (rackd's child, adopted across restarts) or "systemd"
     # (units rackd-dhcpd.service / rackd-dhcpd6.service; provisioningserver.services.systemd).
     service_backend: str = "process"
+    # Seconds the failover partner must have been unreachable before
+    # `rackctl failover partner-down` acts without --force (dhcp.failover).
+    failover_safety_time: int = SAFETY_TIME
 
     @property
     def control_socket_path(self):
@@ -65,7 +69,7 @@ class RackdConfig:
 
 
 _INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time",
-             "journal_max_bytes", "history_days")
+             "journal_max_bytes", "history_days", "failover_safety_time")
 _STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd", "region_ca",
              "region_fingerprint", "secret_file", "rack_id", "rack_name", "lease_socket")
 _BOOL_KEYS = ("lease_events",)

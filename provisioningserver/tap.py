@@ -119,6 +119,7 @@ def makeService(config, reactor=None):
     failover = FailoverWatch(reactor, lambda: configurator.applied(4).config,
                              lambda: load_or_create_key(config.state_dir), omapi_factory,
                              peer_omapi_factory=peer_omapi_factory,
+                             safety_time=config.failover_safety_time,
                              on_change=region.report_services if region is not None else None)
     configurator.failover_status = failover.status
     failover.setName("failover")

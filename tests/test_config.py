@@ -82,3 +82,21 @@ def test_service_backend_picks_the_monitors_backend(tmp_path):
         top = makeService(config, reactor=task.Clock())
         for family in ("dhcpd-v4", "dhcpd-v6"):
             assert isinstance(top.getServiceNamed(family).backend, backend)
+
+
+def test_failover_safety_time_reaches_the_failover_watch(tmp_path):
+    """failover_safety_time defaults to dhcp.failover's 600 s, must be a positive
+    whole number, and is the safety time partner-down checks against."""
+    from twisted.internet import task
+
+    from provisioningserver.tap import makeService
+
+    assert RackdConfig().failover_safety_time == 600
+    with pytest.raises(DocumentError) as caught:
+        config_from_mapping({"failover_safety_time": -5})
+    assert caught.value.paths == ["failover_safety_time"]
+    config = config_from_mapping({"state_dir": str(tmp_path / "state"),
+                                  "run_dir": str(tmp_path / "run"),
+                                  "failover_safety_time": 90, "lease_events": False})
+    top = makeService(config, reactor=task.Clock())
+    assert top.getServiceNamed("failover").safety_time == 90
