@@ -32,8 +32,11 @@ come up, is reported as a dead dhcpd with systemd's words as the reason.
 Privileges: ``systemctl start|stop|restart`` on a system unit needs root, or
 a polkit rule granting ``org.freedesktop.systemd1.manage-units`` to rackd's
 user for exactly these two units; ``show`` and ``journalctl -u`` need no
-privilege beyond membership of ``systemd-journal`` for the log. Commands run
-through an injected runner, so tests issue none.
+privilege beyond membership of ``systemd-journal`` for the log. The package
+runs rackd as root, which has both; tests/package/test_systemd_backend.py
+boots the package under a real systemd (systemd-nspawn) and drives the units
+through rackd. Commands run through an injected runner, so the unit tests
+issue none.
 """
 
 import hashlib

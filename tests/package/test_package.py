@@ -19,18 +19,6 @@ CONFFILES = {"/etc/rackd/rackd.yaml", "/etc/apparmor.d/dhcpd.d/rackd"}
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("package")
-    yield str(path)
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def deb(workdir):
-    return build.build_package(workdir)
-
-
-@pytest.fixture(scope="module")
 def root(workdir, deb):
     tarball = chroot.base_tarball(workdir)
     target = chroot.Root.unpack(tarball, os.path.join(workdir, "root"))
