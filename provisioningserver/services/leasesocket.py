@@ -15,9 +15,14 @@ The spool is drained at start, after the socket listens: from then on no
 new hook writes to the spool, but one that found no socket just before
 may still be writing, so draining waits SPOOL_GRACE seconds. Draining
 renames the spool aside first (``.draining``), records its lines in one
-transaction, then deletes it; a ``.draining`` file found at start is the
-remainder of a crash and is drained first (at worst its events are
-recorded twice, never lost).
+transaction together with the file's (inode, size) as the spool's
+position, deletes it, and then clears the position. A ``.draining`` file
+found at start is the remainder of a crash: when the recorded position
+names it, its events are already in the journal and it is only deleted;
+otherwise it is recorded first. So a crash at any step neither loses nor
+duplicates a spooled event. (A fresh rename clears the position before
+reading, so a position left by an earlier file cannot match a new file
+that happens to reuse its inode and size.)
 """
 
 import os
@@ -32,6 +37,7 @@ SOURCE_SOCKET = "dhcp-notify"
 SOURCE_SPOOL = "dhcp-notify-spool"
 SPOOL_GRACE = 3.0  # seconds; longer than dhcp-notify's run-time bound
 MAX_SPOOL = 64 << 20
+_DONE = (0, 0)  # the spool position when no drain is under way
 
 
 class Counts:
@@ -65,12 +71,15 @@ def drain_spool(path, journal, counts, log):
     """Record every line of the spool at ``path``; returns events recorded."""
     draining = path + ".draining"
     total = 0
-    if not os.path.exists(draining):
+    resumed = os.path.exists(draining)
+    if not resumed:
         try:
             os.rename(path, draining)
         except FileNotFoundError:
             return 0
+        journal.record([], SOURCE_SPOOL, position=_DONE)
     with open(draining, "rb") as f:
+        inode = os.fstat(f.fileno()).st_ino
         data = f.read(MAX_SPOOL)
         if f.read(1):
             log.warn("spool {path} larger than {n} bytes: the rest is dropped", path=path, n=MAX_SPOOL)
@@ -81,8 +90,14 @@ def drain_spool(path, journal, counts, log):
         event = parse_datagram(line, counts, log)
         if event is not None:
             events.append(event)
-    journal.record(events, SOURCE_SPOOL)
+    position = (inode, len(data))
+    if resumed and journal.position(SOURCE_SPOOL) == position:
+        log.info("spool {path} was recorded before a crash; removing it", path=draining)
+        events = []
+    else:
+        journal.record(events, SOURCE_SPOOL, position=position)
     os.unlink(draining)
+    journal.record([], SOURCE_SPOOL, position=_DONE)
     counts.spooled += len(events)
     total += len(events)
     if os.path.exists(path):

@@ -110,3 +110,54 @@ def test_service_listens_and_drains_after_the_grace(tmp_path):
     finally:
         svc.stopService()
     assert clock.getDelayedCalls() == []
+
+
+def _crash_after_recording(spool, journal):
+    """What a crash between the journal commit and the unlink leaves behind."""
+    os.rename(spool, spool + ".draining")
+    with open(spool + ".draining", "rb") as f:
+        inode, size = os.fstat(f.fileno()).st_ino, len(f.read())
+    from provisioningserver.dhcp.leases import parse_record
+
+    with open(spool + ".draining", "rb") as f:
+        events = [parse_record(line) for line in f.read().splitlines()]
+    journal.record(events, "dhcp-notify-spool", position=(inode, size))
+
+
+def test_a_crash_after_recording_does_not_duplicate(tmp_path):
+    """A .draining file whose events the journal already holds (its inode and
+    size are the recorded position) is deleted without recording it again."""
+    journal = _journal(tmp_path)
+    spool = str(tmp_path / "spool")
+    with open(spool, "wb") as f:
+        f.write(RECORD % 1 + RECORD % 2)
+    _crash_after_recording(spool, journal)
+    assert drain_spool(spool, journal, Counts(), Logger()) == 0
+    assert [e.ip for _, e in journal.pending()] == ["198.18.1.1", "198.18.1.2"]
+    assert not os.path.exists(spool + ".draining")
+    assert journal.position("dhcp-notify-spool") == (0, 0)
+
+
+def test_a_crash_before_recording_loses_nothing(tmp_path):
+    """A .draining file the journal does not name is recorded, once."""
+    journal = _journal(tmp_path)
+    spool = str(tmp_path / "spool")
+    with open(spool, "wb") as f:
+        f.write(RECORD % 3)
+    os.rename(spool, spool + ".draining")  # the crash came right after the rename
+    assert drain_spool(spool, journal, Counts(), Logger()) == 1
+    assert drain_spool(spool, journal, Counts(), Logger()) == 0
+    assert [e.ip for _, e in journal.pending()] == ["198.18.1.3"]
+
+
+def test_a_stale_position_never_hides_a_new_spool(tmp_path):
+    """A new spool that reuses an old one's inode and size is still recorded:
+    a fresh drain clears the position before it reads."""
+    journal = _journal(tmp_path)
+    spool = str(tmp_path / "spool")
+    with open(spool, "wb") as f:
+        f.write(RECORD % 4)
+    inode = os.stat(spool).st_ino
+    journal.record([], "dhcp-notify-spool", position=(inode, len(RECORD % 4)))
+    assert drain_spool(spool, journal, Counts(), Logger()) == 1
+    assert [e.ip for _, e in journal.pending()] == ["198.18.1.4"]
