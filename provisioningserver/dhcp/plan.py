@@ -11,10 +11,10 @@ plan is one of three values:
 
 A restart is needed when anything but the hosts changed (each top-level part
 is named), when a host's snippets or option overrides changed (OMAPI host
-objects carry neither), when a host's change cannot be expressed over OMAPI (IPv6 reservations
-unless the caller says OMAPI handles them), when the OMAPI key changed (the
-old key no longer reaches dhcpd), or when the batch is large enough that the
-cost model prefers a restart.
+objects carry neither), when a host's change cannot be expressed over OMAPI
+(IPv6 reservations unless the caller says OMAPI handles them), when the OMAPI
+key changed (the old key no longer reaches dhcpd), or when the batch is large
+enough that the cost model prefers a restart.
 
 The cost model prices both paths in seconds. Live changes cost their count
 divided by the measured OMAPI rate, and no outage. A restart costs its
