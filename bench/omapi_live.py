@@ -72,7 +72,9 @@ def probe(interface, interval, stop_path, limit, grace=3.0):
                     continue
                 if reply["message_type"] == "OFFER" and reply["xid"] in sent:
                     answered.add(reply["xid"])
-    print(json.dumps({"sent": len(sent), "unanswered": len(sent) - len(answered)}))
+    lost = sorted(t for xid, t in sent.items() if xid not in answered)
+    print(json.dumps({"sent": len(sent), "unanswered": len(lost),
+                      "lost_at": [round(t, 3) for t in lost]}))
 
 
 class Prober:

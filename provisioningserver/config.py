@@ -5,6 +5,7 @@ the Debian package; a lab or a test points the directories somewhere private.
 Unknown keys are an error (a typo must not silently fall back to a default).
 """
 
+import ipaddress
 import os
 
 import attrs
@@ -15,6 +16,26 @@ from provisioningserver.dhcp.failover import SAFETY_TIME
 from provisioningserver.dhcp.render import BootSettings
 
 DEFAULT_CONFIG_PATH = "/etc/rackd/rackd.yaml"
+DEFAULT_METRICS = "127.0.0.1:5249"
+
+
+def parse_metrics_address(text):
+    """``host:port`` (an IP address and a TCP port; IPv6 in brackets) -> (host, port);
+    ValueError saying what is wrong."""
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        if ":" not in host:
+            raise ValueError(f"expected an IPv6 address in brackets, got {text!r}")
+    elif ":" in host:
+        raise ValueError(f"an IPv6 address goes in brackets ([::1]:5249), got {text!r}")
+    if not (sep and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"expected address:port with a TCP port, got {text!r}")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"expected an IP address to listen on, got {host!r}") from None
+    return host, int(port)
 
 
 @attrs.frozen
@@ -47,6 +68,13 @@ class RackdConfig:
     # Seconds the failover partner must have been unreachable before
     # `rackctl failover partner-down` acts without --force (dhcp.failover).
     failover_safety_time: int = SAFETY_TIME
+    # The Prometheus endpoint (provisioningserver.services.metricshttp): "host:port"
+    # ("[::1]:5249" for IPv6), or None (`metrics: false` in rackd.yaml) for none.
+    metrics: "str | None" = DEFAULT_METRICS
+    # The foreign DHCP probe (provisioningserver.services.foreign): seconds between
+    # probes (0: only `rackctl probe`), and interfaces probed besides those served.
+    foreign_probe_interval: int = 600
+    foreign_probe_interfaces: tuple = ()
 
     @property
     def control_socket_path(self):
@@ -66,6 +94,11 @@ class RackdConfig:
 
     def omapi_port(self, ip_version):
         return self.omapi_port_v4 if ip_version == 4 else self.omapi_port_v6
+
+    @property
+    def metrics_address(self):
+        """(host, port) of the metrics endpoint, or None when it is off."""
+        return None if self.metrics is None else parse_metrics_address(self.metrics)
 
 
 _INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time",
@@ -106,6 +139,29 @@ def config_from_mapping(data, source="rackd config"):
                                              f"got {value!r}"))
             else:
                 values[key] = value
+        elif key == "metrics":
+            if value is False:
+                values[key] = None
+            elif not isinstance(value, str):
+                problems.append(Problem(key, f"expected address:port or false, got {value!r}"))
+            else:
+                try:
+                    parse_metrics_address(value)
+                    values[key] = value
+                except ValueError as error:
+                    problems.append(Problem(key, str(error)))
+        elif key == "foreign_probe_interval":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                problems.append(Problem(key, f"expected seconds (0 for never), got {value!r}"))
+            else:
+                values[key] = value
+        elif key == "foreign_probe_interfaces":
+            if not isinstance(value, list) or not all(
+                    isinstance(v, str) and v and "/" not in v for v in value):
+                problems.append(Problem(key, f"expected a list of interface names, "
+                                             f"got {value!r}"))
+            else:
+                values[key] = tuple(value)
         elif key == "region":
             problems.extend(_region_problems(value))
             if isinstance(value, list):

@@ -5,7 +5,10 @@
       ├─ dhcpd monitor, IPv6
       ├─ resume                     (at start: adopt or start what was applied)
       ├─ failover watch             (IPv4 failover peers' state over OMAPI, every 10 s)
+      ├─ foreign-probe              (DHCPDISCOVERs on the served interfaces, every
+      │                              foreign_probe_interval s; servers not ours -> region)
       ├─ control socket             (AMP on a unix socket, mode 0600: rackctl)
+      ├─ metrics                    (Prometheus /metrics over HTTP, unless metrics is false)
       ├─ region                     (only when `region` is configured: one reconnecting
       │                              TLS client per region controller)
       └─ lease events               (unless lease_events is false)
@@ -43,6 +46,12 @@ from provisioningserver.services.leasefollow import LeaseFollowService, LogFollo
 from provisioningserver.services.leasesocket import LeaseSocketService
 from provisioningserver.services.keys import load_or_create_key
 from provisioningserver.services.failoverwatch import FailoverWatch
+from provisioningserver.services.foreign import ForeignProbe, peer_addresses, probe_interfaces
+from provisioningserver.services.instruments import (
+    ConfigureStats, LeaseEventCounts, OmapiStats, TimedOmapi,
+)
+from provisioningserver.services.metrics import MetricsCollector, Sources
+from provisioningserver.services.metricshttp import MetricsService
 from provisioningserver.services.monitor import DhcpdMonitor
 from provisioningserver.services.probe import make_probe
 from provisioningserver.services.process import ProcessBackend
@@ -87,10 +96,13 @@ def makeService(config, reactor=None):
         monitor.setName(f"dhcpd-v{ip_version}")
         monitor.setServiceParent(top)
         monitors[ip_version] = monitor
+    # Counted as things happen, for the metrics (services.instruments).
+    omapi_stats, configure_stats, lease_counts = OmapiStats(), ConfigureStats(), LeaseEventCounts()
+
     def omapi_factory(ip_version, key):
         # dhcpd listens for OMAPI on every address; rackd talks to its own over loopback.
-        return OmapiClient(reactor, "127.0.0.1", config.omapi_port(ip_version), OMAPI_KEY_NAME,
-                           key)
+        return TimedOmapi(OmapiClient(reactor, "127.0.0.1", config.omapi_port(ip_version),
+                                      OMAPI_KEY_NAME, key), reactor, omapi_stats, ip_version)
 
     configurator = Configurator(
         config, monitors,
@@ -101,6 +113,7 @@ def makeService(config, reactor=None):
     )
     top.configurator = configurator
     coalescer = top.coalescer = Coalescer(configurator, reactor)
+    coalescer.on_outcome(configure_stats)
     _Resume(configurator).setServiceParent(top)
     region = None
     if config.region:
@@ -111,10 +124,12 @@ def makeService(config, reactor=None):
         events = _lease_events(config, configurator, region, reactor)
         events.setServiceParent(top)
         views = events.views
+        events.journal.observers.append(lease_counts)
     # Failover state of the applied IPv4 document's peers, for status and partner-down.
     def peer_omapi_factory(address, key):
         # Both racks of a pair run dhcpd with the same OMAPI port and the region's key.
-        return OmapiClient(reactor, address, config.omapi_port_v4, OMAPI_KEY_NAME, key)
+        return TimedOmapi(OmapiClient(reactor, address, config.omapi_port_v4, OMAPI_KEY_NAME,
+                                      key), reactor, omapi_stats, 4, server=address)
 
     failover = FailoverWatch(reactor, lambda: configurator.applied(4).config,
                              lambda: load_or_create_key(config.state_dir), omapi_factory,
@@ -124,10 +139,26 @@ def makeService(config, reactor=None):
     configurator.failover_status = failover.status
     failover.setName("failover")
     failover.setServiceParent(top)
+    foreign = _foreign_probe(config, configurator, region, reactor)
+    foreign.setServiceParent(top)
     control = _ControlSocket(reactor, config.control_socket_path,
-                             ControlFactory(coalescer, views, failover))
+                             ControlFactory(coalescer, views, failover, foreign))
     control.setName("control")
     control.setServiceParent(top)
+    if config.metrics_address is not None:
+        sources = Sources(
+            clock=reactor,
+            dhcpd=lambda: {v: monitor.status() for v, monitor in monitors.items()},
+            lease_events=lease_counts, configures=configure_stats, omapi=omapi_stats,
+            leases=views, forwarder=views.forwarder.status if views is not None else None,
+            failover=failover.status,
+            # The transaction log's problem_counts goes here once it exists
+            # (None leaves its metrics out).
+            problems=None, foreign_servers=foreign.servers,
+        )
+        metrics = MetricsService(reactor, config.metrics_address, MetricsCollector(sources))
+        metrics.setName("metrics")
+        metrics.setServiceParent(top)
     return top
 
 
@@ -167,3 +198,20 @@ def _lease_events(config, configurator, region, reactor):
     prune.clock = reactor
     prune.setServiceParent(events)
     return events
+
+
+def _foreign_probe(config, configurator, region, reactor):
+    def report(interface, servers):
+        if region is None:
+            return None
+        return region.call(commands.ReportForeignDHCPServer, interface=interface,
+                           servers=servers)
+
+    foreign = ForeignProbe(
+        reactor,
+        interfaces=lambda: probe_interfaces(configurator.applied(4).spec,
+                                            config.foreign_probe_interfaces),
+        links=discover, peers=lambda: peer_addresses(configurator.applied(4).config),
+        interval=config.foreign_probe_interval, report=report)
+    foreign.setName("foreign-probe")
+    return foreign

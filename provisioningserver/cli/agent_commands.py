@@ -176,4 +176,11 @@ def run_status(args, out, err, stdin=None):
         print(line, file=out)
         if events.get("last_error"):
             print(f"  last error: {events['last_error']}", file=out)
+    foreign = status.get("foreign_dhcp")
+    if foreign and foreign.get("interfaces"):
+        from provisioningserver.cli.probe_commands import probe_lines  # it imports us
+
+        print("foreign DHCP servers (latest probe):", file=out)
+        for line in probe_lines(foreign["interfaces"]):
+            print(f"  {line}", file=out)
     return 0

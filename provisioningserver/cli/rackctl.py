@@ -19,7 +19,7 @@ import sys
 
 from provisioningserver.config import RackdConfig
 from provisioningserver.cli import (
-    agent_commands, failover_commands, interfaces, lease_commands, output,
+    agent_commands, failover_commands, interfaces, lease_commands, output, probe_commands,
 )
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
@@ -183,6 +183,9 @@ COMMANDS = {
     "failover": ("failover partner-down PEER [--force]: serve alone once the partner is "
                  "down", failover_commands.add_failover_arguments,
                  _streams(failover_commands.run_failover)),
+    "probe": ("look for DHCP servers other than this rack's (and its failover peer) on "
+              "IFACE or every interface served", probe_commands.add_probe_arguments,
+              _streams(probe_commands.run_probe)),
 }
 
 

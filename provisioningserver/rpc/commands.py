@@ -153,9 +153,11 @@ class UpdateServices(amp.Command):
 
 
 class ReportForeignDHCPServer(amp.Command):
-    """DHCP servers other than this rack's seen on ``interface``: a list of
-    {ip, mac}, empty when there are none (so the region can clear a
-    warning)."""
+    """DHCP servers other than this rack's (and its failover peers) that answered
+    the latest probe on ``interface``: a list of {ip, mac, server_id, offered,
+    first_seen, last_seen} (ip and mac: the offer's sender; server_id: its
+    option 54, "" when absent; times in seconds since the epoch), empty when
+    there are none (so the region can clear a warning). Sent after every probe."""
 
     arguments = [(b"interface", amp.Unicode()), (b"servers", CompressedJSON())]
     response = []

@@ -99,6 +99,20 @@ class GetStatus(amp.Command):
     errors = ERRORS
 
 
+class ProbeForeignDHCP(amp.Command):
+    """Send DHCPDISCOVERs on ``interface`` (default: every interface served, plus
+    ``foreign_probe_interfaces``) and wait a few seconds for offers. ``probe``:
+    a list per interface of {interface, probed_at, error (null, or why the
+    socket failed), ignored ({reason: count}), servers: [{interface,
+    server_id, address, mac, offered, first_seen, last_seen}]}, this rack's
+    own server and its failover peers left out. An interface this node lacks
+    fails InvalidDocument naming the field ``interface``."""
+
+    arguments = [(b"interface", amp.Unicode(optional=True))]
+    response = [(b"probe", CompressedJSON())]
+    errors = ERRORS
+
+
 # Lease reports. Each answers from the lease journal and the applied configs;
 # with lease events off there is no journal and they fail EnvironmentProblem.
 

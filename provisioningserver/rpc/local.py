@@ -21,6 +21,7 @@ from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.services import reports
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
 from provisioningserver.services.failoverwatch import PartnerDownRefused
+from provisioningserver.services.foreign import UnknownInterface
 
 log = Logger()
 
@@ -99,11 +100,12 @@ class LeaseViews:
 
 
 class ControlLocator(amp.CommandLocator):
-    def __init__(self, configurator, leases=None, failover=None):
+    def __init__(self, configurator, leases=None, failover=None, foreign=None):
         super().__init__()
         self.configurator = configurator
         self.leases = leases
         self.failover = failover  # provisioningserver.services.failoverwatch.FailoverWatch
+        self.foreign = foreign  # provisioningserver.services.foreign.ForeignProbe
 
     @control.Configure.responder
     def configure(self, ip_version, document, dry_run=False):
@@ -123,7 +125,28 @@ class ControlLocator(amp.CommandLocator):
         status = self.configurator.status()
         if self.leases is not None and self.leases.forwarder is not None:
             status = {**status, "lease_events": self.leases.forwarder.status()}
+        if self.foreign is not None:
+            status = {**status, "foreign_dhcp": self.foreign.status()}
         return {"status": status}
+
+    @control.ProbeForeignDHCP.responder
+    def probe_foreign_dhcp(self, interface=None):
+        def run():
+            if self.foreign is None:
+                raise control.EnvironmentProblem(_describe(
+                    "environment", error="this agent has no foreign DHCP probe"))
+            return self.foreign.probe(interface)
+
+        def failed(failure):
+            if failure.check(UnknownInterface):
+                raise _bad_field("interface", str(failure.value))
+            if failure.check(control.EnvironmentProblem):
+                return failure
+            return translate(failure)
+
+        d = defer.maybeDeferred(run)
+        d.addCallback(lambda entries: {"probe": entries})
+        return d.addErrback(failed)
 
     @control.FailoverPartnerDown.responder
     def failover_partner_down(self, peer, force=False):
@@ -177,10 +200,12 @@ class ControlLocator(amp.CommandLocator):
 
 
 class ControlFactory(Factory):
-    def __init__(self, configurator, leases=None, failover=None):
+    def __init__(self, configurator, leases=None, failover=None, foreign=None):
         self.configurator = configurator
         self.leases = leases
         self.failover = failover
+        self.foreign = foreign
 
     def buildProtocol(self, addr):
-        return amp.AMP(locator=ControlLocator(self.configurator, self.leases, self.failover))
+        return amp.AMP(locator=ControlLocator(self.configurator, self.leases, self.failover,
+                                              self.foreign))

@@ -68,6 +68,7 @@ class _Batch:
         self.job = job
         self.waiters = []
         self.deferred = None  # the run, once started
+        self.started = None  # the clock's time when it started
         self.cancelled = False
 
 
@@ -83,6 +84,7 @@ class Coalescer:
         self.waiting = {4: None, 6: None}
         self.runs = {4: 0, 6: 0}  # how many runs were started, for tests and status
         self.listeners = []
+        self.outcome_listeners = []
 
     def configure(self, ip_version, document, dry_run=False):
         if dry_run:
@@ -103,6 +105,11 @@ class Coalescer:
     def on_change(self, listener):
         """``listener(ip_version)`` after every run that may have changed dhcpd."""
         self.listeners.append(listener)
+
+    def on_outcome(self, listener):
+        """``listener(ip_version, result, seconds)`` after every run: its `Outcome` or
+        `Failure` (as its callers get it) and how long it took on the clock."""
+        self.outcome_listeners.append(listener)
 
     def _enqueue(self, ip_version, job):
         batch = self.waiting[ip_version]
@@ -129,6 +136,7 @@ class Coalescer:
         batch = self.running[ip_version] = self.waiting[ip_version]
         self.waiting[ip_version] = None
         self.runs[ip_version] += 1
+        batch.started = self.clock.seconds()
         d = batch.deferred = defer.maybeDeferred(batch.job)
         d.addBoth(self._finished, ip_version, batch)
 
@@ -150,6 +158,12 @@ class Coalescer:
                 listener(ip_version)
             except Exception:
                 log.failure("A configure listener failed")
+        seconds = self.clock.seconds() - batch.started
+        for listener in self.outcome_listeners:
+            try:
+                listener(ip_version, result, seconds)
+            except Exception:
+                log.failure("A configure outcome listener failed")
         self._run_next(ip_version)
         # Every caller has its own copy of the result; this chain ends here.
         return None

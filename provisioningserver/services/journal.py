@@ -25,7 +25,11 @@ import os
 import sqlite3
 import time
 
+from twisted.logger import Logger
+
 from provisioningserver.dhcp.leases import LeaseEvent
+
+log = Logger()
 
 SCHEMA_VERSION = 1
 DEFAULT_RETENTION = 30 * 24 * 3600
@@ -85,6 +89,9 @@ class Journal:
         self.path = path
         self.clock = clock
         self.retention = retention
+        # Called with each batch of events once it is committed (the metrics count
+        # them); an observer that fails is logged and never undoes the commit.
+        self.observers = []
         new = not os.path.exists(path)
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
         self._db = sqlite3.connect(path, isolation_level=None)
@@ -141,6 +148,11 @@ class Journal:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        for observer in self.observers:
+            try:
+                observer(events)
+            except Exception:
+                log.failure("A journal observer failed")
         return ids
 
     def position(self, source):

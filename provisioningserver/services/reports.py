@@ -75,7 +75,9 @@ def pool_usage(latest, configs, now):
         reserved = {host.ip for host in config.hosts}
         for subnet in config.subnets:
             for pool in subnet.pools:
-                active = {a for a in leased if a in pool}
+                # Addresses of the two families do not compare: only this pool's family.
+                active = {a for a in leased if a.version == pool.ip_range_low.version
+                          and a in pool}
                 hosts = {a for a in reserved if a in pool}
                 used = len(active | hosts)
                 report.append({

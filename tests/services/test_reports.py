@@ -74,3 +74,17 @@ def test_no_config_means_no_pools_and_one_group():
     assert reports.pool_usage(LATEST, [None, None], now=1100.0) == []
     (group,) = reports.current_leases(LATEST, [None, None], now=1100.0)
     assert group["subnet"] is None
+
+
+def test_pool_usage_with_leases_of_both_families():
+    """IPv4 and IPv6 leases together: each pool counts only its own family's
+    (addresses of different families do not even compare)."""
+    doc6 = {"shared_networks": [{"name": "lab", "subnets": [{
+        "subnet_cidr": "2001:db8::/64",
+        "pools": [{"ip_range_low": "2001:db8::100", "ip_range_high": "2001:db8::1ff"}],
+    }]}]}
+    config6 = DHCPConfig.from_document(doc6, 6)
+    latest = LATEST + [LeaseEvent(action="commit", ip_family=6, ip="2001:db8::100",
+                                  lease_time=600, timestamp=1000.0)]
+    pool4, pool6 = reports.pool_usage(latest, [config(), config6], now=1100.0)
+    assert (pool4["active"], pool6["active"], pool6["size"]) == (2, 1, 256)
