@@ -42,7 +42,8 @@ def test_package_depends_on_debian_libraries(deb):
     depends = build.control_field(deb, "Depends")
     for name in ("isc-dhcp-server", "python3-twisted", "python3-jinja2", "python3-netifaces",
                  "python3-attr", "python3-yaml", "python3-openssl",
-                 "python3-service-identity", "python3-pypureomapi"):
+                 "python3-service-identity", "python3-pypureomapi",
+                 "python3-prometheus-client"):
         assert name in depends
     names = build.contents(deb)
     assert not [p for p in names if "pypureomapi" in p or "/twisted/" in p]
