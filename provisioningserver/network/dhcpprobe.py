@@ -169,7 +169,8 @@ class ProbeResult:
 
 def collect(packets, xid):
     """Pure: [(datagram, sender MAC text or None)] -> (offers, ignored counts by
-    reason, not-dhcp left out). One offer per (server_id, sender, mac): a server answering both DISCOVERs counts once."""
+    reason, not-dhcp left out). One offer per (server_id, sender, mac): a server
+    answering both DISCOVERs counts once."""
     offers, ignored = {}, {}
     for datagram, mac in packets:
         try:

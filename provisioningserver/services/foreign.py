@@ -167,7 +167,7 @@ class ForeignProbe(service.Service):
         self._loop.start(self.interval, now=True)
 
     def _tick(self):
-        d = self.probe()
+        d = defer.maybeDeferred(self.probe)
         d.addErrback(lambda failure: log.failure("Foreign DHCP probe failed", failure))
         return None  # a slow probe must not stop the loop
 

@@ -8,7 +8,12 @@ import struct
 import pytest
 
 from provisioningserver.network import dhcpprobe
-from provisioningserver.network.dhcpprobe import NotAnOffer, build_discover, classify, collect
+from provisioningserver.network.dhcpprobe import (
+    NotAnOffer,
+    build_discover,
+    classify,
+    collect,
+)
 from tests.lab import dhcppacket
 
 MAC = "52:54:00:12:34:56"

@@ -14,7 +14,11 @@ from provisioningserver.network.links import Link, Snapshot
 from provisioningserver.rpc import commands
 from provisioningserver.services.dhcpstate import DHCPState
 from provisioningserver.services.foreign import (
-    ForeignProbe, ForeignServer, UnknownInterface, peer_addresses, probe_interfaces,
+    ForeignProbe,
+    ForeignServer,
+    UnknownInterface,
+    peer_addresses,
+    probe_interfaces,
 )
 from provisioningserver.services.process import DhcpdSpec
 from tests.rpc.test_region import Link as RegionLink
@@ -241,3 +245,24 @@ def test_records_carry_what_the_metrics_read():
                                 "address": "198.18.0.3", "mac": "52:54:00:00:00:fe",
                                 "offered": "198.18.0.200", "first_seen": 1.0,
                                 "last_seen": 2.0}
+
+
+def test_a_probe_that_cannot_even_start_does_not_stop_the_schedule(clock):
+    """When listing the interfaces fails (say, an unreadable applied state), the
+    failure is logged and the next interval probes again."""
+    prober = FakeProber()
+    calls = []
+
+    def interfaces():
+        calls.append(None)
+        if len(calls) == 1:
+            raise OSError("applied state unreadable")
+        return ("eth0",)
+
+    foreign = ForeignProbe(clock, interfaces, lambda: SNAPSHOT, set, interval=100,
+                           prober=prober, run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
+    foreign.startService()
+    clock.advance(foreign.first_delay)
+    clock.advance(100)
+    assert len(calls) == 2 and prober.calls == [("eth0", RACK_MAC)]
+    foreign.stopService()
