@@ -44,6 +44,15 @@ _PEER_NUMBERS = {
 
 def load_document(text, source="document"):
     """Parse YAML or JSON text (JSON is YAML) into a mapping."""
+    if text.lstrip()[:1] == "{":
+        # JSON is read as JSON first: PyYAML took 1.5 s for a 10,000-host
+        # document that json reads in 3 ms. Anything json refuses is YAML's.
+        try:
+            data = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            return data
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -12,7 +12,13 @@ import ipaddress
 import struct
 
 import attrs
-from pypureomapi import OMAPI_OP_STATUS, OMAPI_OP_UPDATE, OmapiMessage
+from pypureomapi import (
+    OMAPI_OP_DELETE,
+    OMAPI_OP_OPEN,
+    OMAPI_OP_STATUS,
+    OMAPI_OP_UPDATE,
+    OmapiMessage,
+)
 from pypureomapi import pack_mac, unpack_mac
 
 from provisioningserver.dhcp.omapi_errors import (
@@ -127,16 +133,26 @@ def _key(mac=None, name=None, ip=None):
     return [(b"ip-address", pack_address(ip))]
 
 
+def _open(kind):
+    # As OmapiMessage.open, without drawing a random tid from the system's
+    # entropy for each message: the connection numbers every request anyway.
+    return OmapiMessage(opcode=OMAPI_OP_OPEN, message=[(b"type", kind)])
+
+
+def _update(handle):
+    return OmapiMessage(opcode=OMAPI_OP_UPDATE, handle=handle)
+
+
 def authenticator_open(authenticator):
     """Open dhcpd's authenticator object for a key (sent unsigned)."""
-    message = OmapiMessage.open(b"authenticator")
+    message = _open(b"authenticator")
     message.update_object(authenticator.auth_object())
     return message
 
 
 def host_create(name, mac, ip):
     """Create a host; ``exclusive`` makes dhcpd refuse one that exists."""
-    message = OmapiMessage.open(b"host")
+    message = _open(b"host")
     message.message += [(b"create", _flag()), (b"exclusive", _flag())]
     message.obj += [(b"name", name.encode("utf-8"))] + _key(mac=mac)
     message.obj.append((b"ip-address", pack_address(ip)))
@@ -145,13 +161,13 @@ def host_create(name, mac, ip):
 
 def object_open(kind, mac=None, name=None, ip=None):
     """Open an existing object (``kind`` is b"host" or b"lease") by one key."""
-    message = OmapiMessage.open(kind)
+    message = _open(kind)
     message.obj += _key(mac=mac, name=name, ip=ip)
     return message
 
 
 def failover_open(name):
-    message = OmapiMessage.open(b"failover-state")
+    message = _open(b"failover-state")
     message.obj.append((b"name", name.encode("utf-8")))
     return message
 
@@ -159,19 +175,19 @@ def failover_open(name):
 def failover_set_local_state(handle, state_name):
     """Move this server of an opened failover-state object to ``state_name``."""
     number = {name: n for n, name in FAILOVER_STATES.items()}[state_name]
-    message = OmapiMessage.update(handle)
+    message = _update(handle)
     message.obj.append((b"local-state", _u32(number)))
     return message
 
 
 def host_set_ip(handle, ip):
-    message = OmapiMessage.update(handle)
+    message = _update(handle)
     message.obj.append((b"ip-address", pack_address(ip)))
     return message
 
 
 def object_delete(handle):
-    return OmapiMessage.delete(handle)
+    return OmapiMessage(opcode=OMAPI_OP_DELETE, handle=handle)
 
 
 def check_reply(reply, doing):

@@ -21,19 +21,16 @@ the stream is then unknown; every other request on it then fails with
 `OmapiConnectionLost`. How many requests are outstanding at once is the
 caller's business (`OmapiClient` keeps a window).
 
-The framing is pypureomapi's InBuffer and parsers; its size limit counts the
-bytes fed since the last complete message, so data is fed in slices to let
-many small pipelined replies arrive in one read.
+The framing is `omapi_wire`'s (pypureomapi's format, encoded and decoded
+with less CPU); its size limit counts the bytes of one incomplete message,
+so many small pipelined replies may arrive in one read.
 """
 
-import hmac
 import random
-import struct
 
 import attrs
-from pypureomapi import OMAPI_OP_STATUS, OMAPI_OP_UPDATE, InBuffer
+from pypureomapi import OMAPI_OP_STATUS, OMAPI_OP_UPDATE, OmapiMessage
 from pypureomapi import OmapiError as PureOmapiError
-from pypureomapi import OmapiSizeLimitError, OmapiStartupMessage
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
@@ -50,70 +47,11 @@ from provisioningserver.dhcp.omapi_objects import (
     check_reply,
     object_open,
 )
+from provisioningserver.dhcp.omapi_wire import Decoder, encode, encode_startup, sign, verifies
 
-_FEED_SLICE = 4096
 _KEY_CHECK_NAME = "rackd-omapi-key-check"
 
 log = Logger()
-
-
-class _Bytes:
-    """pypureomapi's OutBuffer interface, collecting parts and checking the
-    size limit once at the end: OutBuffer checks it on every append and
-    rewinds a BytesIO to do so, which was most of the client's CPU time at
-    a few thousand messages a second. The layout is still
-    `OmapiMessage.serialize`'s."""
-
-    sizelimit = 65536
-
-    def __init__(self):
-        self._parts = []
-
-    def add(self, data):
-        self._parts.append(data)
-        return self
-
-    def add_net32int(self, integer):
-        return self.add(struct.pack("!L", integer))
-
-    def add_net16int(self, integer):
-        return self.add(struct.pack("!H", integer))
-
-    def add_net32string(self, string):
-        return self.add(struct.pack("!L", len(string))).add(string)
-
-    def add_net16string(self, string):
-        return self.add(struct.pack("!H", len(string))).add(string)
-
-    def add_bindict(self, items):
-        for key, value in items:
-            self.add_net16string(key).add_net32string(value)
-        return self.add(b"\x00\x00")
-
-    def getvalue(self):
-        data = b"".join(self._parts)
-        if len(data) > self.sizelimit:
-            raise OmapiSizeLimitError()
-        return data
-
-
-def encode(message, forsigning=False):
-    """``message.as_string(forsigning)``, faster."""
-    out = _Bytes()
-    message.serialize(out, forsigning)
-    return out.getvalue()
-
-
-def sign(message, authenticator):
-    """``message.sign(authenticator)`` over `encode`."""
-    message.authid = authenticator.authid
-    message.signature = b"\0" * authenticator.authlen
-    message.signature = authenticator.sign(encode(message, forsigning=True))
-
-
-def verifies(message, authenticator):
-    expected = authenticator.sign(encode(message, forsigning=True))
-    return hmac.compare_digest(expected, message.signature)
 
 
 @attrs.define
@@ -138,8 +76,7 @@ class OmapiConnection(Protocol):
         self._authenticator = authenticator
         self._timeout = timeout
         self._peer = peer
-        self._inbuffer = InBuffer()
-        self._parser = self._inbuffer.parse_startup_message()
+        self._decoder = Decoder()
         self._pending = {}
         self._tid = random.SystemRandom().randrange(1, 1 << 31)
         self._signed = False
@@ -161,7 +98,7 @@ class OmapiConnection(Protocol):
         self._handshake_timer = self._clock.callLater(
             self._timeout, self._handshake_timed_out
         )
-        self.transport.write(OmapiStartupMessage().as_string())
+        self.transport.write(encode_startup())
 
     def request(self, message, doing):
         """Sign and send ``message``; a Deferred firing with dhcpd's reply.
@@ -183,13 +120,10 @@ class OmapiConnection(Protocol):
             self.transport.abortConnection()
 
     def dataReceived(self, data):
+        self._decoder.feed(data)
         try:
-            for start in range(0, len(data), _FEED_SLICE):
-                self._inbuffer.feed(data[start : start + _FEED_SLICE])
-                self._parse()
-                if self._lost_because is not None:
-                    return
-        except PureOmapiError as e:
+            self._parse()
+        except OmapiProtocolError as e:
             self.drop(OmapiProtocolError(f"bad OMAPI frame from {self._peer}: {e}"))
 
     def connectionLost(self, reason):
@@ -222,23 +156,22 @@ class OmapiConnection(Protocol):
         message.tid = self._tid
         if sign_it:
             sign(message, self._authenticator)
+        data = encode(message)  # an oversized message fails here, before it is pending
         done = Deferred()
         timer = self._clock.callLater(self._timeout, self._timed_out, message.tid)
         self._pending[message.tid] = _Pending(done, timer, doing)
-        self.transport.write(encode(message))
+        self.transport.write(data)
         return done
 
     def _parse(self):
         while self._lost_because is None:
-            parsed = next(self._parser)
+            parsed = self._decoder.next_message()
             if parsed is None:
                 return
-            self._inbuffer.resetsize()
-            self._parser = self._inbuffer.parse_message()
-            if isinstance(parsed, OmapiStartupMessage):
-                self._startup_received(parsed)
-            else:
+            if isinstance(parsed, OmapiMessage):
                 self._reply_received(parsed)
+            else:
+                self._startup_received(parsed)
 
     def _startup_received(self, startup):
         try:

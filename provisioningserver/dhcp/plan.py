@@ -23,7 +23,19 @@ leases file that dhcpd must read) plus a fixed *outage penalty*: the price
 put on the exchanges a restart drops and on the disturbance of a failover
 partner (doubled when pools have a partner). The penalty is the threshold an
 operator tunes: with the defaults, a restart wins only when live changes
-would take longer than about 20 s (some 80,000 changes at 4,000/s).
+would take about 20 s longer than the restart's own work (some 68,000
+changes at 2,500/s).
+
+The defaults come from bench/omapi_live.py (BENCHMARKS.md, "Live host
+reservations") on a 2-core machine: 10,000 new hosts went live through rackd
+at 2,700-3,000/s, where dhcpd's fsync of its leases file for every change is
+the ceiling of any OMAPI client (about 4,000/s there), so 2,500/s leaves room
+for a slower disk; a restart through rackd cost about 0.5-0.8 s plus
+0.1-0.2 ms per host declared. By time alone a restart is cheaper from about
+2,000 changes; the penalty keeps them live far beyond that, because live
+changes dropped no DHCP request in those runs while every restart dropped
+50-170 ms of them (and a client whose DISCOVER is dropped waits out its
+retransmission backoff, seconds, not milliseconds).
 """
 
 import attrs
@@ -32,9 +44,9 @@ import attrs
 
 @attrs.frozen
 class CostModel:
-    live_changes_per_second: float = 4000.0
-    restart_base_seconds: float = 0.1
-    restart_seconds_per_host: float = 0.00001
+    live_changes_per_second: float = 2500.0
+    restart_base_seconds: float = 0.5
+    restart_seconds_per_host: float = 0.0001
     restart_seconds_per_leases_mb: float = 0.05
     outage_penalty_seconds: float = 20.0
     failover_penalty_seconds: float = 20.0

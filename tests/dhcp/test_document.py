@@ -456,3 +456,16 @@ def test_several_problems_all_reported():
         "hosts[1].mac", "interfaces[0]"]
     assert str(caught.value).splitlines()[3] == (
         f"{SUBNET}.domain_name: 'bad_domain' is not a valid domain name")
+
+
+def test_load_document_reads_json_as_yaml_would_and_yaml_flow_still_loads():
+    """JSON takes a fast path that gives the mapping YAML gives; a YAML flow
+    mapping that is not JSON still loads through YAML."""
+    import json
+
+    import yaml
+
+    text = json.dumps({"hosts": [{"host": "a", "mac": "02:00:00:00:00:01", "ip": "198.18.0.5"}],
+                       "shared_networks": [], "mtu": 1500, "x": None, "y": True})
+    assert load_document(text) == yaml.safe_load(text)
+    assert load_document("{hosts: [], name: lab}") == {"hosts": [], "name": "lab"}

@@ -230,6 +230,19 @@ def test_batch_applies_in_order_per_host(lab):
     assert isinstance(results[5].error, errors.OmapiNotFound)
 
 
+def test_batch_of_bad_addresses_fails_each_change_without_sending(lab):
+    """Thousands of adds whose address cannot be packed each fail with
+    ValueError at once, without even a connection to dhcpd, and the batch
+    completes (they used to chain window slots synchronously until the stack
+    ran out)."""
+    changes = [AddHost(f"h{i}", "02:00:00:%02x:%02x:01" % (i >> 8, i & 255), "198.18.300.1")
+               for i in range(2000)]
+    results = result_of(lab.client.apply(changes))
+    assert len(results) == 2000
+    assert all(isinstance(r.error, ValueError) for r in results)
+    assert lab.reactor.tcpClients == [] and lab.hosts == {}
+
+
 # Authentication.
 
 
@@ -371,9 +384,9 @@ def test_pipelining_keeps_at_most_window_outstanding():
 
 
 def test_window_is_capped():
-    """A window above 64 is refused: dhcpd 4.4 aborts with ~140 outstanding."""
-    with pytest.raises(ValueError, match="1..64"):
-        OmapiClient(MemoryReactorClock(), "198.18.201.1", 7911, "k", SECRET, window=65)
+    """A window above 16 is refused: dhcpd 4.4 aborted with 32 outstanding adds."""
+    with pytest.raises(ValueError, match="1..16"):
+        OmapiClient(MemoryReactorClock(), "198.18.201.1", 7911, "k", SECRET, window=17)
 
 
 def test_timeout_fails_request_and_drops_connection():

@@ -101,14 +101,14 @@ def test_ipv6_host_changes_restart_unless_omapi_handles_them():
 @pytest.mark.parametrize("changes, leases_mb, failover, expect", [
     (1, 0, False, HostChanges),
     (10_000, 0, False, HostChanges),
-    (79_000, 0, False, HostChanges),
-    (90_000, 0, False, Restart),
-    (90_000, 0, True, HostChanges),
-    (90_000, 100, False, HostChanges),
+    (65_000, 0, False, HostChanges),
+    (72_000, 0, False, Restart),
+    (72_000, 0, True, HostChanges),
+    (72_000, 100, False, HostChanges),
 ], ids=["one", "ten-thousand", "just-below", "just-above", "failover-raises-the-bar",
         "big-leases-file-raises-the-bar"])
 def test_cost_model_crossover(changes, leases_mb, failover, expect):
-    """The cost model picks live below ~85,000 changes (as many hosts declared) at the defaults; a failover
+    """The cost model picks live below ~68,000 changes (as many hosts declared) at the defaults; a failover
     partner and a large leases file make a restart dearer."""
     cost = CostModel()
     live = cost.live_cost(changes)
