@@ -60,6 +60,8 @@ class RackdConfig:
     lease_events: bool = True  # dhcpd logs each lease event; rackd follows the log
     journal_max_bytes: int = 64 << 20  # a larger journal is reported in status
     history_days: int = 30  # lease history retention
+    transactions_days: int = 7  # transaction log (dhcpd's per-packet lines) retention
+    transactions_max_rows: int = 1_000_000  # and its size, pruned hourly
     # dhcp-notify's socket; default: state_dir/dhcp-notify.sock (dhcp-notify's built-in path)
     lease_socket: "str | None" = None
     # How dhcpd runs: "process" (rackd's child, adopted across restarts) or "systemd"
@@ -102,7 +104,8 @@ class RackdConfig:
 
 
 _INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time",
-             "journal_max_bytes", "history_days", "failover_safety_time")
+             "journal_max_bytes", "history_days", "failover_safety_time",
+             "transactions_days", "transactions_max_rows")
 _STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd", "region_ca",
              "region_fingerprint", "secret_file", "rack_id", "rack_name", "lease_socket")
 _BOOL_KEYS = ("lease_events",)

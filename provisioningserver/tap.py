@@ -12,10 +12,11 @@
       ├─ region                     (only when `region` is configured: one reconnecting
       │                              TLS client per region controller)
       └─ lease events               (unless lease_events is false)
-           ├─ follow dhcpd log, v4/v6  (dhcpd's log() records -> journal)
+           ├─ follow dhcpd log, v4/v6  (dhcpd's log() records and per-packet lines -> journal;
+           │                            problems per pool counted in events.transactions)
            ├─ lease socket             (dhcp-notify datagrams and spool -> journal)
            ├─ forwarder                (journal -> region UpdateLeases, delete on ack)
-           └─ history pruning          (hourly; history_days)
+           └─ history pruning          (hourly; history_days, transactions_days/_max_rows)
 
 Both the control socket and the region configure through one `Coalescer`, so
 their documents are serialised together per IP family.
@@ -54,6 +55,7 @@ from provisioningserver.services.metrics import MetricsCollector, Sources
 from provisioningserver.services.metricshttp import MetricsService
 from provisioningserver.services.monitor import DhcpdMonitor
 from provisioningserver.services.probe import make_probe
+from provisioningserver.services.problems import ProblemCounts
 from provisioningserver.services.process import ProcessBackend
 from provisioningserver.services.systemd import SystemdBackend
 
@@ -119,7 +121,7 @@ def makeService(config, reactor=None):
     if config.region:
         region = region_service(config, coalescer, reactor)
         region.setServiceParent(top)
-    views = None
+    views = events = None
     if config.lease_events:
         events = _lease_events(config, configurator, region, reactor)
         events.setServiceParent(top)
@@ -152,9 +154,9 @@ def makeService(config, reactor=None):
             lease_events=lease_counts, configures=configure_stats, omapi=omapi_stats,
             leases=views, forwarder=views.forwarder.status if views is not None else None,
             failover=failover.status,
-            # The transaction log's problem_counts goes here once it exists
-            # (None leaves its metrics out).
-            problems=None, foreign_servers=foreign.servers,
+            # The transaction log's per-pool problems (None leaves them out).
+            problems=events.transactions.problem_counts if events is not None else None,
+            foreign_servers=foreign.servers,
         )
         metrics = MetricsService(reactor, config.metrics_address, MetricsCollector(sources))
         metrics.setName("metrics")
@@ -165,10 +167,11 @@ def makeService(config, reactor=None):
 class _LeaseEvents(service.MultiService):
     """The lease event services, and what the control socket reads of them."""
 
-    def __init__(self, journal, views):
+    def __init__(self, journal, views, transactions):
         super().__init__()
         self.journal = journal
         self.views = views
+        self.transactions = transactions  # ProblemCounts: problem_counts(), problems()
 
     def stopService(self):
         d = defer.maybeDeferred(super().stopService)
@@ -176,7 +179,11 @@ class _LeaseEvents(service.MultiService):
 
 
 def _lease_events(config, configurator, region, reactor):
-    journal = Journal(config.journal_path, retention=config.history_days * 24 * 3600)
+    journal = Journal(config.journal_path, retention=config.history_days * 24 * 3600,
+                      transaction_retention=config.transactions_days * 24 * 3600,
+                      transaction_rows=config.transactions_max_rows)
+    transactions = ProblemCounts(lambda v: configurator.applied(v).config, reactor)
+    journal.transaction_observers.append(transactions)
 
     def send(events):
         if region is None:
@@ -184,8 +191,9 @@ def _lease_events(config, configurator, region, reactor):
         return region.call(commands.UpdateLeases, events=events)
 
     forwarder = Forwarder(journal, send, reactor, max_bytes=config.journal_max_bytes)
-    views = LeaseViews(journal, lambda v: configurator.applied(v).config, reactor, forwarder)
-    events = _LeaseEvents(journal, views)
+    views = LeaseViews(journal, lambda v: configurator.applied(v).config, reactor, forwarder,
+                       problems=transactions)
+    events = _LeaseEvents(journal, views, transactions)
     events.setName("lease-events")
     for ip_version in (4, 6):
         log_path = DhcpdPaths.for_family(config, ip_version).log
@@ -194,7 +202,7 @@ def _lease_events(config, configurator, region, reactor):
     LeaseSocketService(config.lease_socket_path, config.lease_spool_path, journal,
                        reactor).setServiceParent(events)
     forwarder.setServiceParent(events)
-    prune = TimerService(3600, journal.prune_history)
+    prune = TimerService(3600, lambda: (journal.prune_history(), journal.prune_transactions()))
     prune.clock = reactor
     prune.setServiceParent(events)
     return events

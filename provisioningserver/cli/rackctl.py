@@ -21,6 +21,7 @@ from provisioningserver.config import RackdConfig
 from provisioningserver.cli import (
     agent_commands, failover_commands, interfaces, lease_commands, output, probe_commands,
 )
+from provisioningserver.cli import log_commands
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, redact, render
@@ -176,6 +177,9 @@ COMMANDS = {
                _streams(lease_commands.run_leases)),
     "history": ("what happened to an address (--ip) or a machine (--mac)",
                 lease_commands.add_history_arguments, _streams(lease_commands.run_history)),
+    "log": ("dhcpd's transaction log (--mac, --ip, --since, --limit), or --problems: "
+            "no free leases and NAKs per pool", log_commands.add_log_arguments,
+            _streams(log_commands.run_log)),
     "pools": ("per pool: size, active leases, reserved hosts, free, percent used",
               lease_commands.add_pools_arguments, _streams(lease_commands.run_pools)),
     "unknown": ("clients that got a lease with no host reservation naming their MAC",

@@ -156,3 +156,30 @@ class GetUnknown(amp.Command):
     arguments = []
     response = [(b"clients", CompressedJSON())]
     errors = ERRORS
+
+
+class GetTransactions(amp.Command):
+    """dhcpd's per-packet log (the transaction log), oldest first: the newest
+    ``limit`` (default 1000) transactions matching every filter given, each
+    {family, type, time, mac, duid, ip, interface, relay, server, hostname,
+    peer, xid, network, reason}. ``since`` is a Unix time. A bad ``mac``,
+    ``ip``, ``since`` or ``limit`` fails InvalidDocument naming the field."""
+
+    arguments = [
+        (b"mac", amp.Unicode(optional=True)),
+        (b"ip", amp.Unicode(optional=True)),
+        (b"since", amp.Float(optional=True)),
+        (b"limit", amp.Integer(optional=True)),
+    ]
+    response = [(b"transactions", CompressedJSON())]
+    errors = ERRORS
+
+
+class GetProblems(amp.Command):
+    """Requests dhcpd could not serve since rackd started, per subnet and
+    pool: a list of {family, subnet, pool (a range, or null), kind
+    (no_free_leases or nak), count, last_minute}."""
+
+    arguments = []
+    response = [(b"problems", CompressedJSON())]
+    errors = ERRORS

@@ -10,6 +10,8 @@ logged here and reported as `EnvironmentProblem` instead.
 import ipaddress
 import json
 
+import attrs
+
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -85,15 +87,30 @@ def _history_filter(ip, mac):
         raise _bad_field("mac", f"expected a MAC address, got {mac!r}") from None
 
 
+def _transaction_filter(mac, ip, since, limit):
+    where = {"limit": 1000 if limit is None else limit}
+    if limit is not None and not 1 <= limit <= 100_000:
+        raise _bad_field("limit", f"expected 1..100000, got {limit!r}")
+    if since is not None and not since == since:  # NaN
+        raise _bad_field("since", f"expected a time, got {since!r}")
+    where["since"] = since
+    if ip is not None:
+        where.update(_history_filter(ip, None))
+    if mac is not None:
+        where.update(_history_filter(None, mac))
+    return where
+
+
 class LeaseViews:
     """What the lease reports read: the journal, the applied configs, the
     forwarder's status, and the clock."""
 
-    def __init__(self, journal, applied, clock, forwarder=None):
+    def __init__(self, journal, applied, clock, forwarder=None, problems=None):
         self.journal = journal
         self.applied = applied  # ip_version -> DHCPConfig or None
         self.clock = clock
         self.forwarder = forwarder
+        self.problems = problems  # provisioningserver.services.problems.ProblemCounts
 
     def configs(self):
         return [self.applied(4), self.applied(6)]
@@ -192,6 +209,18 @@ class ControlLocator(amp.CommandLocator):
     def get_pools(self):
         return self._report("pools", lambda v: reports.pool_usage(
             v.journal.latest(), v.configs(), v.clock.seconds()))
+
+    @control.GetTransactions.responder
+    def get_transactions(self, mac=None, ip=None, since=None, limit=None):
+        def build(views):
+            where = _transaction_filter(mac, ip, since, limit)
+            return [attrs.asdict(t) for t in views.journal.transactions(**where)]
+        return self._report("transactions", build)
+
+    @control.GetProblems.responder
+    def get_problems(self):
+        return self._report("problems", lambda v: [] if v.problems is None
+                            else v.problems.problems())
 
     @control.GetUnknown.responder
     def get_unknown(self):

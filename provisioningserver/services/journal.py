@@ -8,7 +8,11 @@ One SQLite database in the state directory, in WAL mode, holds:
 - ``history``: every event ever recorded, kept for ``retention`` seconds,
   for reports (`history`, `prune_history`);
 - ``sources``: how far each source has been read (a followed file's inode
-  and byte offset).
+  and byte offset);
+- ``transactions`` (schema version 2): dhcpd's per-packet log lines as
+  `provisioningserver.dhcp.txlog` parses them, kept for
+  ``transaction_retention`` seconds and at most ``transaction_rows`` rows
+  (both enforced by `prune_transactions`, hourly).
 
 `record` writes a batch of events and its source's new position in one
 transaction. That is what makes batching safe: if rackd dies before the
@@ -18,21 +22,27 @@ them twice. Sources that cannot read again (a datagram) commit per batch
 they drain, as soon as they have it.
 
 ``schema_version`` lets a later rackd migrate an older file; a file from a
-newer rackd is refused rather than misread.
+newer rackd is refused rather than misread. Version 1 (no transactions
+table) is migrated in place: the table is added, nothing else changes.
 """
 
 import os
 import sqlite3
 import time
 
+import attrs
+
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.leases import LeaseEvent
+from provisioningserver.dhcp.txlog import Transaction
 
 log = Logger()
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_RETENTION = 30 * 24 * 3600
+DEFAULT_TRANSACTION_RETENTION = 7 * 24 * 3600
+DEFAULT_TRANSACTION_ROWS = 1_000_000
 
 _EVENT_COLUMNS = (
     "action, ip_family, ip, mac, duid, hostname, lease_time, timestamp, unknown_client, source"
@@ -60,6 +70,21 @@ CREATE TABLE IF NOT EXISTS sources (
 );
 """
 
+# Schema version 2. The columns are Transaction's fields, in its order.
+_TX_FIELDS = tuple(field.name for field in Transaction.__attrs_attrs__)
+_TX_COLUMNS = ", ".join(f'"{name}"' for name in _TX_FIELDS)
+_TX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS transactions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    family INTEGER NOT NULL, type TEXT NOT NULL, time REAL NOT NULL,
+    mac TEXT, duid TEXT, ip TEXT, interface TEXT, relay TEXT, server TEXT,
+    hostname TEXT, peer TEXT, xid TEXT, network TEXT, reason TEXT
+);
+CREATE INDEX IF NOT EXISTS transactions_mac ON transactions (mac, id);
+CREATE INDEX IF NOT EXISTS transactions_ip ON transactions (ip, id);
+CREATE INDEX IF NOT EXISTS transactions_time ON transactions (time);
+"""
+
 
 class JournalError(Exception):
     """The journal file cannot be used (say, it comes from a newer rackd)."""
@@ -85,10 +110,17 @@ def _event(row):
 class Journal:
     """The lease journal in one SQLite file; time is read from ``clock``."""
 
-    def __init__(self, path, clock=time, retention=DEFAULT_RETENTION):
+    def __init__(self, path, clock=time, retention=DEFAULT_RETENTION,
+                 transaction_retention=DEFAULT_TRANSACTION_RETENTION,
+                 transaction_rows=DEFAULT_TRANSACTION_ROWS):
         self.path = path
         self.clock = clock
         self.retention = retention
+        self.transaction_retention = transaction_retention
+        self.transaction_rows = transaction_rows
+        # Called with each batch of transactions once it is committed (the
+        # per-pool problem counts); like `observers`, never undoing the commit.
+        self.transaction_observers = []
         # Called with each batch of events once it is committed (the metrics count
         # them); an observer that fails is logged and never undoes the commit.
         self.observers = []
@@ -106,7 +138,13 @@ class Journal:
     def _check_version(self):
         rows = self._db.execute("SELECT version FROM schema_version").fetchall()
         if not rows:
+            self._db.executescript(_TX_SCHEMA)
             self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        elif rows[0][0] == 1:
+            # One transaction: a crash leaves version 1 and no table, or both done.
+            self._db.executescript("BEGIN IMMEDIATE;" + _TX_SCHEMA +
+                                   f"UPDATE schema_version SET version = {SCHEMA_VERSION};"
+                                   "COMMIT;")
         elif rows[0][0] != SCHEMA_VERSION:
             self._db.close()
             raise JournalError(
@@ -116,14 +154,17 @@ class Journal:
     def close(self):
         self._db.close()
 
-    def record(self, events, source, position=None):
-        """Store ``events`` and, with them, ``source``'s new ``position``.
+    def record(self, events, source, position=None, transactions=()):
+        """Store ``events`` and ``transactions`` and, with them, ``source``'s
+        new ``position``.
 
         ``position`` is (inode, offset) for a followed file, or None. Events
-        without a timestamp get the clock's time. Returns the new ids.
+        and transactions without a time get the clock's. Returns the new
+        event ids.
         """
         now = self.clock.time()
         rows = [_row(event.stamped(now), source) for event in events]
+        transactions = [t.stamped(now) for t in transactions]
         ids = []
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -136,6 +177,11 @@ class Journal:
             db.executemany(
                 f"INSERT INTO history ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows
             )
+            if transactions:
+                marks = ",".join("?" * len(_TX_FIELDS))
+                db.executemany(
+                    f"INSERT INTO transactions ({_TX_COLUMNS}) VALUES ({marks})",
+                    [attrs.astuple(t) for t in transactions])
             if position is not None:
                 inode, offset = position
                 db.execute(
@@ -153,6 +199,12 @@ class Journal:
                 observer(events)
             except Exception:
                 log.failure("A journal observer failed")
+        if transactions:
+            for observer in self.transaction_observers:
+                try:
+                    observer(transactions)
+                except Exception:
+                    log.failure("A transaction observer failed")
         return ids
 
     def position(self, source):
@@ -210,6 +262,38 @@ class Journal:
         cutoff = self.clock.time() - self.retention
         cursor = self._db.execute("DELETE FROM history WHERE timestamp < ?", (cutoff,))
         return cursor.rowcount
+
+    def transactions(self, mac=None, ip=None, since=None, limit=1000):
+        """The newest ``limit`` transactions matching every filter given,
+        oldest first. ``mac`` is matched lower-case; ``since`` is a time."""
+        where, args = [], []
+        for column, value in (("mac", mac and mac.lower()), ("ip", ip)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            where.append("time >= ?")
+            args.append(since)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        rows = self._db.execute(
+            f"SELECT {_TX_COLUMNS} FROM transactions {clause} ORDER BY id DESC LIMIT ?",
+            args + [limit],
+        ).fetchall()
+        return [Transaction(*row) for row in reversed(rows)]
+
+    def transaction_count(self):
+        return self._db.execute("SELECT count(*) FROM transactions").fetchone()[0]
+
+    def prune_transactions(self):
+        """Forget transactions older than ``transaction_retention`` and all but
+        the newest ``transaction_rows``; returns the rows removed."""
+        db = self._db
+        cutoff = self.clock.time() - self.transaction_retention
+        removed = db.execute("DELETE FROM transactions WHERE time < ?", (cutoff,)).rowcount
+        removed += db.execute(
+            "DELETE FROM transactions WHERE id <= (SELECT max(id) FROM transactions) - ?",
+            (self.transaction_rows,)).rowcount
+        return removed
 
     def latest(self):
         """The newest recorded event of every address (from the history)."""

@@ -23,6 +23,11 @@ renaming while dhcpd runs; instead the consumed prefix is freed with
 ``fallocate(PUNCH_HOLE)``: offsets stay valid, the writer is untouched,
 and the disk space comes back (the file is sparse, its size keeps growing).
 
+dhcpd's own per-packet lines (DHCPDISCOVER ..., Solicit message ...) in
+the same file become `provisioningserver.dhcp.txlog` transactions, stored
+in the same transaction as the events and the position, so the same
+guarantees hold for them.
+
 `LogFollower` does the reading (synchronous, testable with real files);
 `LeaseFollowService` polls it on an injected clock.
 """
@@ -37,6 +42,7 @@ from twisted.internet import task
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.leases import BadRecord, parse_record
+from provisioningserver.dhcp.txlog import BadTransaction, parse_transaction
 
 CHUNK = 1 << 20
 MAX_LINE = 4096  # a longer run without a newline is not dhcpd's: skipped
@@ -79,7 +85,9 @@ class LogFollower:
         self._offset = 0
         self._punched = 0
         self.events = 0
+        self.transactions = 0
         self.rejected = 0
+        self.rejected_transactions = 0
         self.truncations = 0
         self.replacements = 0
 
@@ -129,7 +137,7 @@ class LogFollower:
             self.rejected += 1
             self.log.warn("skipped {n} bytes without a newline in {path}", n=end, path=self.path)
             return self._commit([], end)
-        events = []
+        events, transactions = [], []
         for line in data[:end].split(b"\n")[:-1]:
             try:
                 event = parse_record(line)
@@ -139,13 +147,24 @@ class LogFollower:
                 continue
             if event is not None:
                 events.append(event)
-        return self._commit(events, end)
+                continue
+            try:
+                transaction = parse_transaction(line)
+            except (BadTransaction, ValueError):
+                # Counted, not logged: a client can make dhcpd write odd lines
+                # at any rate, and our log must not grow with them.
+                self.rejected_transactions += 1
+                continue
+            if transaction is not None:
+                transactions.append(transaction)
+        return self._commit(events, end, transactions)
 
-    def _commit(self, events, consumed):
+    def _commit(self, events, consumed, transactions=()):
         offset = self._offset + consumed
-        self.journal.record(events, self.source, (self._inode, offset))
+        self.journal.record(events, self.source, (self._inode, offset), transactions)
         self._offset = offset
         self.events += len(events)
+        self.transactions += len(transactions)
         if self.punch_every and offset - self._punched >= self.punch_every:
             if punch_hole(self._fd, offset):
                 self._punched = offset
