@@ -10,11 +10,11 @@ agent's own InvalidDocument does.
 """
 
 import datetime
-import json
 import re
 import time
 
-from provisioningserver.cli.agent_commands import _call, _fail, add_status_arguments
+from provisioningserver.cli.agent_commands import _fail, add_status_arguments
+from provisioningserver.cli.lease_commands import _report
 from provisioningserver.rpc import control
 
 USAGE = 2
@@ -77,28 +77,19 @@ def _print_problems(problems, out):
 
 def run_log(args, out, err, stdin=None, clock=time):
     if args.problems:
-        code, response = _call(args, out, err, control.GetProblems)
-        key, show = "problems", _print_problems
-    else:
-        arguments = {}
-        try:
-            if args.limit is not None and args.limit < 1:
-                raise BadArgument(f"--limit: expected a positive number, got {args.limit}")
-            if args.since is not None:
-                arguments["since"] = parse_since(args.since, clock.time())
-        except BadArgument as error:
-            _fail(args, out, err, "usage", str(error))
-            return USAGE
-        arguments["limit"] = args.limit
-        for name in ("mac", "ip"):
-            if getattr(args, name) is not None:
-                arguments[name] = getattr(args, name)
-        code, response = _call(args, out, err, control.GetTransactions, **arguments)
-        key, show = "transactions", _print_transactions
-    if response is None:
-        return code
-    if args.json:
-        print(json.dumps(response[key], indent=1, sort_keys=True), file=out)
-    else:
-        show(response[key], out)
-    return 0
+        return _report(args, out, err, control.GetProblems, "problems", _print_problems)
+    arguments = {}
+    try:
+        if args.limit is not None and args.limit < 1:
+            raise BadArgument(f"--limit: expected a positive number, got {args.limit}")
+        if args.since is not None:
+            arguments["since"] = parse_since(args.since, clock.time())
+    except BadArgument as error:
+        _fail(args, out, err, "usage", str(error))
+        return USAGE
+    arguments["limit"] = args.limit
+    for name in ("mac", "ip"):
+        if getattr(args, name) is not None:
+            arguments[name] = getattr(args, name)
+    return _report(args, out, err, control.GetTransactions, "transactions",
+                   _print_transactions, **arguments)
