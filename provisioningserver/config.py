@@ -77,6 +77,8 @@ class RackdConfig:
     # probes (0: only `rackctl probe`), and interfaces probed besides those served.
     foreign_probe_interval: int = 600
     foreign_probe_interfaces: tuple = ()
+    # The niceness rackd runs at, below dhcpd's (provisioningserver.services.priority).
+    nice: int = 10
 
     @property
     def control_socket_path(self):
@@ -156,6 +158,11 @@ def config_from_mapping(data, source="rackd config"):
         elif key == "foreign_probe_interval":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 problems.append(Problem(key, f"expected seconds (0 for never), got {value!r}"))
+            else:
+                values[key] = value
+        elif key == "nice":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 19:
+                problems.append(Problem(key, f"expected a niceness from 0 to 19, got {value!r}"))
             else:
                 values[key] = value
         elif key == "foreign_probe_interfaces":

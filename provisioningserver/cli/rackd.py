@@ -35,9 +35,11 @@ def main(argv=None):
     from twisted.internet import reactor
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
+    from provisioningserver.services import priority
     from provisioningserver.tap import makeService
 
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)])
+    priority.lower_own(config.nice)  # before any thread: they inherit it
     top = makeService(config, reactor)
     failed = []
 

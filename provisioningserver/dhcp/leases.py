@@ -19,6 +19,7 @@ that claims to be one but is wrong in any field raises `BadRecord`, which
 readers count and skip: nothing here may take a service down.
 """
 
+import functools
 import ipaddress
 
 import attrs
@@ -30,6 +31,19 @@ MAX_RECORD = 2048  # bytes; dhcpd's own log lines are shorter than 1024
 MAX_HOSTNAME = 255
 MAX_DUID = 130  # RFC 8415: type (2) + at most 128 bytes
 MAX_LEASE_TIME = 2**32 - 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _version_and_text(text):
+    """(version, canonical text) of an IP address, or (None, None).
+
+    Cached: the follower meets the same addresses again and again, at
+    dhcpd's full rate, and `ipaddress` is slow to parse them."""
+    try:
+        address = ipaddress.ip_address(text)
+    except (TypeError, ValueError):
+        return None, None
+    return address.version, str(address)
 
 
 class BadRecord(ValueError):
@@ -67,11 +81,10 @@ class LeaseEvent:
 
     @ip.validator
     def _check_ip(self, attribute, value):
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
-            raise ValueError(f"ip: expected an IP address, got {value!r}") from None
-        if address.version != self.ip_family or str(address) != value:
+        version, canonical = _version_and_text(value) if isinstance(value, str) else (None, None)
+        if version is None:
+            raise ValueError(f"ip: expected an IP address, got {value!r}")
+        if version != self.ip_family or canonical != value:
             raise ValueError(f"ip: expected a canonical IPv{self.ip_family} address, got {value!r}")
 
     def stamped(self, when):
@@ -106,13 +119,10 @@ def _parse_ip(text, family):
     if family == 6 and text.count(":") == 7 and "::" not in text:
         # binary-to-ascii(16, 16, ...) writes all eight groups unpadded.
         text = text.lower()
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        raise BadRecord(f"ip: expected an IPv{family} address, got {text[:50]!r}") from None
-    if address.version != family:
+    version, canonical = _version_and_text(text)
+    if version != family:
         raise BadRecord(f"ip: expected an IPv{family} address, got {text[:50]!r}")
-    return str(address)
+    return canonical
 
 
 def _parse_hostname(text):

@@ -36,6 +36,7 @@ not parse (the follower counts and skips those). dhcpd's lines carry no
 time: the caller supplies it.
 """
 
+import functools
 import ipaddress
 import re
 
@@ -140,27 +141,47 @@ _V6_PREFIXES = ("Solicit ", "Request ", "Confirm ", "Renew ", "Rebind ", "Releas
 _MAC = re.compile(r"^[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}$")
 
 
+# The follower parses several lines per lease at dhcpd's full rate, and the
+# same few addresses, MACs and interfaces recur in them: the conversions
+# below are cached (bounded), which makes them nearly free.
+_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=_CACHE)
 def _mac(text):
     if text is None or not _MAC.match(text):
         return None
     return ":".join(part.zfill(2) for part in text.lower().split(":"))
 
 
-def _address(text, field, line):
+@functools.lru_cache(maxsize=_CACHE)
+def _canonical(text):
+    """``text`` as a canonical IP address, or None if it is not one."""
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
-        raise BadTransaction(f"{field}: expected an IP address, got {text!r} in {line!r}") from None
+        return None
+
+
+def _address(text, field, line):
+    address = _canonical(text)
+    if address is None:
+        raise BadTransaction(f"{field}: expected an IP address, got {text!r} in {line!r}")
+    return address
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _via(text):
+    """(relay, interface): dhcpd names a relay by its IPv4 address."""
+    try:
+        return str(ipaddress.IPv4Address(text)), None
+    except ValueError:
+        return None, text
 
 
 def _v4(kind, match, line, when):
     groups = match.groupdict()
-    via = groups["via"]
-    relay = interface = None
-    try:
-        relay = str(ipaddress.IPv4Address(via))
-    except ValueError:
-        interface = via
+    relay, interface = _via(groups["via"])
     reason, network = groups.get("reason"), None
     if reason:
         found = _NETWORK.match(reason)

@@ -41,13 +41,14 @@ from twisted.application import service
 from twisted.internet import task
 from twisted.logger import Logger
 
-from provisioningserver.dhcp.leases import BadRecord, parse_record
+from provisioningserver.dhcp.leases import MAGIC, BadRecord, parse_record
 from provisioningserver.dhcp.txlog import BadTransaction, parse_transaction
 
 CHUNK = 1 << 20
 MAX_LINE = 4096  # a longer run without a newline is not dhcpd's: skipped
 PUNCH_EVERY = 16 << 20
 _BLOCK = 4096
+_RECORD = MAGIC.encode()  # what every record line starts with
 
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
@@ -139,15 +140,17 @@ class LogFollower:
             return self._commit([], end)
         events, transactions = [], []
         for line in data[:end].split(b"\n")[:-1]:
-            try:
-                event = parse_record(line)
-            except (BadRecord, ValueError) as exc:
-                self.rejected += 1
-                self.log.warn("bad lease record in {path}: {why}", path=self.path, why=str(exc))
-                continue
-            if event is not None:
-                events.append(event)
-                continue
+            if line.startswith(_RECORD):
+                try:
+                    event = parse_record(line)
+                except (BadRecord, ValueError) as exc:
+                    self.rejected += 1
+                    self.log.warn("bad lease record in {path}: {why}", path=self.path,
+                                  why=str(exc))
+                    continue
+                if event is not None:
+                    events.append(event)
+                    continue
             try:
                 transaction = parse_transaction(line)
             except (BadTransaction, ValueError):

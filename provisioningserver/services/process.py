@@ -39,6 +39,7 @@ import attrs
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.leasesfile import UnreadableLeases, strip_host_records
+from provisioningserver.services import priority
 from provisioningserver.services.files import atomic_write
 from provisioningserver.services.supervise import Adopt, ProcInfo, Sidecar, adoption
 
@@ -100,12 +101,14 @@ class LocalSystem:
         """Start ``argv`` in its own session, output appended to ``log_path``."""
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
-            return subprocess.Popen(
+            child = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
                 start_new_session=True, close_fds=True,
             )
         finally:
             os.close(fd)
+        priority.restore(child.pid)  # dhcpd before rackd's own work
+        return child
 
     def append(self, path, text):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)

@@ -79,6 +79,15 @@ def test_garbled_records_are_rejected(line):
         parse_record(line)
 
 
+@pytest.mark.parametrize("ip", [["198.18.0.5"], None, 3232235525, "198.018.0.5", "2001:DB8::1"])
+def test_an_event_refuses_an_ip_that_is_not_canonical_text(ip):
+    """LeaseEvent's ip is canonical address text; anything else (even an
+    unhashable value from a bad RPC argument) is a ValueError naming ip."""
+    with pytest.raises(ValueError, match="^ip: "):
+        LeaseEvent(action="commit", ip_family=6 if isinstance(ip, str) and ":" in ip else 4,
+                   ip=ip, mac="00:0c:01:02:03:04")
+
+
 def test_hostile_host_names_are_cleaned():
     """Bytes a DNS name cannot hold are dropped from the host name."""
     hostile = ":".join("%x" % b for b in b"a\nb c;\"d\x00zz")

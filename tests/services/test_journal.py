@@ -57,6 +57,31 @@ def test_a_failed_batch_leaves_neither_events_nor_position(tmp_path):
     assert journal.pending_count() == 1
 
 
+def test_record_returns_each_event_its_id(tmp_path):
+    """The ids record returns are the ones pending lists, batch after batch,
+    and an acknowledged id is never given out again."""
+    journal = Journal(str(tmp_path / "j.db"), clock=_clock())
+    first = journal.record([_event("198.18.0.%d" % i) for i in range(1, 4)], "s")
+    journal.ack(first)
+    second = journal.record([_event("198.18.0.%d" % i) for i in range(4, 6)], "s")
+    assert journal.record([], "s") == []
+    assert second[0] > first[-1]
+    assert [(i, e.ip) for i, e in journal.pending()] == [
+        (second[0], "198.18.0.4"), (second[1], "198.18.0.5")]
+
+
+def test_observers_get_the_events_as_given_and_rows_get_the_time(tmp_path):
+    """An event without a time is stored with the clock's; observers see the
+    batch itself, without paying for a stamped copy of each event."""
+    journal = Journal(str(tmp_path / "j.db"), clock=_clock(1234.0))
+    seen = []
+    journal.observers.append(seen.extend)
+    events = [_event(), _event("198.18.0.6", timestamp=99.0)]
+    journal.record(events, "s")
+    assert seen == events
+    assert [e.timestamp for _, e in journal.pending()] == [1234.0, 99.0]
+
+
 def test_ack_deletes_only_the_acknowledged(tmp_path):
     """pending is in order; ack removes exactly the given ids."""
     journal = Journal(str(tmp_path / "j.db"), clock=_clock())

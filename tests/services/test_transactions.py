@@ -53,7 +53,8 @@ def test_a_version_1_journal_is_migrated_keeping_its_data(tmp_path):
 
 def test_transactions_are_stamped_and_committed_with_the_position(tmp_path):
     """record stores the transactions, stamped with the clock, in the same
-    commit as the position; the observers see the stamped ones."""
+    commit as the position; the observers see the batch as given (a
+    stamped copy of each would cost more than parsing its line)."""
     path = str(tmp_path / "j.db")
     journal = Journal(path, clock=_clock(500.0))
     seen = []
@@ -64,7 +65,7 @@ def test_transactions_are_stamped_and_committed_with_the_position(tmp_path):
     assert journal.position("dhcpd4") == (1, 42)
     assert [(t.type, t.time) for t in journal.transactions()] == [("DISCOVER", 500.0),
                                                                   ("OFFER", 500.0)]
-    assert [t.time for t in seen] == [500.0, 500.0]
+    assert [t.time for t in seen] == [None, None]
 
 
 def test_a_failed_commit_stores_neither(tmp_path):
