@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from provisioningserver.config import RackdConfig  # noqa: E402
 from provisioningserver.dhcp import hooks  # noqa: E402
 from provisioningserver.dhcp.leases import parse_record  # noqa: E402
 from provisioningserver.services.journal import Journal  # noqa: E402
@@ -56,6 +57,7 @@ try:
 except OSError:
     pass
 """
+RACKD_NICE = RackdConfig().nice  # the follower's niceness in rackd, by default
 LADDER = [2, 3, 5, 8, 12, 20, 30, 50, 80, 120, 160, 200, 250, 300, 350, 400, 500, 600,
           800, 1000, 1300, 1600, 2000, 2500, 3000, 4000, 5000, 6500, 8000, 10000]
 
@@ -91,6 +93,13 @@ class Receiver(threading.Thread):
                 self.bad += 1
 
 
+def cpu_seconds(pid):
+    """User plus system CPU seconds process ``pid`` has used (/proc)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def hook_cost(argv, n=200):
     start = time.perf_counter()
     for _ in range(n):
@@ -105,7 +114,14 @@ class Bench:
         self.pool, self.clients = SHAPES[shape]
         self.dir = lab.workdir
 
-    def run_dhcpd(self, name, statements, rate, follow=False):
+    def run_dhcpd(self, name, statements, rate, follow=None):
+        """One run: dhcpd with ``statements``, perfdhcp offering ``rate``.
+
+        ``follow``: None for no follower, else the follower thread's
+        niceness (rackd's default is RACKD_NICE) or "idle" (SCHED_IDLE).
+        Returns (drops %, achieved rate, every ACK journaled or None,
+        dhcpd's CPU seconds per ACK).
+        """
         path = os.path.join(self.dir, name)
         os.makedirs(path, exist_ok=True)
         conf, leases, log = (os.path.join(path, f) for f in ("c.conf", "l.leases", "d.log"))
@@ -122,45 +138,47 @@ class Bench:
         stop = threading.Event()
         try:
             time.sleep(0.5)
-            if follow:
+            cpu_before = cpu_seconds(dhcpd.pid)
+            if follow is not None:
                 # The follower runs beside dhcpd as rackd would, in its own thread.
                 thread = threading.Thread(target=self._follow, args=(log, path, stop, follow))
                 thread.start()
             drops, achieved = perfdhcp(self.client, rate, self.seconds, self.clients)
+            cpu = cpu_seconds(dhcpd.pid) - cpu_before
         finally:
             stop.set()
-            if follow:
+            if follow is not None:
                 thread.join()
             dhcpd.stop()
+        text = open(log, errors="replace").read()
+        acks = len(re.findall(r"^DHCPACK on", text, re.M))
         exact = None
-        if follow:
+        if follow is not None:
             follower = LogFollower(log, Journal(os.path.join(path, "j.db")), "dhcpd4")
             follower.poll()
-            text = open(log, errors="replace").read()
-            acks = len(re.findall(r"^DHCPACK on", text, re.M))
             commits = Journal(os.path.join(path, "j.db")).pending_count()
             # dhcpd logs the commit before it sends the ACK: a dhcpd stopped
             # between the two leaves one commit whose ACK never went out.
             exact = acks <= commits <= acks + 1
             print("  %s at %d/s: %d ACKs, %d commits journaled" % (name, rate, acks, commits),
                   flush=True)
-        return drops, achieved, exact
+        return drops, achieved, exact, cpu / max(acks, 1)
 
     @staticmethod
-    def _follow(log, path, stop, priority=True):
-        if isinstance(priority, int) and priority is not True:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), priority)
-        elif priority == "idle":
+    def _follow(log, path, stop, priority):
+        if priority == "idle":
             os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), priority)
         follower = LogFollower(log, Journal(os.path.join(path, "j.db")), "dhcpd4")
         while not stop.wait(0.5):
             follower.poll()
         follower.poll()
 
-    def ladder(self, name, statements, follow=False, start=0):
+    def ladder(self, name, statements, follow=None, start=0):
         best, exact = (0, 0.0), True
         for rate in LADDER[start:]:
-            drops, achieved, ok = self.run_dhcpd(name, statements, rate, follow)
+            drops, achieved, ok, _ = self.run_dhcpd(name, statements, rate, follow)
             if drops > 2.0:
                 break
             if ok is False:
@@ -177,18 +195,9 @@ def compare(bench, top, rounds, seconds, only=()):
     order alternating per round), on 5% steps from 60% to 130% of ``top``,
     so drift hits both alike; and each round ends with both overloaded (2x
     ``top`` offered), where the achieved rate is the server's capacity.
-    Cases: no collection; the ``log()`` statements with nobody reading
-    the log; the default source (statements plus the follower journaling);
-    and the same with the follower at nice 10, as rackd runs it (dhcpd
-    keeps the CPU it needs, the follower catches up from the file).
     Returns per round: {case: (sustained, capacity)}.
     """
-    cases = [("none", "", False), ("log-only", hooks.log_statements(4), False),
-             ("default", hooks.log_statements(4), True),
-             ("default-nice19", hooks.log_statements(4), 19),
-             ("default-idle", hooks.log_statements(4), "idle")]
-    if only:
-        cases = [case for case in cases if case[0] in only]
+    cases = _cases(only)
     rates = sorted({max(1, int(top * f / 100)) for f in range(60, 135, 5)})
     results = []
     for round_ in range(rounds):
@@ -199,7 +208,7 @@ def compare(bench, top, rounds, seconds, only=()):
             for name, statements, follow in order:
                 if name in failed:
                     continue
-                drops, achieved, exact = bench.run_dhcpd(name, statements, rate, follow)
+                drops, achieved, exact, _ = bench.run_dhcpd(name, statements, rate, follow)
                 if drops > 2.0:
                     failed.add(name)
                 elif exact is not False:
@@ -208,13 +217,61 @@ def compare(bench, top, rounds, seconds, only=()):
                 break
         capacity = {}
         for name, statements, follow in order:
-            _, achieved, _ = bench.run_dhcpd(name, statements, 2 * top, follow)
-            capacity[name] = achieved
+            capacity[name] = bench.run_dhcpd(name, statements, 2 * top, follow)[1]
         row = {name: (sustained[name], capacity[name]) for name, _, _ in cases}
         print("round %d: " % (round_ + 1) + "; ".join(
             "%s %d/s sustained, %.0f/s capacity" % (name, *row[name]) for name in row),
             flush=True)
         results.append(row)
+    return results
+
+
+def _cases(only=()):
+    """The collectors compared, as (name, dhcpd statements, follower).
+
+    none: no collection; log-only: the ``log()`` statements with nobody
+    reading the log (what they cost dhcpd itself); default: the statements
+    and the follower journaling at RACKD_NICE, as rackd runs it;
+    follower-nice0: the follower at dhcpd's own priority (rackd before it
+    lowered itself); follower-idle: the follower under SCHED_IDLE.
+    """
+    cases = [("none", "", None), ("log-only", hooks.log_statements(4), None),
+             ("default", hooks.log_statements(4), RACKD_NICE),
+             ("follower-nice0", hooks.log_statements(4), 0),
+             ("follower-idle", hooks.log_statements(4), "idle")]
+    return [case for case in cases if not only or case[0] in only or case[0] == "none"]
+
+
+def quartiles(values):
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 4], ordered[n // 2], ordered[(3 * n) // 4]
+
+
+def pairs(bench, top, count, only=()):
+    """Each case against no collection, in back-to-back pairs.
+
+    Per pair: both at 2x ``top`` offered (the achieved rate is the
+    capacity), then both at half ``top`` (dhcpd's CPU per ACK, from
+    /proc, when it is not saturated). The order within a pair alternates.
+    A pair's ratio is case / none; drift between pairs cancels out, and the
+    median over ``count`` pairs is the figure. Returns {case: {"capacity":
+    [ratios], "cpu": [ratios of none's CPU per ACK to the case's]}}.
+    """
+    cases = _cases(only)
+    none = cases[0]
+    results = {name: {"capacity": [], "cpu": []} for name, _, _ in cases[1:]}
+    for i in range(count):
+        for case in cases[1:]:
+            order = (none, case) if i % 2 == 0 else (case, none)
+            capacity = {c[0]: bench.run_dhcpd(*c[:2], 2 * top, c[2])[1] for c in order}
+            cost = {c[0]: bench.run_dhcpd(*c[:2], top // 2, c[2])[3] for c in order}
+            name = case[0]
+            results[name]["capacity"].append(capacity[name] / max(capacity["none"], 1))
+            results[name]["cpu"].append(cost["none"] / max(cost[name], 1e-9))
+            print("pair %d %s: capacity %.0f/s vs none %.0f/s; dhcpd CPU per ACK %.0f us vs "
+                  "none %.0f us" % (i + 1, name, capacity[name], capacity["none"],
+                                    cost[name] * 1e6, cost["none"] * 1e6), flush=True)
     return results
 
 
@@ -224,13 +281,16 @@ def main(argv=None):
     parser.add_argument("--compare", type=int, metavar="ROUNDS", default=0,
                         help="instead of the table: no collection against the default "
                              "source, interleaved on a fine ladder, ROUNDS times")
+    parser.add_argument("--pairs", type=int, metavar="N", default=0,
+                        help="instead of the table: each case against no collection in N "
+                             "back-to-back pairs (capacity, and dhcpd's CPU per ACK)")
     parser.add_argument("--cases", default="",
-                        help="with --compare: a comma-separated subset of the cases "
-                             "(none, log-only, default, default-nice19, default-idle)")
+                        help="with --compare or --pairs: a comma-separated subset of the "
+                             "cases (log-only, default, follower-nice0, follower-idle)")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="new",
                         help="new clients from a large pool, or returning clients (see SHAPES)")
     args = parser.parse_args(argv)
-    if args.compare:
+    if args.compare or args.pairs:
         return main_compare(args)
     notify = os.path.join(ROOT, "scripts", "dhcp-notify")
     subprocess.run(["gcc", "-O2", "-o", notify, notify + ".c"], check=True)
@@ -248,15 +308,15 @@ def main(argv=None):
         os.chmod(hook, 0o755)
         fields = ["commit", "4", "198.18.1.1", "0:c:1:2:3:4", "-", "600", "-", "unknown"]
         cases = [
-            ("no event collection", "", False, None),
-            ("default source (log + follower)", hooks.log_statements(4), True, None),
-            ('execute("/bin/true")', hooks.notify_statements(4, "/bin/true"), False, ["/bin/true"]),
-            ("dhcp-notify via execute()", hooks.notify_statements(4, notify, sock, spool), False,
+            ("no event collection", "", None, None),
+            ("default source (log + follower)", hooks.log_statements(4), RACKD_NICE, None),
+            ('execute("/bin/true")', hooks.notify_statements(4, "/bin/true"), None, ["/bin/true"]),
+            ("dhcp-notify via execute()", hooks.notify_statements(4, notify, sock, spool), None,
              [notify, "-s", sock, "-p", spool] + fields),
             ("Python hook importing Twisted",
              hooks.notify_statements(4, hook).replace('"unknown");', '"unknown", "%s");' % sock)
              .replace('"known");', '"known", "%s");' % sock).replace('"-");', '"-", "%s");' % sock),
-             False, [hook] + fields + [sock]),
+             None, [hook] + fields + [sock]),
         ]
         rows = []
         bench = Bench(lab, args.seconds, args.shape)
@@ -266,7 +326,8 @@ def main(argv=None):
             rows.append((name, rate, achieved, cost, exact))
             print("%-34s %6d/s offered  %8.1f/s achieved  %s  %s" % (
                 name, rate, achieved, "%.2f ms/call" % cost if cost else "-",
-                "" if not follow else ("every ACK journaled" if exact else "MISMATCH")), flush=True)
+                "" if follow is None else ("every ACK journaled" if exact else "MISMATCH")),
+                flush=True)
         receiver.sock.close()
         base, true_rate = rows[0][2] or 1, rows[2][2] or 1
         print()
@@ -280,6 +341,7 @@ def main(argv=None):
 
 
 def main_compare(args):
+    only = args.cases.split(",") if args.cases else ()
     with Lab(prefix="rkh8-bench-") as lab:
         server, client = lab.add_host("srv"), lab.add_host("cli")
         lab.link(server, client, "s0", "c0")
@@ -287,9 +349,21 @@ def main_compare(args):
         client.add_address("c0", "198.18.0.2/16")
         bench = Bench(lab, args.seconds, args.shape)
         (top, _), _ = bench.ladder("none", "")
+        top = max(top, 10)
         print("coarse ladder, no collection: %d/s" % top, flush=True)
-        rows = compare(bench, max(top, 10), args.compare, args.seconds,
-                       args.cases.split(",") if args.cases else ())
+        if args.pairs:
+            results = pairs(bench, top, args.pairs, only)
+        else:
+            rows = compare(bench, top, args.compare, args.seconds, only)
+    if args.pairs:
+        print("\n| case | capacity, % of none (quartiles) | dhcpd CPU per ACK: none's as % "
+              "of the case's (quartiles) |")
+        print("|---|---|---|")
+        for name, ratios in results.items():
+            print("| %s | %.0f%% (%.0f-%.0f%%) | %.0f%% (%.0f-%.0f%%) |" % (
+                name, *(100 * q for q in _median_first(ratios["capacity"])),
+                *(100 * q for q in _median_first(ratios["cpu"]))))
+        return
     names = list(rows[0])
     print("\n| round | " + " | ".join("%s sustained (%% of none) | capacity (%% of none)" % n
                                      for n in names) + " |")
@@ -304,6 +378,11 @@ def main_compare(args):
         c = sorted(100 * r[name][1] / max(r["none"][1], 1) for r in rows)
         print("median %s: sustained %.0f%%, capacity %.0f%% of no collection" % (
             name, s_[len(s_) // 2], c[len(c) // 2]))
+
+
+def _median_first(values):
+    low, median, high = quartiles(values)
+    return median, low, high
 
 
 if __name__ == "__main__":
