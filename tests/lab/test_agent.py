@@ -53,6 +53,16 @@ def test_configure_serves_a_client_with_the_configured_options(lab):
     assert os.stat(agent.socket).st_mode & 0o777 == 0o600
 
 
+def test_dhcpd_runs_before_rackd_for_the_cpu(lab):
+    """rackd lowers itself to nice 10 (the default) and starts dhcpd at the
+    niceness rackd was started with: here, this test's own."""
+    agent, _ = rack_and_client(lab)
+    agent.configure(DOCUMENT)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, agent.process.pid) == 10
+    assert os.getpriority(os.PRIO_PROCESS, agent.dhcpd_pid()) == own != 10
+
+
 def test_rejected_document_leaves_the_old_config_serving(lab):
     """A snippet dhcpd rejects returns dhcpd's error (exit 1) and changes nothing:
     same pid, same config, clients still served."""
