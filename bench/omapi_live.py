@@ -203,13 +203,14 @@ def omshell_adds(rack, secret, host_list):
         raise RuntimeError(out.stdout[-500:])
 
 
-def run(sizes, interval):
+def run(sizes, interval, nice=None):
     from tests.lab.netns import Lab
     from tests.lab.rackd import rack_and_client
     import tempfile
     rows = []
     with Lab(prefix="rkbo-%d-" % os.getpid(), workdir=tempfile.mkdtemp(prefix="rkbo")) as lab:
-        agent, client = rack_and_client(lab, prefix=16)
+        settings = {} if nice is None else {"nice": nice}
+        agent, client = rack_and_client(lab, prefix=16, **settings)
         rack = agent.host
         agent.configure(document())
         with open(os.path.join(agent.state_dir, "omapi.key")) as f:
@@ -275,10 +276,12 @@ def main(argv=None):
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--interval", type=float, default=0.005,
                         help="seconds between the prober's DISCOVERs")
+    parser.add_argument("--nice", type=int, default=None,
+                        help="rackd's niceness (rackd.yaml nice; default: rackd's default)")
     args = parser.parse_args(argv)
     if args.mode == "probe":
         return probe(args.interface, args.interval, args.stop, args.limit)
-    rows = run([int(n) for n in args.sizes.split(",")], args.interval)
+    rows = run([int(n) for n in args.sizes.split(",")], args.interval, args.nice)
     print(table(rows))
 
 
