@@ -1,14 +1,16 @@
 """Benchmark: dhcpd's sustained DORA rate with each lease-event collector.
 
-    sudo .venv/bin/python -m bench.lease_events [--seconds 3]
+    sudo .venv/bin/python -m bench.lease_events [--seconds 3] [--shape new|returning]
     sudo .venv/bin/python -m bench.lease_events --compare 3   # the 90% goal, finely
+    sudo .venv/bin/python -m bench.lease_events --pairs 6     # ... and in pairs
 
 Builds a two-namespace lab (prefix rkh8-bench-), runs dhcpd with each way
 of collecting lease events and perfdhcp from the other namespace, and finds
 the highest offered rate dhcpd sustains (both exchanges under 2% drops)
 on a geometric ladder of rates. The default source is measured with the
-follower journaling every event while dhcpd runs, and the run checks that
-every ACK became one journaled commit. Prints a table; the hook's own cost
+follower journaling every event while dhcpd runs (in a thread at rackd's
+default niceness), and the run checks that every ACK became one journaled
+commit. Prints a table; the hook's own cost
 per call (fork+exec+run, timed from Python) is shown in milliseconds.
 """
 
