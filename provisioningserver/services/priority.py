@@ -4,9 +4,9 @@ dhcpd is single-threaded and answers nobody while it is off the CPU. rackd
 shares the machine with it, and its heaviest steady work, following
 dhcpd's log into the journal, can lag and catch up from the file without
 losing anything. So rackd lowers its own priority (rackd.yaml ``nice``,
-default 10) before it starts any thread, and gives each dhcpd
-it spawns the niceness rackd itself was started with. bench/lease_events.py
-measures the difference (BENCHMARKS.md).
+default 10) before it starts any thread, and gives each dhcpd it spawns
+the niceness rackd itself was started with. bench/lease_events.py measures
+the difference (BENCHMARKS.md).
 
 Linux keeps niceness per thread, and a thread inherits its creator's: hence
 "before any thread". Lowering a priority needs CAP_SYS_NICE; where rackd
