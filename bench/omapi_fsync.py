@@ -17,7 +17,6 @@ between the two clients the fsync takes. Cases alternate per round.
 
 import argparse
 import base64
-import json
 import os
 import secrets
 import sys
@@ -25,10 +24,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from bench.omapi_live import KEY_NAME, PYPUREOMAPI  # noqa: E402
+from bench.omapi_live import KEY_NAME, client_adds, pypureomapi_adds  # noqa: E402
 from tests.lab.netns import Lab  # noqa: E402
 
-REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CONFIG = """\
 omapi-port 7911;
 key %(key)s { algorithm HMAC-MD5; secret "%(secret)s"; }
@@ -46,27 +44,9 @@ def hosts(tag, count):
         "ip": f"198.18.{1 + i // 250}.{1 + i % 250}"} for i in range(count)]
 
 
-def sequential(server, secret, host_list):
-    job = json.dumps({"key_name": KEY_NAME, "secret": secret, "hosts": host_list})
-    return float(server.run([sys.executable, "-c", PYPUREOMAPI], input=job,
-                            timeout=600).stdout)
-
-
-def windowed(server, secret, host_list, window=8):
-    job = {"port": 7911, "key_name": KEY_NAME, "key_secret": secret, "window": window,
-           "mode": "batch", "timeout": 30,
-           "ops": [{"op": "add_host", "name": h["host"], "mac": h["mac"], "ip": h["ip"]}
-                   for h in host_list]}
-    out = server.run([sys.executable, "-m", "tests.dhcp.omapi_driver"], input=json.dumps(job),
-                     cwd=REPO, timeout=600)
-    done = json.loads(out.stdout)
-    failed = [r for r in done["results"] if "ok" not in r]
-    if failed:
-        raise RuntimeError(f"{len(failed)} adds failed, first: {failed[0]}")
-    return done["seconds"]
-
-
-CLIENTS = {"pypureomapi sequential": sequential, "OmapiClient, window 8": windowed}
+CLIENTS = {"pypureomapi sequential": pypureomapi_adds,
+           "OmapiClient, window 8": lambda server, secret, host_list: client_adds(
+               server, secret, host_list, 8)}
 
 
 def run(count, rounds):
