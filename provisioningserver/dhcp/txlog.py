@@ -92,9 +92,6 @@ class Transaction:
             return NO_FREE_LEASES
         return None
 
-    def stamped(self, when):
-        return self if self.time is not None else attrs.evolve(self, time=when)
-
 
 _NAME = r"(?: \((?P<name>[^()]*)\))?"
 _VIA = r" via (?P<via>\S+?)"

@@ -46,7 +46,6 @@ def test_a_failed_batch_leaves_neither_events_nor_position(tmp_path):
     journal.record([_event()], "dhcpd4", (1, 10))
 
     class Broken:
-        stamped = lambda self, now: self  # noqa: E731
         action = ip_family = ip = mac = duid = hostname = lease_time = object()
         timestamp = 1.0
         unknown_client = None
