@@ -82,6 +82,13 @@ class Transaction:
     xid: str | None = None  # v6: the transaction ID
     network: str | None = None  # the network dhcpd names in a failure; a v6 relay's link address
     reason: str | None = None  # why dhcpd refused, NAKed or ignored
+    # Not stored in the journal's transaction table, only read from the line:
+    lease_time: int | None = None  # v6: the valid lifetime an IA line gives
+    inform: bool = False  # a DHCPACK that answers a DHCPINFORM: no lease
+
+    def record(self):
+        """The fields the journal keeps, as a JSON-ready mapping."""
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
 
     @property
     def problem(self):
@@ -93,7 +100,17 @@ class Transaction:
         return None
 
 
-_NAME = r"(?: \((?P<name>[^()]*)\))?"
+# What the journal keeps of a transaction (lease_time and inform only serve
+# the lease events made from the line), in the field order.
+RECORD_FIELDS = ("family", "type", "time", "mac", "duid", "ip", "interface", "relay", "server",
+                 "hostname", "peer", "xid", "network", "reason")
+
+# The name is the client's host-name option, printed as it came when it is
+# printable (else as UNPRINTABLE): it may hold spaces, parentheses and " via ".
+# So it is matched greedily up to the last ") via X" that ends the line (or
+# comes before ": REASON" or "(found)"), whose parts dhcpd writes itself.
+_NAME = r"(?: \((?P<name>.*)\))?"
+UNPRINTABLE = "Hostname Unsuitable for Printing"
 _VIA = r" via (?P<via>\S+?)"
 _TAIL = r"(?:: (?P<reason>.*?))?"
 _V4 = [
@@ -124,7 +141,7 @@ _V6_MESSAGE = re.compile(
     r"|, link address (?P<link>\S+), peer address (?P<relayed>\S+))$")
 _V6_IA = re.compile(
     r"(?P<type>Advertise|Reply) (?:NA|TA|PD): address (?P<ip>\S+) to client with duid "
-    r"(?P<duid>[0-9a-fA-F:]+) iaid = -?\d+ valid for \d+ seconds$")
+    r"(?P<duid>[0-9a-fA-F:]+) iaid = -?\d+ (?:valid for (?P<valid>\d{1,10}) seconds|static)$")
 _V6_SENT = re.compile(r"Sending (?P<type>Advertise|Reply|Relay-reply) to (?P<peer>\S+) port \d+$")
 _V6_RELEASE = re.compile(r"Client (?P<duid>[0-9a-fA-F:]+) releases address (?P<ip>\S+)$")
 _V6_DECLINE = re.compile(r"Client (?P<duid>[0-9a-fA-F:]+) reports address (?P<ip>\S+) is "
@@ -176,7 +193,7 @@ def _via(text):
         return None, text
 
 
-def _v4(kind, match, line, when):
+def _v4(kind, match, line, when, inform=False):
     groups = match.groupdict()
     relay, interface = _via(groups["via"])
     reason, network = groups.get("reason"), None
@@ -187,12 +204,14 @@ def _v4(kind, match, line, when):
         reason = reason.rstrip(".")
     ip = groups.get("ip")
     server = groups.get("server")
+    name = groups.get("name")
     return Transaction(
         family=4, type=kind, time=when, mac=_mac(groups.get("mac")),
         ip=None if ip is None else _address(ip, "ip", line),
         interface=interface, relay=relay,
         server=None if server is None else _address(server, "server", line),
-        hostname=groups.get("name") or None, network=network, reason=reason or None,
+        hostname=None if name == UNPRINTABLE else name or None, network=network,
+        reason=reason or None, inform=inform,
     )
 
 
@@ -207,9 +226,11 @@ def _v6(line, when):
             network=None if link is None else _address(link, "link", line))
     match = _V6_IA.match(line)
     if match:
+        valid = match["valid"]
         return Transaction(family=6, type=match["type"].upper(), time=when,
                            ip=_address(match["ip"].split("/")[0], "ip", line),
-                           duid=match["duid"].lower())
+                           duid=match["duid"].lower(),
+                           lease_time=None if valid is None else int(valid))
     match = _V6_SENT.match(line)
     if match:
         return Transaction(family=6, type=match["type"].upper(), time=when,
@@ -238,7 +259,7 @@ def parse_transaction(line, when=None):
         for kind, pattern in _V4:
             match = pattern.match(line)
             if match:
-                return _v4(kind, match, line, when)
+                return _v4(kind, match, line, when, inform=line.startswith("DHCPACK to "))
         raise BadTransaction(f"not a dhcpd transaction line: {line[:200]!r}")
     if line.startswith(_V6_PREFIXES) or line.startswith("Client "):
         if len(line) > MAX_LINE:

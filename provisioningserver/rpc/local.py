@@ -10,7 +10,6 @@ logged here and reported as `EnvironmentProblem` instead.
 import ipaddress
 import json
 
-import attrs
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
@@ -214,7 +213,7 @@ class ControlLocator(amp.CommandLocator):
     def get_transactions(self, mac=None, ip=None, since=None, limit=None):
         def build(views):
             where = _transaction_filter(mac, ip, since, limit)
-            return [attrs.asdict(t) for t in views.journal.transactions(**where)]
+            return [t.record() for t in views.journal.transactions(**where)]
         return self._report("transactions", build)
 
     @control.GetProblems.responder

@@ -34,7 +34,7 @@ import time
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.leases import LeaseEvent
-from provisioningserver.dhcp.txlog import Transaction
+from provisioningserver.dhcp.txlog import RECORD_FIELDS, Transaction
 
 log = Logger()
 
@@ -69,8 +69,8 @@ CREATE TABLE IF NOT EXISTS sources (
 );
 """
 
-# Schema version 2. The columns are Transaction's fields, in its order.
-_TX_FIELDS = tuple(field.name for field in Transaction.__attrs_attrs__)
+# Schema version 2: the columns are the Transaction fields kept, in order.
+_TX_FIELDS = RECORD_FIELDS
 _TX_COLUMNS = ", ".join(f'"{name}"' for name in _TX_FIELDS)
 _TX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (

@@ -5,13 +5,14 @@ real dhcpd 4.4.3-P1 in network-namespace labs (its header says how).
 """
 
 import collections
+import json
 import os
 
-import attrs
 import pytest
 
 from provisioningserver.dhcp.txlog import (
-    MAX_LINE, NAK, NO_FREE_LEASES, BadTransaction, Transaction, parse_transaction,
+    MAX_LINE, NAK, NO_FREE_LEASES, RECORD_FIELDS, BadTransaction, Transaction,
+    parse_transaction,
 )
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "dhcpd_transactions.log")
@@ -57,7 +58,8 @@ CASES = [
     ("DHCPINFORM from 198.18.0.50 via r0",
      dict(family=4, type="INFORM", ip="198.18.0.50", interface="r0")),
     ("DHCPACK to 198.18.0.50 (52:54:00:00:00:0a) via r0",
-     dict(family=4, type="ACK", ip="198.18.0.50", mac="52:54:00:00:00:0a", interface="r0")),
+     dict(family=4, type="ACK", ip="198.18.0.50", mac="52:54:00:00:00:0a", interface="r0",
+          inform=True)),
     ("DHCPDECLINE of 198.18.0.51 from 52:54:00:00:00:0b via r0: abandoned",
      dict(family=4, type="DECLINE", ip="198.18.0.51", mac="52:54:00:00:00:0b",
           interface="r0", reason="abandoned")),
@@ -96,13 +98,13 @@ CASES = [
      dict(family=6, type="SOLICIT", peer=LL, xid="0x5CD4C900")),
     (f"Advertise NA: address 2001:db8:1::101 to client with duid {DUID1} iaid = 1087588910 "
      "valid for 8 seconds",
-     dict(family=6, type="ADVERTISE", ip="2001:db8:1::101", duid=DUID1)),
+     dict(family=6, type="ADVERTISE", ip="2001:db8:1::101", duid=DUID1, lease_time=8)),
     (f"Sending Advertise to {LL} port 546", dict(family=6, type="ADVERTISE", peer=LL)),
     (f"Request message from {LL} port 546, transaction ID 0xBF34F100",
      dict(family=6, type="REQUEST", peer=LL, xid="0xBF34F100")),
     (f"Reply NA: address 2001:db8:1::101 to client with duid {DUID1} iaid = 1087588910 "
      "valid for 8 seconds",
-     dict(family=6, type="REPLY", ip="2001:db8:1::101", duid=DUID1)),
+     dict(family=6, type="REPLY", ip="2001:db8:1::101", duid=DUID1, lease_time=8)),
     (f"Sending Reply to {LL} port 546", dict(family=6, type="REPLY", peer=LL)),
     (f"Renew message from {LL} port 546, transaction ID 0x993D500",
      dict(family=6, type="RENEW", peer=LL, xid="0x993D500")),
@@ -120,13 +122,24 @@ CASES = [
           network="2001:db8:2::2")),
     (f"Advertise NA: address 2001:db8:2::100 to client with duid {DUID2} iaid = 1 valid "
      "for 600 seconds",
-     dict(family=6, type="ADVERTISE", ip="2001:db8:2::100", duid=DUID2)),
+     dict(family=6, type="ADVERTISE", ip="2001:db8:2::100", duid=DUID2, lease_time=600)),
     ("Sending Relay-reply to 2001:db8:2::2 port 547",
      dict(family=6, type="RELAY-REPLY", peer="2001:db8:2::2")),
     ("Advertise NA: address 2001:db8:40::102f to client with duid "
      "00:01:00:01:32:9d:9e:81:3e:62:fd:ed:f9:69 iaid = -34735767 valid for 600 seconds",
      dict(family=6, type="ADVERTISE", ip="2001:db8:40::102f",
-          duid="00:01:00:01:32:9d:9e:81:3e:62:fd:ed:f9:69")),
+          duid="00:01:00:01:32:9d:9e:81:3e:62:fd:ed:f9:69", lease_time=600)),
+    ("DHCPACK on 198.18.1.0 to 02:00:5e:10:01:01 (a) via eth0) via s0",
+     dict(family=4, type="ACK", ip="198.18.1.0", mac="02:00:5e:10:01:01",
+          hostname="a) via eth0", interface="s0")),
+    ("DHCPACK on 198.18.1.1 to 02:00:5e:10:01:02 (Hostname Unsuitable for Printing) via s0",
+     dict(family=4, type="ACK", ip="198.18.1.1", mac="02:00:5e:10:01:02", interface="s0")),
+    ("DHCPREQUEST for 198.18.1.2 (198.18.0.1) from 02:00:5e:10:01:03 (sp (paren) via s0",
+     dict(family=4, type="REQUEST", ip="198.18.1.2", server="198.18.0.1",
+          mac="02:00:5e:10:01:03", hostname="sp (paren", interface="s0")),
+    ("DHCPRELEASE of 198.18.1.4 from 02:00:5e:10:01:05 (n) via c0 (not found) via s0 (found)",
+     dict(family=4, type="RELEASE", ip="198.18.1.4", mac="02:00:5e:10:01:05",
+          hostname="n) via c0 (not found", interface="s0", reason="found")),
     ("Unable to pick client address: no addresses available  - shared network "
      "2001:db8:2::/64: 1 total, 1 active,  0 abandoned",
      dict(family=6, type="NOADDRS", network="2001:db8:2::/64",
@@ -148,8 +161,8 @@ def test_every_recorded_line_parses_or_is_not_a_transaction():
     found = [t for t in map(parse_transaction, RECORDED) if t is not None]
     counts = collections.Counter((t.family, t.type) for t in found)
     assert counts == {
-        (4, "DISCOVER"): 5, (4, "OFFER"): 3, (4, "REQUEST"): 7, (4, "ACK"): 6,
-        (4, "NAK"): 3, (4, "INFORM"): 2, (4, "DECLINE"): 1, (4, "RELEASE"): 2,
+        (4, "DISCOVER"): 10, (4, "OFFER"): 8, (4, "REQUEST"): 12, (4, "ACK"): 11,
+        (4, "NAK"): 3, (4, "INFORM"): 2, (4, "DECLINE"): 1, (4, "RELEASE"): 7,
         (6, "SOLICIT"): 2, (6, "ADVERTISE"): 5, (6, "REQUEST"): 2, (6, "REPLY"): 14,
         (6, "RENEW"): 3, (6, "CONFIRM"): 1, (6, "RELEASE"): 2,
         (6, "INFORMATION-REQUEST"): 1, (6, "RELAY-FORWARD"): 4, (6, "RELAY-REPLY"): 4,
@@ -201,7 +214,18 @@ def test_bytes_and_odd_macs_are_accepted():
 
 
 def test_fields_are_plain_values():
-    """A record converts to a JSON-ready mapping (the control socket sends it so)."""
+    """A transaction's record is a JSON-ready mapping of the fields the journal
+    keeps (the control socket sends it so)."""
     t = parse_transaction(RECORDED[RECORDED.index("DHCPNAK on 198.18.9.9 to "
                                                   "52:54:00:00:00:0d via r0")], when=1.0)
-    assert attrs.asdict(t)["type"] == "NAK"
+    record = t.record()
+    assert record["type"] == "NAK" and record["time"] == 1.0
+    assert json.loads(json.dumps(record)) == record
+    assert set(record) == set(RECORD_FIELDS)  # what the journal keeps, no more
+
+
+def test_a_static_v6_address_has_no_lifetime():
+    """dhcpd writes "static" instead of a lifetime for a fixed-address6 host."""
+    t = parse_transaction(f"Reply NA: address 2001:db8:1::5 to client with duid {DUID1} "
+                          "iaid = 7 static")
+    assert (t.type, t.ip, t.duid, t.lease_time) == ("REPLY", "2001:db8:1::5", DUID1, None)
