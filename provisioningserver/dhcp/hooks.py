@@ -1,11 +1,16 @@
 """The dhcpd statements that report lease events (pure: text out).
 
-`log_statements` is rackd's default event source. dhcpd runs ``log()``
-in-process (no fork), so it costs dhcpd one formatted ``write(2)`` per
-event; with ``-d`` the line lands in dhcpd's log file, which rackd follows
-(`provisioningserver.services.leasefollow`). `notify_statements` is the
-same record handed to scripts/dhcp-notify through ``execute()``, for sites
-that want it; it costs a fork and exec per event.
+`log_statements` is rackd's default event source's one statement. dhcpd
+logs every DHCPACK and release itself, and rackd makes its commit and
+release events from those lines (`provisioningserver.dhcp.logevents`);
+dhcpd does not log an expiry, so an ``on expiry`` block ``log()``s one record
+line for it. It is kept small on purpose: dhcpd copies the ``on`` blocks in
+scope into every lease it writes to its leases file, at every DHCPACK. DHCPv6
+needs none (no packet at expiry, so no record could be made).
+
+`notify_statements` hands every event, with all its fields, to
+scripts/dhcp-notify through ``execute()``, for sites that want it; it costs a
+fork and exec per event.
 
 Both write the record of `provisioningserver.dhcp.leases`. What dhcpd 4.4.3
 can say in each event, as checked against the real server:
@@ -54,15 +59,6 @@ def _fields(family, action, known):
     return [V6_IP, DASH, V6_DUID, lease_time, DASH, known]
 
 
-def _log(family, action, known):
-    head = '"%s %s %s %d "' % (MAGIC, VERSION, action, family)
-    parts = [head]
-    for expression in _fields(family, action, known):
-        parts += [expression, '" "']
-    parts.append('"-"')  # the timestamp: the follower stamps log records
-    return "log(info, concat(%s));" % ", ".join(parts)
-
-
 def _execute(family, action, known, program, options):
     args = ['"%s"' % o for o in options]
     args += ['"%s"' % action, '"%d"' % family] + _fields(family, action, known)
@@ -88,10 +84,16 @@ def _events(family, statement):
 
 
 def log_statements(family):
-    """dhcpd statements that log one record per lease event (global scope)."""
+    """The default source's dhcpd statements (global scope): an ``on expiry``
+    that logs the expired address, for DHCPv4; nothing for DHCPv6."""
     if family not in (4, 6):
         raise ValueError(f"family: expected 4 or 6, got {family!r}")
-    return _events(family, lambda action, known: _log(family, action, known))
+    if family == 6:
+        return ""
+    # The record's fields after the address: MAC, DUID, lease time, host
+    # name, known and timestamp, all absent.
+    return 'on expiry {\n  log(info, concat("%s %s expiry 4 ", %s, " - - - - - -"));\n}\n' % (
+        MAGIC, VERSION, V4_IP)
 
 
 def _check_path(name, path):

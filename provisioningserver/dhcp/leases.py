@@ -125,12 +125,17 @@ def _parse_ip(text, family):
     return canonical
 
 
-def _parse_hostname(text):
-    raw = _hex_bytes(text, "hostname", MAX_HOSTNAME)
-    # Keep what a DNS label may hold; anything else is dropped, never stored.
-    name = raw.split(b"\0", 1)[0].decode("ascii", "replace")
+def clean_hostname(name):
+    """What a DNS name may hold of ``name`` (up to a NUL), or None; anything
+    else a client sent is dropped, never stored."""
+    name = name.split("\0", 1)[0][:MAX_HOSTNAME]
     cleaned = "".join(c for c in name if c.isascii() and (c.isalnum() or c in "-._"))
     return cleaned or None
+
+
+def _parse_hostname(text):
+    raw = _hex_bytes(text, "hostname", MAX_HOSTNAME)
+    return clean_hostname(raw.decode("ascii", "replace"))
 
 
 def _parse_number(text, field, limit):

@@ -42,6 +42,8 @@ from twisted.internet import task
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.leases import MAGIC, BadRecord, parse_record
+from provisioningserver.dhcp.leasetimes import LeaseTimes
+from provisioningserver.dhcp.logevents import Unusable, lease_event
 from provisioningserver.dhcp.txlog import BadTransaction, parse_transaction
 
 CHUNK = 1 << 20
@@ -75,10 +77,14 @@ class LogFollower:
 
     log = Logger()
 
-    def __init__(self, path, journal, source, chunk=CHUNK, punch_every=PUNCH_EVERY):
+    def __init__(self, path, journal, source, events=None, chunk=CHUNK,
+                 punch_every=PUNCH_EVERY):
         self.path = path
         self.journal = journal
         self.source = source
+        # LineEvents: commits and releases come from dhcpd's own lines, and
+        # a record line then only counts for an expiry.
+        self.line_events = events
         self.chunk = max(chunk, MAX_LINE)
         self.punch_every = punch_every
         self._fd = None
@@ -89,6 +95,7 @@ class LogFollower:
         self.transactions = 0
         self.rejected = 0
         self.rejected_transactions = 0
+        self.superseded = 0
         self.truncations = 0
         self.replacements = 0
 
@@ -139,6 +146,9 @@ class LogFollower:
             self.log.warn("skipped {n} bytes without a newline in {path}", n=end, path=self.path)
             return self._commit([], end)
         events, transactions = [], []
+        line_events = self.line_events
+        if line_events is not None:
+            line_events.refresh()  # the leases file, before the ACKs it explains
         for line in data[:end].split(b"\n")[:-1]:
             if line.startswith(_RECORD):
                 try:
@@ -149,7 +159,10 @@ class LogFollower:
                                   why=str(exc))
                     continue
                 if event is not None:
-                    events.append(event)
+                    if line_events is not None and event.action != "expiry":
+                        self.superseded += 1  # from a config of an older rackd
+                    else:
+                        events.append(event)
                     continue
             try:
                 transaction = parse_transaction(line)
@@ -160,6 +173,10 @@ class LogFollower:
                 continue
             if transaction is not None:
                 transactions.append(transaction)
+                if line_events is not None:
+                    event = line_events.event(transaction)
+                    if event is not None:
+                        events.append(event)
         return self._commit(events, end, transactions)
 
     def _commit(self, events, consumed, transactions=()):
@@ -197,6 +214,103 @@ class LogFollower:
         fd = os.open(self.path, os.O_RDONLY)
         self._fd, self._inode, self._offset, self._punched = fd, os.fstat(fd).st_ino, 0, 0
         return True
+
+
+class LeasesFileTail:
+    """Reads dhcpd's leases file as it grows into a `LeaseTimes`.
+
+    Only complete records are read (up to a closing brace at the start of a
+    line); the rest waits. dhcpd rewrites the file at start and about
+    hourly (a new inode at the path, holding every current lease), and rackd
+    rewrites it before each dhcpd start: then it is read again from 0."""
+
+    def __init__(self, path, chunk=CHUNK):
+        self.path = path
+        self.chunk = chunk
+        self.times = LeaseTimes()
+        self.rereads = 0
+        self._inode = None
+        self._offset = 0
+
+    def refresh(self):
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            st = os.fstat(fd)
+            if st.st_ino != self._inode or st.st_size < self._offset:
+                if self._inode is not None:
+                    self.rereads += 1
+                self._inode, self._offset, self.times = st.st_ino, 0, LeaseTimes()
+            while self._offset < st.st_size:
+                data = os.pread(fd, self.chunk, self._offset)
+                end = data.rfind(b"\n}\n") + 3
+                if end < 3:
+                    if len(data) < self.chunk:
+                        return  # a record still being written
+                    end = len(data)  # a chunk without a record's end: not dhcpd's
+                self.times.feed(data[:end].decode("utf-8", "replace"))
+                self._offset += end
+        finally:
+            os.close(fd)
+
+
+class KnownClients:
+    """Whether a reservation names a MAC: ``macs()`` returns the MACs of
+    the applied hosts, and is asked again when ``path`` (the applied state)
+    changes."""
+
+    def __init__(self, path, macs):
+        self.path = path
+        self.macs = macs
+        self._seen = None
+        self._known = frozenset()
+
+    def refresh(self):
+        try:
+            st = os.stat(self.path)
+            seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = None
+        if seen != self._seen:
+            self._known = frozenset(self.macs())
+            self._seen = seen
+
+    def __call__(self, mac):
+        return mac in self._known
+
+
+class LineEvents:
+    """The default source's commit and release events, from dhcpd's lines
+    (`provisioningserver.dhcp.logevents`), with DHCPv4 lease times from the
+    leases file at ``leases_path`` and the unknown-client flag from
+    ``known`` (a `KnownClients`; without one, the flag is not set)."""
+
+    log = Logger()
+
+    def __init__(self, leases_path, known=None):
+        self.leases = LeasesFileTail(leases_path)
+        self.known = known
+        self.unusable = 0
+
+    def refresh(self):
+        self.leases.refresh()
+        if self.known is not None:
+            self.known.refresh()
+
+    def _known(self, mac):
+        return None if self.known is None else self.known(mac)
+
+    def event(self, transaction):
+        try:
+            return lease_event(transaction, self.leases.times.lease_time, self._known)
+        except (Unusable, ValueError) as exc:
+            self.unusable += 1
+            if self.unusable == 1 or self.unusable % 1000 == 0:  # a client may repeat it
+                self.log.warn("a lease line without an event ({n} so far): {why}",
+                              n=self.unusable, why=str(exc))
+            return None
 
 
 class LeaseFollowService(service.Service):

@@ -105,11 +105,21 @@ def test_binary_garbage_never_raises_anything_but_badrecord():
             pass
 
 
-def test_hooks_render_one_log_per_event():
-    """v4 gets commit (known/unknown), release and expiry; v6 no expiry."""
+def test_default_source_logs_only_v4_expiries():
+    """Commits and releases come from dhcpd's own lines: the default source's
+    statements are one small log() in on expiry for v4, and none for v6."""
     v4 = hooks.log_statements(4)
-    assert v4.count("log(info") == 4 and "if known" in v4
-    v6 = hooks.log_statements(6)
+    assert v4.count("log(info") == 1 and v4.startswith("on expiry {")
+    assert hooks.log_statements(6) == ""
+    with pytest.raises(ValueError):
+        hooks.log_statements(5)
+
+
+def test_notify_hooks_run_the_program_per_event():
+    """v4 gets commit (known/unknown), release and expiry; v6 no expiry."""
+    v4 = hooks.notify_statements(4, "/usr/lib/rackd/dhcp-notify")
+    assert v4.count("execute(") == 4 and "if known" in v4 and "on expiry" in v4
+    v6 = hooks.notify_statements(6, "/usr/lib/rackd/dhcp-notify")
     assert "on expiry" not in v6 and "dhcp6.client-id" in v6
     with pytest.raises(ValueError):
         hooks.notify_statements(4, 'relative/"path')

@@ -256,15 +256,20 @@ def test_render_refuses_hostile_omapi_key():
 
 
 def test_lease_hooks_at_global_scope_unless_off():
-    """The log() hook statements close the config by default, and are left
-    out when the inputs turn them off."""
+    """The expiry log() closes the v4 config by default (commits and releases
+    come from dhcpd's own lines), and is left out when the inputs turn it off;
+    a v6 config needs nothing."""
     import attrs as _attrs
 
     make_config, make_inputs = GOLDENS["small-v4"]
     config = make_config()
     inputs = make_inputs(config)
     text = render(config, inputs).text
-    assert text.rstrip().endswith("}") and "\non commit {\n" in text
-    assert 'log(info, concat("rackd-lease 1 commit 4 "' in text
+    assert text.rstrip().endswith("}") and "\non expiry {\n" in text
+    assert 'log(info, concat("rackd-lease 1 expiry 4 "' in text
+    assert "on commit" not in text and "on release" not in text
     off = render(config, _attrs.evolve(inputs, lease_hooks=False)).text
-    assert "rackd-lease" not in off and "on commit" not in off
+    assert "rackd-lease" not in off and "on expiry" not in off
+    make_config, make_inputs = GOLDENS["small-v6"]
+    config = make_config()
+    assert "rackd-lease" not in render(config, make_inputs(config)).text
