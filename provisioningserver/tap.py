@@ -12,8 +12,10 @@
       ├─ region                     (only when `region` is configured: one reconnecting
       │                              TLS client per region controller)
       └─ lease events               (unless lease_events is false)
-           ├─ follow dhcpd log, v4/v6  (dhcpd's log() records and per-packet lines -> journal;
-           │                            problems per pool counted in events.transactions)
+           ├─ follow dhcpd log, v4/v6  (dhcpd's per-packet lines -> commits, releases and
+           │                            transactions; its expiry log() records; v4 lease
+           │                            times from the leases file -> journal; problems
+           │                            per pool counted in events.transactions)
            ├─ lease socket             (dhcp-notify datagrams and spool -> journal)
            ├─ forwarder                (journal -> region UpdateLeases, delete on ack)
            └─ history pruning          (hourly; history_days, transactions_days/_max_rows)
@@ -43,7 +45,10 @@ from provisioningserver.rpc.region import NoRegionConnection
 from provisioningserver.services.files import DhcpdPaths, ensure_directories
 from provisioningserver.services.forward import Forwarder
 from provisioningserver.services.journal import Journal
-from provisioningserver.services.leasefollow import LeaseFollowService, LogFollower
+from provisioningserver.services.dhcpstate import state_path
+from provisioningserver.services.leasefollow import (
+    KnownClients, LeaseFollowService, LineEvents, LogFollower,
+)
 from provisioningserver.services.leasesocket import LeaseSocketService
 from provisioningserver.services.keys import load_or_create_key
 from provisioningserver.services.failoverwatch import FailoverWatch
@@ -195,9 +200,17 @@ def _lease_events(config, configurator, region, reactor):
                        problems=transactions)
     events = _LeaseEvents(journal, views, transactions)
     events.setName("lease-events")
+    def reserved_macs():
+        applied = configurator.applied(4).config
+        return () if applied is None else (host.mac for host in applied.hosts)
+
     for ip_version in (4, 6):
-        log_path = DhcpdPaths.for_family(config, ip_version).log
-        follower = LogFollower(log_path, journal, f"dhcpd{ip_version}")
+        paths = DhcpdPaths.for_family(config, ip_version)
+        known = None
+        if ip_version == 4:  # v6 reservations name DUIDs, and dhcpd logs none for them
+            known = KnownClients(state_path(config.state_dir, 4), reserved_macs)
+        follower = LogFollower(paths.log, journal, f"dhcpd{ip_version}",
+                               events=LineEvents(paths.leases, known))
         LeaseFollowService(follower, reactor).setServiceParent(events)
     LeaseSocketService(config.lease_socket_path, config.lease_spool_path, journal,
                        reactor).setServiceParent(events)

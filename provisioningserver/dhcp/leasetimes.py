@@ -21,14 +21,15 @@ every DHCPACK sets). Times are UTC, or ``epoch N; # ...`` with
 ``db-time-format local``; ``ends never`` is an infinite lease (2**32 - 1,
 as DHCP says it).
 
-`LeaseTimes` keeps, per address, the last active record it was fed; a
-record in any other binding state (free, released, expired, abandoned,
-backup) forgets the address. It reads lines, not a grammar: every field it
-needs is on a line of its own, two spaces in, and dhcpd escapes what is not
-printable in strings, so no client-chosen text starts a line. Reading an
-ACK long after it happened (rackd was down) can find a later record for the
-address: the lease time is then the later one's if it is the same client,
-else unknown.
+`LeaseTimes` keeps, per address, the last active record it was fed:
+records in other binding states (free, released, expired, abandoned,
+backup) are skipped, so an ACK read after its lease was released still
+finds its time. It reads lines, not a grammar: every field it needs is on
+a line of its own, two spaces in, and dhcpd escapes what is not printable
+in strings, so no client-chosen text starts a line. Reading an ACK long
+after it happened (rackd was down) can find a later lease on the address:
+the lease time is then the later one's if it is the same client, else
+unknown.
 """
 
 import calendar
@@ -70,14 +71,14 @@ def _lease_time(fields):
 
 
 class LeaseTimes:
-    """Active DHCPv4 leases' (MAC, lease time) by address, fed leases-file text."""
+    """The last active lease's (MAC, lease time) by address, fed leases-file text."""
 
     def __init__(self):
-        self._active = {}
+        self._last = {}
         self.records = 0
 
     def __len__(self):
-        return len(self._active)
+        return len(self._last)
 
     def feed(self, text):
         """Read the complete records in ``text`` (a partial one is ignored:
@@ -100,14 +101,13 @@ class LeaseTimes:
     def _close(self, ip, fields):
         self.records += 1
         if fields.get("state") != "active;":
-            self._active.pop(ip, None)
             return
         mac = fields.get("mac", "").rstrip(";").lower()
-        self._active[ip] = (mac, _lease_time(fields))
+        self._last[ip] = (mac, _lease_time(fields))
 
     def lease_time(self, ip, mac):
-        """The lease time of ``mac``'s active lease on ``ip``, or None."""
-        found = self._active.get(ip)
+        """The lease time of ``mac``'s last active lease on ``ip``, or None."""
+        found = self._last.get(ip)
         if found is None or found[0] != mac:
             return None
         return found[1]

@@ -1,10 +1,14 @@
 """Following dhcpd's log file into the lease journal.
 
 dhcpd runs with ``-d``; its stderr is a file rackd opened with O_APPEND
-(state_dir/log/dhcpd.log), never a pipe, and the ``log()`` statements of
-`provisioningserver.dhcp.hooks` put one record line in it per lease event.
-dhcpd writes each line as two ``write(2)`` calls (text, then newline), so
-only complete lines are consumed; a partial tail waits for the next poll.
+(state_dir/log/dhcpd.log), never a pipe. dhcpd writes a line there for
+every message it receives or sends; with rackd's default event source
+(`LineEvents`) each DHCPACK, BOOTP reply, DHCPv6 Reply NA and release line
+becomes a commit or release event (`provisioningserver.dhcp.logevents`), and
+the ``on expiry`` ``log()`` of `provisioningserver.dhcp.hooks` adds one
+record line per expiry. dhcpd writes each line as two ``write(2)`` calls
+(text, then newline), so only complete lines are consumed; a partial tail
+waits for the next poll.
 
 Where we are is (inode, offset), stored by the journal in the same
 transaction as the events read up to that offset. So:
@@ -12,7 +16,8 @@ transaction as the events read up to that offset. So:
 - events written while rackd is down are read when it comes back;
 - a crash before a commit re-reads the same lines, after it never;
 - a dhcpd restart appends to the same file: nothing changes for us;
-- dhcpd rewriting its leases file is irrelevant, we never read it.
+- dhcpd rewriting its leases file creates no event: events come from the
+  log only; the leases file gives DHCPv4 lease times (`LeasesFileTail`).
 
 The file is replaced (new inode at the path) only when rackd starts a
 dhcpd with a new log file: we finish the old file through the descriptor
@@ -23,10 +28,9 @@ renaming while dhcpd runs; instead the consumed prefix is freed with
 ``fallocate(PUNCH_HOLE)``: offsets stay valid, the writer is untouched,
 and the disk space comes back (the file is sparse, its size keeps growing).
 
-dhcpd's own per-packet lines (DHCPDISCOVER ..., Solicit message ...) in
-the same file become `provisioningserver.dhcp.txlog` transactions, stored
-in the same transaction as the events and the position, so the same
-guarantees hold for them.
+Every per-packet line is also a `provisioningserver.dhcp.txlog`
+transaction, stored in the same transaction as the events and the
+position, so the same guarantees hold for them.
 
 `LogFollower` does the reading (synchronous, testable with real files);
 `LeaseFollowService` polls it on an injected clock.

@@ -1,23 +1,27 @@
 """Lease events from the real dhcpd, end to end, in a network-namespace lab.
 
-dhcpd runs with rackd's default event source (hooks.log_statements) and its
-stderr appended to a log file; perfdhcp and dhclient are the clients. The
-follower reads the log into the journal. Every DHCPACK dhcpd logged must be
-exactly one commit event, across a restart of the follower and of dhcpd.
+dhcpd runs with rackd's default event source (its own per-packet lines,
+plus hooks.log_statements for expiries) and its stderr appended to a log
+file; perfdhcp, dhclient and raw packets are the clients. The follower reads
+the log (and the leases file, for lease times) into the journal. Every
+DHCPACK dhcpd logged must be exactly one commit event, across a restart of
+the follower and of dhcpd and a rewrite of the leases file.
 """
 
 import collections
-import time
 import os
 import re
+import sys
+import time
 
 import pytest
 
 from provisioningserver.dhcp import hooks
 from provisioningserver.services.journal import Journal
-from provisioningserver.services.leasefollow import LogFollower
+from provisioningserver.services.leasefollow import KnownClients, LineEvents, LogFollower
 from tests.lab.dhclient import Dhclient
 from tests.lab.netns import Lab
+from tests.lab.rackd import REPO
 
 pytestmark = pytest.mark.lab
 
@@ -84,6 +88,13 @@ def _perfdhcp(client, family, count, clients):
     return client.run(argv, check=False, timeout=60)
 
 
+def _follower(dhcpd, journal, reserved=()):
+    """The follower as rackd builds it; ``reserved``: the MACs of its hosts."""
+    known = KnownClients(dhcpd.leases + ".no-state", lambda: reserved)
+    events = LineEvents(dhcpd.leases, known if dhcpd.family == 4 else None)
+    return LogFollower(dhcpd.log, journal, "dhcpd%d" % dhcpd.family, events=events)
+
+
 def _drain(follower, rounds=3):
     for _ in range(rounds):
         follower.poll()
@@ -94,26 +105,83 @@ def _events(journal, action, family):
 
 
 def test_every_v4_ack_is_one_commit_across_restarts(lab, tmp_path):
-    """ACKs == commits (ip, mac), with the follower and dhcpd restarted midway."""
+    """ACKs == commits (ip, mac), each with its lease time, with dhcpd
+    restarted (which rewrites its leases file) under a running follower, and
+    the follower itself away while dhcpd serves."""
     server, client = lab.hosts["srv"], lab.hosts["cli"]
     dhcpd = Server(server, 4, V4_CONF % {"lease": 600})
     journal = Journal(str(tmp_path / "journal.db"))
     dhcpd.start()
     _perfdhcp(client, 4, 150, 60)
-    follower = LogFollower(dhcpd.log, journal, "dhcpd4")
+    follower = _follower(dhcpd, journal)
     _drain(follower)
+    dhcpd.stop()
+    dhcpd.start()  # dhcpd restart: same log file, appended; a new leases file
+    _perfdhcp(client, 4, 100, 80)
+    _drain(follower)
+    assert follower.line_events.leases.rereads >= 1
     follower.close()  # rackd goes away ...
     _perfdhcp(client, 4, 100, 80)  # ... while dhcpd keeps serving
-    dhcpd.stop()
-    dhcpd.start()  # dhcpd restart: same log file, appended
-    _perfdhcp(client, 4, 100, 80)
-    follower = LogFollower(dhcpd.log, journal, "dhcpd4")  # rackd is back
+    follower = _follower(dhcpd, journal)  # rackd is back
     _drain(follower)
     acks = collections.Counter(ACK.findall(dhcpd.text()))
     commits = collections.Counter((e.ip, e.mac) for e in _events(journal, "commit", 4))
     assert sum(acks.values()) >= 300
     assert commits == acks
     assert all(e.unknown_client and e.lease_time == 600 for e in _events(journal, "commit", 4))
+    assert follower.rejected == follower.rejected_transactions == 0
+    follower.close()
+    dhcpd.stop()
+
+
+# DORA, then RELEASE, for each host name, from raw packets (tests/lab/dhcppacket.py).
+HOSTILE_SCRIPT = r"""
+import random, socket, sys
+from tests.lab import dhcppacket, rawclient
+names = [b"a) via eth0", b"x\nDHCPACK on 198.18.9.9 to 00:11:22:33:44:55 via s0",
+         b"sp (paren", b"\xff\xfe", b"n) via c0 (not found", b"rackd-lease 1 commit 4 1.2.3.4"]
+sock = rawclient.open_socket("c0")
+send = lambda message: sock.sendto(message, ("255.255.255.255", 67))
+for i, name in enumerate(names):
+    mac, xid = "02:00:5e:10:01:%02x" % (i + 1), random.getrandbits(32)
+    send(dhcppacket.build("DISCOVER", xid, mac, {12: name}))
+    offer = [r for r in rawclient.collect(sock, xid, 2.0, 0.1)
+             if r["message_type"] == "OFFER"][0]
+    send(dhcppacket.build("REQUEST", xid, mac, {12: name, 54: socket.inet_aton("198.18.0.1"),
+                                                50: socket.inet_aton(offer["yiaddr"])}))
+    assert [r["message_type"] for r in rawclient.collect(sock, xid, 2.0, 0.1)] == ["ACK"]
+    sock.sendto(dhcppacket.build("RELEASE", random.getrandbits(32), mac,
+                                 {12: name, 54: socket.inet_aton("198.18.0.1")}, flags=0,
+                                 ciaddr=offer["yiaddr"]), ("198.18.0.1", 67))
+    print(mac, offer["yiaddr"])
+"""
+
+
+def test_hostile_host_names_neither_forge_nor_hide_events(lab, tmp_path):
+    """Clients whose host names hold parentheses, " via ", a newline with a
+    forged DHCPACK line, bytes that are not text, or a rackd record each give
+    exactly one commit and one release with their own address and MAC; no
+    event names anything else, and the names kept are cleaned."""
+    server, client = lab.hosts["srv"], lab.hosts["cli"]
+    dhcpd = Server(server, 4, V4_CONF % {"lease": 600})
+    journal = Journal(str(tmp_path / "journal.db"))
+    dhcpd.start()
+    time.sleep(0.5)
+    out = client.run([sys.executable, "-c", HOSTILE_SCRIPT], cwd=REPO, timeout=60).stdout
+    leased = sorted(tuple(line.split()) for line in out.splitlines())
+    assert len(leased) == 6
+    follower = _follower(dhcpd, journal)
+    deadline = time.monotonic() + 10
+    while len(_events(journal, "release", 4)) < 6 and time.monotonic() < deadline:
+        follower.poll()
+        time.sleep(0.2)
+    commits = _events(journal, "commit", 4)
+    releases = _events(journal, "release", 4)
+    assert sorted((e.mac, e.ip) for e in commits) == leased
+    assert sorted((e.mac, e.ip) for e in releases) == leased
+    assert {e.hostname for e in commits} == {
+        "aviaeth0", None, "spparen", "nviac0notfound", "rackd-lease1commit41.2.3.4"}
+    assert all(e.lease_time == 600 for e in commits)
     follower.close()
     dhcpd.stop()
 
@@ -123,7 +191,7 @@ def test_dhclient_release_and_expiry_arrive(lab, tmp_path):
     server, client = lab.hosts["srv"], lab.hosts["cli"]
     dhcpd = Server(server, 4, V4_CONF % {"lease": 3})
     journal = Journal(str(tmp_path / "journal.db"))
-    follower = LogFollower(dhcpd.log, journal, "dhcpd4")
+    follower = _follower(dhcpd, journal)
     dhcpd.start()
     dhclient = Dhclient(client, ifname="c0", timeout=10)
     lease = dhclient.obtain()
@@ -154,7 +222,7 @@ def test_v6_replies_become_commits(lab, tmp_path):
 
     time.sleep(0.5)
     _perfdhcp(client, 6, 40, 20)
-    follower = LogFollower(dhcpd.log, journal, "dhcpd6")
+    follower = _follower(dhcpd, journal)
     _drain(follower)
     replies = collections.Counter(REPLY_NA.findall(dhcpd.text()))
     commits = collections.Counter((e.ip, e.duid) for e in _events(journal, "commit", 6))
