@@ -7,10 +7,11 @@
 Builds a two-namespace lab (prefix rkh8-bench-), runs dhcpd with each way
 of collecting lease events and perfdhcp from the other namespace, and finds
 the highest offered rate dhcpd sustains (both exchanges under 2% drops)
-on a geometric ladder of rates. The default source is measured with the
+on a geometric ladder of rates. The default source (dhcpd's own lines, its
+expiry log() and the leases file for lease times) is measured with the
 follower journaling every event while dhcpd runs (in a thread at rackd's
-default niceness), and the run checks that every ACK became one journaled
-commit. Prints a table; the hook's own cost
+default niceness), and the run checks that every ACK became exactly one
+journaled commit with its lease time. Prints a table; the hook's own cost
 per call (fork+exec+run, timed from Python) is shown in milliseconds.
 """
 
@@ -29,7 +30,7 @@ from provisioningserver.config import RackdConfig  # noqa: E402
 from provisioningserver.dhcp import hooks  # noqa: E402
 from provisioningserver.dhcp.leases import parse_record  # noqa: E402
 from provisioningserver.services.journal import Journal  # noqa: E402
-from provisioningserver.services.leasefollow import LogFollower  # noqa: E402
+from provisioningserver.services.leasefollow import LineEvents, LogFollower  # noqa: E402
 from tests.lab.netns import Lab  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -156,14 +157,15 @@ class Bench:
         acks = len(re.findall(r"^DHCPACK on", text, re.M))
         exact = None
         if follow is not None:
-            follower = LogFollower(log, Journal(os.path.join(path, "j.db")), "dhcpd4")
+            journal = Journal(os.path.join(path, "j.db"))
+            follower = LogFollower(log, journal, "dhcpd4", events=LineEvents(leases))
             follower.poll()
-            commits = Journal(os.path.join(path, "j.db")).pending_count()
-            # dhcpd logs the commit before it sends the ACK: a dhcpd stopped
-            # between the two leaves one commit whose ACK never went out.
-            exact = acks <= commits <= acks + 1
-            print("  %s at %d/s: %d ACKs, %d commits journaled" % (name, rate, acks, commits),
-                  flush=True)
+            events = [event for _, event in journal.pending(10**7)]
+            commits = sum(1 for e in events if e.action == "commit" and e.lease_time == 600)
+            exact = acks == commits == len(events)
+            print("  %s at %d/s: %d ACKs, %d events journaled, %d of them commits with their "
+                  "lease time%s" % (name, rate, acks, len(events), commits,
+                                    "" if exact else "  MISMATCH"), flush=True)
         return drops, achieved, exact, cpu / max(acks, 1)
 
     @staticmethod
@@ -172,7 +174,8 @@ class Bench:
             os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
         else:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), priority)
-        follower = LogFollower(log, Journal(os.path.join(path, "j.db")), "dhcpd4")
+        events = LineEvents(os.path.join(path, "l.leases"))
+        follower = LogFollower(log, Journal(os.path.join(path, "j.db")), "dhcpd4", events=events)
         while not stop.wait(0.5):
             follower.poll()
         follower.poll()
@@ -231,14 +234,18 @@ def compare(bench, top, rounds, seconds, only=()):
 def _cases(only=()):
     """The collectors compared, as (name, dhcpd statements, follower).
 
-    none: no collection; log-only: the ``log()`` statements with nobody
-    reading the log (what they cost dhcpd itself); default: the statements
-    and the follower journaling at RACKD_NICE, as rackd runs it;
+    none: no collection; log-only: the default source's ``on expiry``
+    ``log()`` with nobody reading the log (what it costs dhcpd itself: dhcpd
+    copies it into every lease it writes); default: that statement and the
+    follower journaling at RACKD_NICE, as rackd runs it;
+    follower-only: the follower without the statement (what reading costs
+    dhcpd, through the CPU and caches they share; expiries go unseen);
     follower-nice0: the follower at dhcpd's own priority (rackd before it
     lowered itself); follower-idle: the follower under SCHED_IDLE.
     """
     cases = [("none", "", None), ("log-only", hooks.log_statements(4), None),
              ("default", hooks.log_statements(4), RACKD_NICE),
+             ("follower-only", "", RACKD_NICE),
              ("follower-nice0", hooks.log_statements(4), 0),
              ("follower-idle", hooks.log_statements(4), "idle")]
     return [case for case in cases if not only or case[0] in only or case[0] == "none"]
@@ -288,7 +295,8 @@ def main(argv=None):
                              "back-to-back pairs (capacity, and dhcpd's CPU per ACK)")
     parser.add_argument("--cases", default="",
                         help="with --compare or --pairs: a comma-separated subset of the "
-                             "cases (log-only, default, follower-nice0, follower-idle)")
+                             "cases (log-only, default, follower-only, follower-nice0, "
+                             "follower-idle)")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="new",
                         help="new clients from a large pool, or returning clients (see SHAPES)")
     args = parser.parse_args(argv)
@@ -311,7 +319,8 @@ def main(argv=None):
         fields = ["commit", "4", "198.18.1.1", "0:c:1:2:3:4", "-", "600", "-", "unknown"]
         cases = [
             ("no event collection", "", None, None),
-            ("default source (log + follower)", hooks.log_statements(4), RACKD_NICE, None),
+            ("default source (dhcpd's lines + follower)", hooks.log_statements(4), RACKD_NICE,
+             None),
             ('execute("/bin/true")', hooks.notify_statements(4, "/bin/true"), None, ["/bin/true"]),
             ("dhcp-notify via execute()", hooks.notify_statements(4, notify, sock, spool), None,
              [notify, "-s", sock, "-p", spool] + fields),

@@ -12,7 +12,8 @@
       ├─ region                     (only when `region` is configured: one reconnecting
       │                              TLS client per region controller)
       └─ lease events               (unless lease_events is false)
-           ├─ follow dhcpd log, v4/v6  (dhcpd's per-packet lines -> commits, releases and
+           ├─ follow dhcpd log, v4/v6  (in one thread at idle CPU priority, IdleRunner:
+           │                            dhcpd's per-packet lines -> commits, releases and
            │                            transactions; its expiry log() records; v4 lease
            │                            times from the leases file -> journal; problems
            │                            per pool counted in events.transactions)
@@ -47,7 +48,7 @@ from provisioningserver.services.forward import Forwarder
 from provisioningserver.services.journal import Journal
 from provisioningserver.services.dhcpstate import state_path
 from provisioningserver.services.leasefollow import (
-    KnownClients, LeaseFollowService, LineEvents, LogFollower,
+    IdleRunner, KnownClients, LeaseFollowService, LineEvents, LogFollower,
 )
 from provisioningserver.services.leasesocket import LeaseSocketService
 from provisioningserver.services.keys import load_or_create_key
@@ -172,15 +173,24 @@ def makeService(config, reactor=None):
 class _LeaseEvents(service.MultiService):
     """The lease event services, and what the control socket reads of them."""
 
-    def __init__(self, journal, views, transactions):
+    def __init__(self, journal, views, transactions, follow_journal, runner):
         super().__init__()
         self.journal = journal
         self.views = views
         self.transactions = transactions  # ProblemCounts: problem_counts(), problems()
+        self.follow_journal = follow_journal  # the followers' connection, in their thread
+        self.runner = runner  # IdleRunner: the followers' thread
 
     def stopService(self):
-        d = defer.maybeDeferred(super().stopService)
-        return d.addBoth(lambda result: (self.journal.close(), result)[1])
+        d = defer.maybeDeferred(super().stopService)  # waits for a poll in progress
+
+        def close(result):
+            self.runner.stop()
+            self.follow_journal.close()
+            self.journal.close()
+            return result
+
+        return d.addBoth(close)
 
 
 def _lease_events(config, configurator, region, reactor):
@@ -198,7 +208,13 @@ def _lease_events(config, configurator, region, reactor):
     forwarder = Forwarder(journal, send, reactor, max_bytes=config.journal_max_bytes)
     views = LeaseViews(journal, lambda v: configurator.applied(v).config, reactor, forwarder,
                        problems=transactions)
-    events = _LeaseEvents(journal, views, transactions)
+    # The followers write through a connection of their own, in a thread of
+    # their own at idle priority; their committed batches reach the
+    # observers (metrics, problem counts) in the reactor thread.
+    follow_journal = Journal(config.journal_path, threaded=True)
+    follow_journal.relay = lambda e, t: reactor.callFromThread(journal.notify, e, t)
+    runner = IdleRunner(reactor, config.nice)
+    events = _LeaseEvents(journal, views, transactions, follow_journal, runner)
     events.setName("lease-events")
     def reserved_macs():
         applied = configurator.applied(4).config
@@ -209,9 +225,10 @@ def _lease_events(config, configurator, region, reactor):
         known = None
         if ip_version == 4:  # v6 reservations name DUIDs, and dhcpd logs none for them
             known = KnownClients(state_path(config.state_dir, 4), reserved_macs)
-        follower = LogFollower(paths.log, journal, f"dhcpd{ip_version}",
+        follower = LogFollower(paths.log, follow_journal, f"dhcpd{ip_version}",
                                events=LineEvents(paths.leases, known))
-        LeaseFollowService(follower, reactor).setServiceParent(events)
+        LeaseFollowService(follower, reactor, run=runner.run,
+                           promote=runner.promote).setServiceParent(events)
     LeaseSocketService(config.lease_socket_path, config.lease_spool_path, journal,
                        reactor).setServiceParent(events)
     forwarder.setServiceParent(events)

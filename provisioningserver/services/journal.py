@@ -129,7 +129,7 @@ class Journal:
 
     def __init__(self, path, clock=time, retention=DEFAULT_RETENTION,
                  transaction_retention=DEFAULT_TRANSACTION_RETENTION,
-                 transaction_rows=DEFAULT_TRANSACTION_ROWS):
+                 transaction_rows=DEFAULT_TRANSACTION_ROWS, threaded=False):
         self.path = path
         self.clock = clock
         self.retention = retention
@@ -141,9 +141,13 @@ class Journal:
         # Called with each batch of events once it is committed (the metrics count
         # them); an observer that fails is logged and never undoes the commit.
         self.observers = []
+        # Set: committed batches go to relay(events, transactions) instead of
+        # the observers (a journal written in another thread hands them over).
+        self.relay = None
         new = not os.path.exists(path)
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
-        self._db = sqlite3.connect(path, isolation_level=None)
+        # threaded: opened here, then used by one other thread (the follower's).
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=not threaded)
         if new:
             os.chmod(path, 0o600)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -213,6 +217,14 @@ class Journal:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if self.relay is not None:
+            self.relay(events, transactions)
+        else:
+            self.notify(events, transactions)
+        return ids
+
+    def notify(self, events, transactions=()):
+        """Hand a committed batch to the observers; one that fails is logged."""
         for observer in self.observers:
             try:
                 observer(events)
@@ -224,7 +236,6 @@ class Journal:
                     observer(transactions)
                 except Exception:
                     log.failure("A transaction observer failed")
-        return ids
 
     def position(self, source):
         """(inode, offset) recorded for ``source``, or None."""

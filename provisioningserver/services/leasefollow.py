@@ -40,15 +40,18 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import threading
 
 from twisted.application import service
-from twisted.internet import task
+from twisted.internet import defer, task, threads
 from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
 
 from provisioningserver.dhcp.leases import MAGIC, BadRecord, parse_record
 from provisioningserver.dhcp.leasetimes import LeaseTimes
 from provisioningserver.dhcp.logevents import Unusable, lease_event
 from provisioningserver.dhcp.txlog import BadTransaction, parse_transaction
+from provisioningserver.services import priority
 
 CHUNK = 1 << 20
 MAX_LINE = 4096  # a longer run without a newline is not dhcpd's: skipped
@@ -89,6 +92,7 @@ class LogFollower:
         # LineEvents: commits and releases come from dhcpd's own lines, and
         # a record line then only counts for an expiry.
         self.line_events = events
+        self.stopping = False
         self.chunk = max(chunk, MAX_LINE)
         self.punch_every = punch_every
         self._fd = None
@@ -126,11 +130,14 @@ class LogFollower:
         return True
 
     def poll(self):
-        """Read every complete line there is; returns the events recorded."""
+        """Read every complete line there is; returns the events recorded.
+
+        Setting ``stopping`` (from another thread) ends it after the chunk
+        in hand; what is left is read by the next poll."""
         if self._fd is None and not self._open():
             return 0
         recorded = 0
-        while True:
+        while not self.stopping:
             data = os.pread(self._fd, self.chunk, self._offset)
             if data:
                 before = self._offset
@@ -138,7 +145,8 @@ class LogFollower:
                 if len(data) == self.chunk and self._offset > before:
                     continue
             if not self._switched():
-                return recorded
+                break
+        return recorded
 
     def _consume(self, data):
         end = data.rfind(b"\n") + 1
@@ -317,29 +325,97 @@ class LineEvents:
             return None
 
 
-class LeaseFollowService(service.Service):
-    """Polls a `LogFollower` every ``interval`` seconds of ``clock``."""
+class IdleRunner:
+    """Runs calls one at a time in a thread of its own, on CPU time no other
+    thread wants (SCHED_IDLE, `provisioningserver.services.priority`).
+
+    A call that has not returned ``max_delay`` seconds after it was made is
+    promoted to niceness ``nice`` until it returns: under a load that leaves
+    no CPU idle, the follower waits that long, then reads at rackd's
+    priority, so events reach the journal late but never stall. The next
+    call starts idle again."""
 
     log = Logger()
 
-    def __init__(self, follower, clock, interval=0.5):
+    def __init__(self, reactor, nice, max_delay=10.0, name="rackd-follow"):
+        self.reactor = reactor
+        self.nice = nice
+        self.max_delay = max_delay
+        self.promotions = 0
+        self.idle = None  # whether SCHED_IDLE could be set, once a call ran
+        self._pool = ThreadPool(1, 1, name)
+        self._tid = None
+
+    def run(self, f):
+        """``f()`` in the thread; a Deferred of its result."""
+        if not self._pool.started:
+            self._pool.start()
+        timer = self.reactor.callLater(self.max_delay, self.promote)
+
+        def done(result):
+            if timer.active():
+                timer.cancel()
+            return result
+
+        return threads.deferToThreadPool(self.reactor, self._pool, self._call, f).addBoth(done)
+
+    def _call(self, f):
+        self._tid = threading.get_native_id()
+        self.idle = priority.idle_thread()
+        return f()
+
+    def promote(self):
+        """Schedule the thread normally (at ``nice``) until its call returns."""
+        if self._tid is not None and priority.promote(self._tid, self.nice):
+            self.promotions += 1
+
+    def stop(self):
+        """Stop the thread once its call has returned (wait for that first)."""
+        if self._pool.started:
+            self._pool.stop()
+
+
+def _now(f):
+    return defer.maybeDeferred(f)
+
+
+class LeaseFollowService(service.Service):
+    """Polls a `LogFollower` every ``interval`` seconds of ``clock``.
+
+    ``run(f)`` makes each poll and returns a Deferred of its result: an
+    `IdleRunner`'s ``run`` in rackd; by default the poll runs in the
+    calling (reactor) thread. Stopping waits for a poll in progress."""
+
+    log = Logger()
+
+    def __init__(self, follower, clock, interval=0.5, run=_now, promote=None):
         self.follower = follower
         self.clock = clock
         self.interval = interval
+        self.run = run
+        self.promote = promote  # called at stop, so a starved poll ends soon
         self.errors = 0
         self._loop = None
+        self._polling = None
+
+    def _failed(self, failure):
+        # A disk or journal error must not stop the loop: the offset was not
+        # committed, so the next poll reads the same lines again.
+        self.errors += 1
+        self.log.failure("reading {path} failed", failure, path=self.follower.path)
 
     def _poll(self):
-        try:
-            self.follower.poll()
-        except Exception:
-            # A disk or journal error must not stop the loop: the offset was
-            # not committed, so the next poll reads the same lines again.
-            self.errors += 1
-            self.log.failure("reading {path} failed", path=self.follower.path)
+        self._polling = self.run(self.follower.poll).addErrback(self._failed)
+
+        def finished(result):
+            self._polling = None
+            return result
+
+        return self._polling.addBoth(finished)
 
     def startService(self):
         super().startService()
+        self.follower.stopping = False
         self._loop = task.LoopingCall(self._poll)
         self._loop.clock = self.clock
         self._loop.start(self.interval, now=True)
@@ -349,4 +425,18 @@ class LeaseFollowService(service.Service):
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self._loop = None
-        self.follower.close()
+        polling = self._polling
+        if polling is None:
+            self.follower.close()
+            return None
+        self.follower.stopping = True
+        if self.promote is not None:
+            self.promote()
+        done = defer.Deferred()
+
+        def close(_):
+            self.follower.close()
+            done.callback(None)
+
+        polling.addBoth(close)
+        return done

@@ -11,6 +11,12 @@ the difference (BENCHMARKS.md).
 Linux keeps niceness per thread, and a thread inherits its creator's: hence
 "before any thread". Lowering a priority needs CAP_SYS_NICE; where rackd
 lacks it, dhcpd keeps rackd's niceness and that is logged.
+
+The follower itself runs lower still, in a thread of its own under
+SCHED_IDLE (`idle_thread`): it gets only CPU time no other thread wants, so
+at dhcpd's full rate on a busy machine it waits instead of competing, and
+is `promote`d back to rackd's niceness when it has waited too long
+(provisioningserver.services.leasefollow.IdleRunner).
 """
 
 import os
@@ -48,3 +54,28 @@ def restore(pid):
                  nice=_started_at)
     except ProcessLookupError:
         pass  # it has exited already; the monitor sees that
+
+
+def idle_thread():
+    """Run the calling thread only when a CPU has nothing else to do
+    (SCHED_IDLE). Returns False where that is not possible."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def promote(tid, nice):
+    """Schedule the thread ``tid`` normally again, at ``nice``. Returns
+    False (and logs) where that is not allowed."""
+    try:
+        os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+        os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except ProcessLookupError:
+        return False  # the thread has gone
+    except (AttributeError, OSError) as error:
+        log.warn("cannot schedule thread {tid} normally at niceness {nice}: {error}", tid=tid,
+                 nice=nice, error=error)
+        return False
+    return True
