@@ -9,8 +9,8 @@ of collecting lease events and perfdhcp from the other namespace, and finds
 the highest offered rate dhcpd sustains (both exchanges under 2% drops)
 on a geometric ladder of rates. The default source (dhcpd's own lines, its
 expiry log() and the leases file for lease times) is measured with the
-follower journaling every event while dhcpd runs (in a thread at rackd's
-default niceness), and the run checks that every ACK became exactly one
+follower journaling every event while dhcpd runs (in a SCHED_IDLE thread,
+as rackd runs it), and the run checks that every ACK became exactly one
 journaled commit with its lease time. Prints a table; the hook's own cost
 per call (fork+exec+run, timed from Python) is shown in milliseconds.
 """
@@ -60,7 +60,7 @@ try:
 except OSError:
     pass
 """
-RACKD_NICE = RackdConfig().nice  # the follower's niceness in rackd, by default
+RACKD_NICE = RackdConfig().nice  # rackd's niceness, by default (a promoted follower's)
 LADDER = [2, 3, 5, 8, 12, 20, 30, 50, 80, 120, 160, 200, 250, 300, 350, 400, 500, 600,
           800, 1000, 1300, 1600, 2000, 2500, 3000, 4000, 5000, 6500, 8000, 10000]
 
@@ -237,17 +237,15 @@ def _cases(only=()):
     none: no collection; log-only: the default source's ``on expiry``
     ``log()`` with nobody reading the log (what it costs dhcpd itself: dhcpd
     copies it into every lease it writes); default: that statement and the
-    follower journaling at RACKD_NICE, as rackd runs it;
-    follower-only: the follower without the statement (what reading costs
-    dhcpd, through the CPU and caches they share; expiries go unseen);
-    follower-nice0: the follower at dhcpd's own priority (rackd before it
-    lowered itself); follower-idle: the follower under SCHED_IDLE.
+    follower journaling in a SCHED_IDLE thread, as rackd runs it (rackd
+    promotes a poll that has not finished in 10 s to its own niceness);
+    follower-nice10: the follower at rackd's niceness (RACKD_NICE), as a
+    promoted poll runs; follower-nice0: at dhcpd's own priority.
     """
     cases = [("none", "", None), ("log-only", hooks.log_statements(4), None),
-             ("default", hooks.log_statements(4), RACKD_NICE),
-             ("follower-only", "", RACKD_NICE),
-             ("follower-nice0", hooks.log_statements(4), 0),
-             ("follower-idle", hooks.log_statements(4), "idle")]
+             ("default", hooks.log_statements(4), "idle"),
+             ("follower-nice%d" % RACKD_NICE, hooks.log_statements(4), RACKD_NICE),
+             ("follower-nice0", hooks.log_statements(4), 0)]
     return [case for case in cases if not only or case[0] in only or case[0] == "none"]
 
 
@@ -295,8 +293,7 @@ def main(argv=None):
                              "back-to-back pairs (capacity, and dhcpd's CPU per ACK)")
     parser.add_argument("--cases", default="",
                         help="with --compare or --pairs: a comma-separated subset of the "
-                             "cases (log-only, default, follower-only, follower-nice0, "
-                             "follower-idle)")
+                             "cases (log-only, default, follower-nice10, follower-nice0)")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="new",
                         help="new clients from a large pool, or returning clients (see SHAPES)")
     args = parser.parse_args(argv)
@@ -319,8 +316,7 @@ def main(argv=None):
         fields = ["commit", "4", "198.18.1.1", "0:c:1:2:3:4", "-", "600", "-", "unknown"]
         cases = [
             ("no event collection", "", None, None),
-            ("default source (dhcpd's lines + follower)", hooks.log_statements(4), RACKD_NICE,
-             None),
+            ("default source (dhcpd's lines + follower)", hooks.log_statements(4), "idle", None),
             ('execute("/bin/true")', hooks.notify_statements(4, "/bin/true"), None, ["/bin/true"]),
             ("dhcp-notify via execute()", hooks.notify_statements(4, notify, sock, spool), None,
              [notify, "-s", sock, "-p", spool] + fields),
