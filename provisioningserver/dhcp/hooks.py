@@ -1,12 +1,16 @@
 """The dhcpd statements that report lease events (pure: text out).
 
-`log_statements` is rackd's default event source's one statement. dhcpd
-logs every DHCPACK and release itself, and rackd makes its commit and
-release events from those lines (`provisioningserver.dhcp.logevents`);
-dhcpd does not log an expiry, so an ``on expiry`` block ``log()``s one record
-line for it. It is kept small on purpose: dhcpd copies the ``on`` blocks in
-scope into every lease it writes to its leases file, at every DHCPACK. DHCPv6
-needs none (no packet at expiry, so no record could be made).
+`log_statements` is what rackd's default event source adds to dhcpd.conf.
+dhcpd logs every DHCPACK and release itself, and rackd makes its commit and
+release events from those lines (`provisioningserver.dhcp.logevents`), with
+DHCPv4 lease times from the leases file. Two things the log and the file
+do not hold get a ``log()`` each: an expiry (``on expiry``; kept small, as
+dhcpd copies it into every lease it writes to its leases file, at every
+DHCPACK), and the lease time of a fixed-address lease, which dhcpd never
+writes to the file (``on commit``, only ``if static``: dynamic leases log
+nothing more, and ``on commit`` is not copied into leases). rackd reads
+that record just before the DHCPACK line it belongs to. DHCPv6 needs none:
+its Reply lines carry the lifetime, and there is no packet at expiry.
 
 `notify_statements` hands every event, with all its fields, to
 scripts/dhcp-notify through ``execute()``, for sites that want it; it costs a
@@ -84,16 +88,22 @@ def _events(family, statement):
 
 
 def log_statements(family):
-    """The default source's dhcpd statements (global scope): an ``on expiry``
-    that logs the expired address, for DHCPv4; nothing for DHCPv6."""
+    """The default source's dhcpd statements (global scope), for DHCPv4: an
+    ``on expiry`` that logs the expired address, and an ``on commit`` that
+    logs the lease time of a fixed-address (static) lease, which dhcpd
+    keeps out of its leases file. Nothing for DHCPv6."""
     if family not in (4, 6):
         raise ValueError(f"family: expected 4 or 6, got {family!r}")
     if family == 6:
         return ""
     # The record's fields after the address: MAC, DUID, lease time, host
-    # name, known and timestamp, all absent.
-    return 'on expiry {\n  log(info, concat("%s %s expiry 4 ", %s, " - - - - - -"));\n}\n' % (
+    # name, known, timestamp; "-" where absent.
+    static = 'log(info, concat("%s %s commit 4 ", %s, " ", %s, " - ", %s, " - known -"));' % (
+        MAGIC, VERSION, V4_IP, V4_MAC, V4_LEASE_TIME)
+    expiry = 'log(info, concat("%s %s expiry 4 ", %s, " - - - - - -"));' % (
         MAGIC, VERSION, V4_IP)
+    return "on commit {\n  if static {\n    %s\n  }\n}\non expiry {\n  %s\n}\n" % (
+        static, expiry)
 
 
 def _check_path(name, path):

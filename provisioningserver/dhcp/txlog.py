@@ -13,6 +13,9 @@ recorded from dhcpd 4.4.3-P1 (tests/dhcp/data/dhcpd_transactions.log):
     DHCPINFORM from IP via IFACE|RELAY
     DHCPDECLINE of IP from MAC [(NAME)] via IFACE|RELAY: REASON
     DHCPRELEASE of IP from MAC [(NAME)] via IFACE|RELAY (found|not found)
+    BOOTREQUEST from MAC via IFACE|RELAY[: REASON]
+    BOOTREPLY on IP to MAC [(NAME)] via IFACE|RELAY  (BOOTP, a pool address)
+    BOOTREPLY for IP to NAME (MAC) via IFACE|RELAY   (BOOTP, a fixed address)
 
 "via" names the interface for a direct client and the relay's address
 (giaddr) for a relayed one; a REASON such as ``network 198.18.0.0/24: no
@@ -127,6 +130,9 @@ _V4 = [
     ("RELEASE", re.compile(rf"DHCPRELEASE of (?P<ip>\S+) from (?P<mac>\S+){_NAME}{_VIA}"
                            r"(?: \((?P<reason>found|not found)\))?$")),
     ("BOOTREQUEST", re.compile(rf"BOOTREQUEST from (?P<mac>\S+){_VIA}{_TAIL}$")),
+    # A pool lease for a BOOTP client: the DHCPACK line's format.
+    ("BOOTREPLY", re.compile(rf"BOOTREPLY on (?P<ip>\S+) to (?P<mac>\S+){_NAME}{_VIA}$")),
+    # A fixed-address host's BOOTP reply.
     ("BOOTREPLY", re.compile(rf"BOOTREPLY for (?P<ip>\S+) to (?P<name>\S+) "
                              rf"\((?P<mac>\S+)\){_VIA}$")),
 ]

@@ -89,8 +89,8 @@ class LogFollower:
         self.path = path
         self.journal = journal
         self.source = source
-        # LineEvents: commits and releases come from dhcpd's own lines, and
-        # a record line then only counts for an expiry.
+        # LineEvents: commits and releases come from dhcpd's own lines; a
+        # record line then is an expiry, or a static lease's time (a commit).
         self.line_events = events
         self.stopping = False
         self.chunk = max(chunk, MAX_LINE)
@@ -171,10 +171,12 @@ class LogFollower:
                                   why=str(exc))
                     continue
                 if event is not None:
-                    if line_events is not None and event.action != "expiry":
-                        self.superseded += 1  # from a config of an older rackd
-                    else:
+                    if line_events is None or event.action == "expiry":
                         events.append(event)
+                    elif event.action == "commit":
+                        line_events.note(event)  # a static lease's time, for its ACK
+                    else:
+                        self.superseded += 1  # from the config of an older rackd
                     continue
             try:
                 transaction = parse_transaction(line)
@@ -276,7 +278,7 @@ class KnownClients:
     def __init__(self, path, macs):
         self.path = path
         self.macs = macs
-        self._seen = None
+        self._seen = self  # not a stat result: the first refresh asks macs()
         self._known = frozenset()
 
     def refresh(self):
@@ -296,15 +298,32 @@ class KnownClients:
 class LineEvents:
     """The default source's commit and release events, from dhcpd's lines
     (`provisioningserver.dhcp.logevents`), with DHCPv4 lease times from the
-    leases file at ``leases_path`` and the unknown-client flag from
+    leases file at ``leases_path`` (or, for a fixed-address lease, from the
+    record logged before its DHCPACK) and the unknown-client flag from
     ``known`` (a `KnownClients`; without one, the flag is not set)."""
 
     log = Logger()
+
+    NOTES = 4096  # lease times waiting for their DHCPACK line, at most
 
     def __init__(self, leases_path, known=None):
         self.leases = LeasesFileTail(leases_path)
         self.known = known
         self.unusable = 0
+        self._notes = {}  # (ip, mac) -> lease time, oldest first
+
+    def note(self, event):
+        """A commit record: dhcpd logs one for a fixed-address lease (which
+        it keeps out of the leases file) just before its DHCPACK line, whose
+        event takes the lease time from it."""
+        self._notes.pop((event.ip, event.mac), None)
+        self._notes[(event.ip, event.mac)] = event.lease_time
+        if len(self._notes) > self.NOTES:  # DHCPACK lines that never came
+            del self._notes[next(iter(self._notes))]
+
+    def _lease_time(self, ip, mac):
+        noted = self._notes.pop((ip, mac), None)
+        return noted if noted is not None else self.leases.times.lease_time(ip, mac)
 
     def refresh(self):
         self.leases.refresh()
@@ -316,7 +335,7 @@ class LineEvents:
 
     def event(self, transaction):
         try:
-            return lease_event(transaction, self.leases.times.lease_time, self._known)
+            return lease_event(transaction, self._lease_time, self._known)
         except (Unusable, ValueError) as exc:
             self.unusable += 1
             if self.unusable == 1 or self.unusable % 1000 == 0:  # a client may repeat it

@@ -105,11 +105,14 @@ def test_binary_garbage_never_raises_anything_but_badrecord():
             pass
 
 
-def test_default_source_logs_only_v4_expiries():
+def test_default_source_logs_v4_expiries_and_static_lease_times():
     """Commits and releases come from dhcpd's own lines: the default source's
-    statements are one small log() in on expiry for v4, and none for v6."""
+    statements are one small log() in on expiry and one in on commit, only
+    for a static lease, for v4; none for v6."""
     v4 = hooks.log_statements(4)
-    assert v4.count("log(info") == 1 and v4.startswith("on expiry {")
+    assert v4.count("log(info") == 2 and "on expiry {" in v4
+    assert v4.startswith("on commit {\n  if static {\n")
+    assert "on release" not in v4
     assert hooks.log_statements(6) == ""
     with pytest.raises(ValueError):
         hooks.log_statements(5)

@@ -256,9 +256,9 @@ def test_render_refuses_hostile_omapi_key():
 
 
 def test_lease_hooks_at_global_scope_unless_off():
-    """The expiry log() closes the v4 config by default (commits and releases
-    come from dhcpd's own lines), and is left out when the inputs turn it off;
-    a v6 config needs nothing."""
+    """The expiry and static-lease log()s close the v4 config by default
+    (commits and releases come from dhcpd's own lines), and are left out when
+    the inputs turn them off; a v6 config needs nothing."""
     import attrs as _attrs
 
     make_config, make_inputs = GOLDENS["small-v4"]
@@ -267,7 +267,7 @@ def test_lease_hooks_at_global_scope_unless_off():
     text = render(config, inputs).text
     assert text.rstrip().endswith("}") and "\non expiry {\n" in text
     assert 'log(info, concat("rackd-lease 1 expiry 4 "' in text
-    assert "on commit" not in text and "on release" not in text
+    assert "\non commit {\n  if static {" in text and "on release" not in text
     off = render(config, _attrs.evolve(inputs, lease_hooks=False)).text
     assert "rackd-lease" not in off and "on expiry" not in off
     make_config, make_inputs = GOLDENS["small-v6"]

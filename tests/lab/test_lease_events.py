@@ -19,6 +19,7 @@ import pytest
 from provisioningserver.dhcp import hooks
 from provisioningserver.services.journal import Journal
 from provisioningserver.services.leasefollow import KnownClients, LineEvents, LogFollower
+from tests.lab import rawclient
 from tests.lab.dhclient import Dhclient
 from tests.lab.netns import Lab
 from tests.lab.rackd import REPO
@@ -228,5 +229,33 @@ def test_v6_replies_become_commits(lab, tmp_path):
     commits = collections.Counter((e.ip, e.duid) for e in _events(journal, "commit", 6))
     assert sum(replies.values()) >= 20
     assert commits == replies
+    follower.close()
+    dhcpd.stop()
+
+
+def test_a_reserved_client_gets_its_lease_time_and_is_known(lab, tmp_path):
+    """A fixed-address (reserved) lease, which dhcpd keeps out of its leases
+    file, has its lease time from the default source's static record; its
+    MAC is known to the reservations, and a pool client's is not."""
+    server, client = lab.hosts["srv"], lab.hosts["cli"]
+    reserved, other = "02:00:5e:10:02:01", "02:00:5e:10:02:02"
+    conf = V4_CONF % {"lease": 600} + (
+        "host r1 { hardware ethernet %s; fixed-address 198.18.5.5; }\n" % reserved)
+    dhcpd = Server(server, 4, conf)
+    journal = Journal(str(tmp_path / "journal.db"))
+    dhcpd.start()
+    time.sleep(0.5)
+    for mac in (reserved, other, reserved):
+        assert rawclient.query(client, ifname="c0", mac=mac, request=True)["acks"]
+    follower = _follower(dhcpd, journal, reserved=(reserved,))
+    deadline = time.monotonic() + 10
+    while len(_events(journal, "commit", 4)) < 3 and time.monotonic() < deadline:
+        follower.poll()
+        time.sleep(0.2)
+    commits = [(e.mac, e.ip, e.lease_time, e.unknown_client)
+               for e in _events(journal, "commit", 4)]
+    assert commits[0] == commits[2] == (reserved, "198.18.5.5", 600, False)
+    assert commits[1][0] == other and commits[1][2:] == (600, True)
+    assert len(commits) == 3 == len(ACK.findall(dhcpd.text()))
     follower.close()
     dhcpd.stop()

@@ -1,0 +1,173 @@
+"""The follower's thread: idle CPU priority, promotion, stopping (IdleRunner
+and LeaseFollowService with a runner), and the journal relaying its batches.
+
+Scheduling is per thread, so every case runs the runner's own thread (never
+the test runner's) and reads the policy back from the kernel.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from twisted.internet import defer, task
+from twisted.trial.unittest import TestCase
+
+from provisioningserver.dhcp.leases import LeaseEvent
+from provisioningserver.services import priority
+from provisioningserver.services.journal import Journal
+from provisioningserver.services.leasefollow import LeaseFollowService, LogFollower
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The runner with the real reactor and thread pool, in a fresh process: the
+# test runner's own reactor and thread priorities are never touched.
+SCRIPT = """
+import json, os, threading
+from twisted.internet import defer, reactor
+from provisioningserver.services.leasefollow import IdleRunner
+
+def policy():
+    tid = threading.get_native_id()
+    return [os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, tid), tid]
+
+def slow():
+    release.wait(10)
+    return policy()
+
+release = threading.Event()
+runner = IdleRunner(reactor, nice=7, max_delay=0.2)
+seen = {}
+
+@defer.inlineCallbacks
+def main():
+    try:
+        seen["first"] = yield runner.run(policy)
+        seen["idle"] = runner.idle
+        reactor.callLater(0.6, release.set)
+        seen["slow"] = yield runner.run(slow)
+        seen["promotions_after_slow"] = runner.promotions
+        seen["again"] = yield runner.run(policy)
+        try:
+            yield runner.run(lambda: 1 / 0)
+        except ZeroDivisionError:
+            seen["failure"] = "ZeroDivisionError"
+        seen["reactor"] = [os.sched_getscheduler(0), threading.get_native_id()]
+        seen["promotions"] = runner.promotions
+    finally:
+        runner.stop()
+        reactor.stop()
+
+reactor.callWhenRunning(main)
+reactor.run()
+print(json.dumps(seen))
+"""
+
+
+@pytest.fixture(scope="module")
+def seen():
+    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+def test_a_call_runs_in_its_own_thread_under_sched_idle(seen):
+    """The call runs off the reactor thread, under SCHED_IDLE, and its result
+    comes back as the Deferred's; the reactor thread keeps its policy."""
+    policy, _, tid = seen["first"]
+    assert seen["idle"] is True and policy == os.SCHED_IDLE
+    assert seen["reactor"] == [os.SCHED_OTHER, seen["reactor"][1]] and tid != seen["reactor"][1]
+
+
+def test_a_call_that_outlasts_max_delay_is_promoted_until_it_returns(seen):
+    """After max_delay the thread is scheduled normally at ``nice``; the next
+    call starts idle again, and quick calls are never promoted."""
+    assert seen["slow"][:2] == [os.SCHED_OTHER, 7]
+    assert seen["promotions_after_slow"] == 1
+    assert seen["again"][0] == os.SCHED_IDLE
+    assert seen["promotions"] == 1
+
+
+def test_a_failing_call_fails_its_deferred(seen):
+    """An exception in the thread is the Deferred's failure, not lost."""
+    assert seen["failure"] == "ZeroDivisionError"
+
+
+class RelayTests(TestCase):
+
+    def test_a_threaded_journal_relays_its_batches_instead_of_notifying(self):
+        """With ``relay`` set, a committed batch goes to it (rackd hands it
+        to the reactor thread), and the journal's own observers are not called."""
+        journal = Journal(self.mktemp(), threaded=True)
+        self.addCleanup(journal.close)
+        seen, relayed = [], []
+        journal.observers.append(seen.append)
+        journal.relay = lambda events, transactions: relayed.append((events, transactions))
+        event = LeaseEvent(action="expiry", ip_family=4, ip="198.18.1.9")
+        thread = threading.Thread(target=journal.record, args=([event], "dhcpd4", (1, 10)))
+        thread.start()
+        thread.join()
+        self.assertEqual(relayed, [([event], ())])
+        self.assertEqual(seen, [])
+        self.assertEqual([(e.action, e.ip) for _, e in journal.pending()],
+                         [("expiry", "198.18.1.9")])
+
+
+class FollowServiceStopTests(TestCase):
+
+    def test_stopping_waits_for_the_poll_in_progress_then_closes(self):
+        """stopService asks a running poll to end (``stopping``), promotes its
+        thread, and fires only once the poll has returned and the file is closed."""
+        path = self.mktemp()
+        open(path, "w").close()
+        journal = Journal(self.mktemp())
+        self.addCleanup(journal.close)
+        follower = LogFollower(path, journal, "dhcpd4")
+        polls, promoted = [], []
+
+        def run(f):
+            polls.append(defer.Deferred())
+            return polls[-1]
+
+        service = LeaseFollowService(follower, task.Clock(), run=run,
+                                     promote=lambda: promoted.append(True))
+        service.startService()
+        stopped = service.stopService()
+        self.assertTrue(follower.stopping)
+        self.assertEqual(promoted, [True])
+        self.assertNoResult(stopped)
+        polls[0].callback(0)
+        self.successResultOf(stopped)
+        self.assertIsNone(follower._fd)
+
+    def test_a_failed_poll_is_counted_and_the_loop_goes_on(self):
+        """A poll that fails is counted and logged; the next interval polls again."""
+        path = self.mktemp()
+        open(path, "w").close()
+        journal = Journal(self.mktemp())
+        self.addCleanup(journal.close)
+        clock = task.Clock()
+        calls = []
+
+        def run(f):
+            calls.append(f)
+            return defer.fail(OSError("disk"))
+
+        service = LeaseFollowService(LogFollower(path, journal, "dhcpd4"), clock, run=run)
+        service.startService()
+        clock.advance(0.5)
+        self.assertEqual((len(calls), service.errors), (2, 2))
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 2)
+        self.successResultOf(defer.maybeDeferred(service.stopService))
+
+
+def test_promote_of_a_gone_thread_is_false():
+    """Promoting a thread that has exited is not an error."""
+    thread = threading.Thread(target=lambda: None)
+    thread.start()
+    tid = thread.native_id
+    thread.join()
+    assert priority.promote(tid, 10) is False
