@@ -13,7 +13,6 @@ import threading
 
 import pytest
 from twisted.internet import defer, task
-from twisted.trial.unittest import TestCase
 
 from provisioningserver.dhcp.leases import LeaseEvent
 from provisioningserver.services import priority
@@ -96,72 +95,69 @@ def test_a_failing_call_fails_its_deferred(seen):
     assert seen["failure"] == "ZeroDivisionError"
 
 
-class RelayTests(TestCase):
-
-    def test_a_threaded_journal_relays_its_batches_instead_of_notifying(self):
-        """With ``relay`` set, a committed batch goes to it (rackd hands it
-        to the reactor thread), and the journal's own observers are not called."""
-        journal = Journal(self.mktemp(), threaded=True)
-        self.addCleanup(journal.close)
-        seen, relayed = [], []
-        journal.observers.append(seen.append)
-        journal.relay = lambda events, transactions: relayed.append((events, transactions))
-        event = LeaseEvent(action="expiry", ip_family=4, ip="198.18.1.9")
-        thread = threading.Thread(target=journal.record, args=([event], "dhcpd4", (1, 10)))
-        thread.start()
-        thread.join()
-        self.assertEqual(relayed, [([event], ())])
-        self.assertEqual(seen, [])
-        self.assertEqual([(e.action, e.ip) for _, e in journal.pending()],
-                         [("expiry", "198.18.1.9")])
+def _result(d):
+    """What the Deferred ``d`` has fired with (it must have fired)."""
+    seen = []
+    d.addBoth(seen.append)
+    assert seen, "the Deferred has not fired"
+    return seen[0]
 
 
-class FollowServiceStopTests(TestCase):
+def test_a_threaded_journal_relays_its_batches_instead_of_notifying(tmp_path):
+    """With ``relay`` set, a batch committed in another thread goes to it
+    (rackd hands it to the reactor thread), and the journal's own observers
+    are not called."""
+    journal = Journal(str(tmp_path / "j.db"), threaded=True)
+    seen, relayed = [], []
+    journal.observers.append(seen.append)
+    journal.relay = lambda events, transactions: relayed.append((events, transactions))
+    event = LeaseEvent(action="expiry", ip_family=4, ip="198.18.1.9")
+    thread = threading.Thread(target=journal.record, args=([event], "dhcpd4", (1, 10)))
+    thread.start()
+    thread.join()
+    assert relayed == [([event], ())] and seen == []
+    assert [(e.action, e.ip) for _, e in journal.pending()] == [("expiry", "198.18.1.9")]
+    journal.close()
 
-    def test_stopping_waits_for_the_poll_in_progress_then_closes(self):
-        """stopService asks a running poll to end (``stopping``), promotes its
-        thread, and fires only once the poll has returned and the file is closed."""
-        path = self.mktemp()
-        open(path, "w").close()
-        journal = Journal(self.mktemp())
-        self.addCleanup(journal.close)
-        follower = LogFollower(path, journal, "dhcpd4")
-        polls, promoted = [], []
 
-        def run(f):
-            polls.append(defer.Deferred())
-            return polls[-1]
+def _service(tmp_path, run, **kw):
+    path = tmp_path / "dhcpd.log"
+    path.write_text("")
+    follower = LogFollower(str(path), Journal(str(tmp_path / "j.db")), "dhcpd4")
+    return follower, LeaseFollowService(follower, kw.pop("clock", task.Clock()), run=run, **kw)
 
-        service = LeaseFollowService(follower, task.Clock(), run=run,
-                                     promote=lambda: promoted.append(True))
-        service.startService()
-        stopped = service.stopService()
-        self.assertTrue(follower.stopping)
-        self.assertEqual(promoted, [True])
-        self.assertNoResult(stopped)
-        polls[0].callback(0)
-        self.successResultOf(stopped)
-        self.assertIsNone(follower._fd)
 
-    def test_a_failed_poll_is_counted_and_the_loop_goes_on(self):
-        """A poll that fails is counted and logged; the next interval polls again."""
-        path = self.mktemp()
-        open(path, "w").close()
-        journal = Journal(self.mktemp())
-        self.addCleanup(journal.close)
-        clock = task.Clock()
-        calls = []
+def test_stopping_waits_for_the_poll_in_progress_then_closes(tmp_path):
+    """stopService asks a running poll to end (``stopping``), promotes its
+    thread, and fires only once the poll has returned and the file is closed."""
+    polls, promoted = [], []
 
-        def run(f):
-            calls.append(f)
-            return defer.fail(OSError("disk"))
+    def run(f):
+        polls.append(defer.Deferred())
+        return polls[-1]
 
-        service = LeaseFollowService(LogFollower(path, journal, "dhcpd4"), clock, run=run)
-        service.startService()
-        clock.advance(0.5)
-        self.assertEqual((len(calls), service.errors), (2, 2))
-        self.assertEqual(len(self.flushLoggedErrors(OSError)), 2)
-        self.successResultOf(defer.maybeDeferred(service.stopService))
+    follower, service = _service(tmp_path, run, promote=lambda: promoted.append(True))
+    service.startService()
+    stopped = service.stopService()
+    assert follower.stopping and promoted == [True]
+    assert not stopped.called
+    polls[0].callback(0)
+    assert _result(stopped) is None and follower._fd is None
+
+
+def test_a_failed_poll_is_counted_and_the_loop_goes_on(tmp_path):
+    """A poll that fails is counted (and logged); the next interval polls again."""
+    clock, calls = task.Clock(), []
+
+    def run(f):
+        calls.append(f)
+        return defer.fail(OSError("disk"))
+
+    follower, service = _service(tmp_path, run, clock=clock)
+    service.startService()
+    clock.advance(0.5)
+    assert (len(calls), service.errors) == (2, 2)
+    assert _result(defer.maybeDeferred(service.stopService)) is None
 
 
 def test_promote_of_a_gone_thread_is_false():
