@@ -80,7 +80,8 @@ def punch_hole(fd, length):
 
 
 class LogFollower:
-    """Reads record lines from the log at ``path`` into ``journal``."""
+    """Reads dhcpd's log at ``path`` into ``journal``: its lease events and
+    its per-packet lines (transactions), with the position they end at."""
 
     log = Logger()
 
@@ -361,7 +362,7 @@ class IdleRunner:
         self.nice = nice
         self.max_delay = max_delay
         self.promotions = 0
-        self.idle = None  # whether SCHED_IDLE could be set, once a call ran
+        self.idle = None  # whether calls run under SCHED_IDLE, once one ran
         self._pool = ThreadPool(1, 1, name)
         self._tid = None
 
@@ -380,13 +381,21 @@ class IdleRunner:
 
     def _call(self, f):
         self._tid = threading.get_native_id()
-        self.idle = priority.idle_thread()
+        if self.idle is not False:
+            self.idle = priority.idle_thread()
         return f()
 
     def promote(self):
-        """Schedule the thread normally (at ``nice``) until its call returns."""
-        if self._tid is not None and priority.promote(self._tid, self.nice):
+        """Schedule the thread normally (at ``nice``) until its call returns.
+
+        Where that is not allowed (no CAP_SYS_NICE), later calls stop going
+        idle: a thread that cannot be promoted could wait forever."""
+        if self._tid is None:
+            return
+        if priority.promote(self._tid, self.nice):
             self.promotions += 1
+        else:
+            self.idle = False
 
     def stop(self):
         """Stop the thread once its call has returned (wait for that first)."""

@@ -72,8 +72,6 @@ def promote(tid, nice):
     try:
         os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
         os.setpriority(os.PRIO_PROCESS, tid, nice)
-    except ProcessLookupError:
-        return False  # the thread has gone
     except (AttributeError, OSError) as error:
         log.warn("cannot schedule thread {tid} normally at niceness {nice}: {error}", tid=tid,
                  nice=nice, error=error)

@@ -1,8 +1,9 @@
 """The follower's thread: idle CPU priority, promotion, stopping (IdleRunner
 and LeaseFollowService with a runner), and the journal relaying its batches.
 
-Scheduling is per thread, so every case runs the runner's own thread (never
-the test runner's) and reads the policy back from the kernel.
+Scheduling is per thread: the runner's cases run the real reactor and
+thread pool in a fresh process and read each thread's policy back from the
+kernel; the test runner's own threads are never touched.
 """
 
 import json
