@@ -160,10 +160,6 @@ def test_a_failed_poll_is_counted_and_the_loop_goes_on(tmp_path):
     assert _result(defer.maybeDeferred(service.stopService)) is None
 
 
-def test_promote_of_a_gone_thread_is_false():
-    """Promoting a thread that has exited is not an error."""
-    thread = threading.Thread(target=lambda: None)
-    thread.start()
-    tid = thread.native_id
-    thread.join()
-    assert priority.promote(tid, 10) is False
+def test_a_promotion_that_fails_is_false_not_an_error():
+    """A thread id the kernel refuses gives False (logged), never an exception."""
+    assert priority.promote(-1, 10) is False
