@@ -223,7 +223,7 @@ def _lease_events(config, configurator, region, reactor):
     for ip_version in (4, 6):
         paths = DhcpdPaths.for_family(config, ip_version)
         known = None
-        if ip_version == 4:  # v6 reservations name DUIDs, and dhcpd logs none for them
+        if ip_version == 4:  # dhcpd's v6 lines name DUIDs, not the MACs hosts name
             known = KnownClients(state_path(config.state_dir, 4), reserved_macs)
         follower = LogFollower(paths.log, follow_journal, f"dhcpd{ip_version}",
                                events=LineEvents(paths.leases, known))
