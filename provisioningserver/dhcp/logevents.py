@@ -7,7 +7,8 @@ so dhcpd writes nothing extra per lease; only expiries, which dhcpd does not
 log, come from a ``log()`` in ``on expiry`` (`provisioningserver.dhcp.hooks`).
 
     DHCPACK on IP to MAC [(NAME)] via ...        commit (v4; renewals too)
-    BOOTREPLY for IP to NAME (MAC) via ...       commit (v4, BOOTP)
+    BOOTREPLY on IP to MAC [(NAME)] via ...      commit (v4, BOOTP, a pool address)
+    BOOTREPLY for IP to NAME (MAC) via ...       commit (v4, BOOTP, a fixed address)
     DHCPRELEASE of IP from MAC ... (found)       release (v4)
     Reply NA: address IP to client with duid D   commit (v6), valid for N s
     Client D releases address IP                 release (v6)
@@ -17,7 +18,8 @@ did not find, a Reply NA with a valid lifetime of 0 (dhcpd withdrawing an
 address the client still had), Advertise lines (offers).
 
 What the lines do not say comes from elsewhere: the DHCPv4 lease time from
-the leases file (`provisioningserver.dhcp.leasetimes`), and whether a host
+the leases file (`provisioningserver.dhcp.leasetimes`), or for a fixed
+address from the record dhcpd logs before its DHCPACK, and whether a host
 reservation names the client from rackd's applied host list.
 """
 
