@@ -1,13 +1,14 @@
 """Lease events and the one-line record that carries them (pure).
 
-Every lease event rackd learns about, whichever way it came, is one text
-line in the same shape:
+A lease event is a `LeaseEvent`; the record line carries one in text:
 
     rackd-lease 1 ACTION FAMILY IP MAC DUID LEASE_TIME HOSTNAME KNOWN TIMESTAMP
 
-dhcpd writes it itself with ``log()`` from ``on commit/release/expiry``
-(see `provisioningserver.dhcp.hooks`; rackd follows dhcpd's log file), and
-scripts/dhcp-notify sends it as a datagram or appends it to the spool file.
+scripts/dhcp-notify sends it as a datagram or appends it to the spool file,
+and dhcpd writes it itself with ``log()`` for what its own lines do not say
+(expiries, a fixed-address lease's time: `provisioningserver.dhcp.hooks`;
+rackd's commits and releases come from dhcpd's lines,
+`provisioningserver.dhcp.logevents`).
 Absent fields are ``-``. Client-chosen bytes (host name) travel hex-encoded
 ("68:6f:73:74"), so no client can put a space or a newline into a record;
 dhcpd's ``binary-to-ascii`` does not zero-pad ("0:c:1:2:3:4"), which the
