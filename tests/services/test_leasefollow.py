@@ -458,3 +458,18 @@ def test_a_static_lease_takes_its_lease_time_from_the_record_before_its_ack(tmp_
     assert follower.poll() == 2
     assert _events(journal) == [_commit(lease_time=30), _commit(lease_time=None)]
     assert follower.superseded == 0
+
+
+def test_a_garbled_leases_file_neither_raises_nor_stops_the_tail(tmp_path):
+    """Bytes that are not text, a run longer than a chunk without a record's
+    end, and a record with wrongly typed fields are skipped without an error;
+    the valid record after them is read."""
+    path = str(tmp_path / "dhcpd.leases")
+    with open(path, "wb") as f:
+        f.write(b"\xff\xfe\x00garbage\n" + b"x" * 5000 + b"\n")
+        f.write(b"lease 198.18.1.0 {\n  ends soon;\n  cltt 6 2026/13/45 99:99:99;\n"
+                b"  binding state active;\n  hardware ethernet zz;\n}\n")
+        f.write((LEASES_HEADER + _lease()).encode())
+    tail = LeasesFileTail(path, chunk=4096)
+    tail.refresh()
+    assert tail.times.lease_time(IP, MAC) == 600
