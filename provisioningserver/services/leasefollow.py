@@ -355,8 +355,6 @@ class IdleRunner:
     priority, so events reach the journal late but never stall. The next
     call starts idle again."""
 
-    log = Logger()
-
     def __init__(self, reactor, nice, max_delay=10.0, name="rackd-follow"):
         self.reactor = reactor
         self.nice = nice
