@@ -65,8 +65,17 @@ def omshell_host(agent, name, key=None):
     if "not found" in out:
         return None
     assert "can't" not in out and "not connected" not in out, out
-    return dict(line.split(" = ", 1) for line in out.splitlines()
-                if " = " in line and not line.startswith(">"))
+    return {name: _omshell_bytes(value) for name, value in
+            (line.split(" = ", 1) for line in out.splitlines()
+             if " = " in line and not line.startswith(">"))}
+
+
+def _omshell_bytes(value):
+    """omshell prints a value whose bytes are all printable as a quoted
+    string ("nR?_Wz" for the MAC 6e:52:3f:5f:57:7a), any other as hex: hex."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return ":".join(f"{b:02x}" for b in value[1:-1].encode("latin-1"))
+    return value
 
 
 def omshell_ip(address):
