@@ -13,7 +13,7 @@ client on the same switch. For each size N, all in the same run:
 - ``pypureomapi``: N `Omapi.add_host` calls, one request then one reply;
 - ``omshell``: one omshell process fed N creates on stdin;
 - ``OmapiClient alone``: rackd's client driven directly
-  (tests/dhcp/omapi_driver.py) with 1, 8 (rackd's default) and 16 requests
+  (tests/omapi/driver.py) with 1, 8 (rackd's default) and 16 requests
   outstanding.
 
 Seconds are the wall time of the whole path, a process's start included;
@@ -180,12 +180,12 @@ def pypureomapi_adds(rack, secret, host_list):
 
 
 def client_adds(rack, secret, host_list, window):
-    """rackd's OmapiClient alone (tests/dhcp/omapi_driver.py), ``window`` outstanding."""
+    """rackd's OmapiClient alone (tests/omapi/driver.py), ``window`` outstanding."""
     job = {"port": 7911, "key_name": KEY_NAME, "key_secret": secret, "window": window,
            "mode": "batch", "timeout": 30,
            "ops": [{"op": "add_host", "name": h["host"], "mac": h["mac"], "ip": h["ip"]}
                    for h in host_list]}
-    out = rack.run([sys.executable, "-m", "tests.dhcp.omapi_driver"], input=json.dumps(job),
+    out = rack.run([sys.executable, "-m", "tests.omapi.driver"], input=json.dumps(job),
                    cwd=REPO, timeout=600)
     done = json.loads(out.stdout)
     results = done["results"]

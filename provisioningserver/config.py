@@ -56,7 +56,7 @@ class RackdConfig:
     secret_file: str = "/var/lib/rackd/secret"  # the shared secret, hex, mode 0600
     rack_id: "str | None" = None  # default: rack_name
     rack_name: "str | None" = None  # default: the host name
-    # Lease events (provisioningserver.services.journal and friends).
+    # Lease events (provisioningserver.leases.journal and friends).
     lease_events: bool = True  # dhcpd logs each lease event; rackd follows the log
     journal_max_bytes: int = 64 << 20  # a larger journal is reported in status
     history_days: int = 30  # lease history retention
@@ -65,7 +65,7 @@ class RackdConfig:
     # dhcp-notify's socket; default: state_dir/dhcp-notify.sock (dhcp-notify's built-in path)
     lease_socket: "str | None" = None
     # How dhcpd runs: "process" (rackd's child, adopted across restarts) or "systemd"
-    # (units rackd-dhcpd.service / rackd-dhcpd6.service; provisioningserver.services.systemd).
+    # (units rackd-dhcpd.service / rackd-dhcpd6.service; provisioningserver.dhcpd.systemd).
     service_backend: str = "process"
     # Seconds the failover partner must have been unreachable before
     # `rackctl failover partner-down` acts without --force (dhcp.failover).
@@ -77,7 +77,7 @@ class RackdConfig:
     # probes (0: only `rackctl probe`), and interfaces probed besides those served.
     foreign_probe_interval: int = 600
     foreign_probe_interfaces: tuple = ()
-    # The niceness rackd runs at, below dhcpd's (provisioningserver.services.priority).
+    # The niceness rackd runs at, below dhcpd's (provisioningserver.system.priority).
     nice: int = 10
 
     @property

@@ -33,7 +33,7 @@ from twisted.internet import defer
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import UNIXServerEndpoint
 
-from provisioningserver.dhcp.omapi import OmapiClient
+from provisioningserver.omapi.client import OmapiClient
 from provisioningserver.dhcp.render import OMAPI_KEY_NAME
 from provisioningserver.network.discovery import discover
 from provisioningserver.rpc.local import ControlFactory
@@ -43,15 +43,15 @@ from provisioningserver.services.configure import Configurator
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.local import LeaseViews
 from provisioningserver.rpc.region import NoRegionConnection
-from provisioningserver.services.files import DhcpdPaths, ensure_directories
-from provisioningserver.services.forward import Forwarder
-from provisioningserver.services.journal import Journal
+from provisioningserver.system.files import DhcpdPaths, ensure_directories
+from provisioningserver.leases.forward import Forwarder
+from provisioningserver.leases.journal import Journal
 from provisioningserver.services.dhcpstate import state_path
-from provisioningserver.services.leasefollow import (
+from provisioningserver.leases.follow import (
     IdleRunner, KnownClients, LeaseFollowService, LineEvents, LogFollower,
 )
-from provisioningserver.services.leasesocket import LeaseSocketService
-from provisioningserver.services.keys import load_or_create_key
+from provisioningserver.leases.notify import LeaseSocketService
+from provisioningserver.system.keys import load_or_create_key
 from provisioningserver.services.failoverwatch import FailoverWatch
 from provisioningserver.services.foreign import ForeignProbe, peer_addresses, probe_interfaces
 from provisioningserver.services.instruments import (
@@ -59,11 +59,11 @@ from provisioningserver.services.instruments import (
 )
 from provisioningserver.services.metrics import MetricsCollector, Sources
 from provisioningserver.services.metricshttp import MetricsService
-from provisioningserver.services.monitor import DhcpdMonitor
-from provisioningserver.services.probe import make_probe
-from provisioningserver.services.problems import ProblemCounts
-from provisioningserver.services.process import ProcessBackend
-from provisioningserver.services.systemd import SystemdBackend
+from provisioningserver.dhcpd.monitor import DhcpdMonitor
+from provisioningserver.dhcpd.probe import make_probe
+from provisioningserver.leases.problems import ProblemCounts
+from provisioningserver.dhcpd.process import ProcessBackend
+from provisioningserver.dhcpd.systemd import SystemdBackend
 
 
 class _Resume(service.Service):

@@ -4,7 +4,7 @@
  *   dhcp-notify [-s SOCKET] [-p SPOOL] ACTION FAMILY IP MAC DUID LEASE_TIME HOSTNAME KNOWN
  *
  * Sends one record line ("rackd-lease 1 ...", see
- * provisioningserver/dhcp/leases.py) as one datagram to rackd's lease
+ * provisioningserver/dhcp/leaserecord.py) as one datagram to rackd's lease
  * socket. If nothing listens (or the socket's queue is full), it appends
  * the same line to the spool file with one O_APPEND write, which rackd
  * drains when it starts. dhcpd waits for this program, so it does no more

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from provisioningserver.dhcp.dhcpd import find_dhcpd
+from provisioningserver.dhcpd.binary import find_dhcpd
 
 
 def _lab_missing():

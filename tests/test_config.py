@@ -71,8 +71,8 @@ def test_service_backend_picks_the_monitors_backend(tmp_path):
     """makeService gives each dhcpd monitor the backend the config names."""
     from twisted.internet import task
 
-    from provisioningserver.services.process import ProcessBackend
-    from provisioningserver.services.systemd import SystemdBackend
+    from provisioningserver.dhcpd.process import ProcessBackend
+    from provisioningserver.dhcpd.systemd import SystemdBackend
     from provisioningserver.tap import makeService
 
     for name, backend in (("process", ProcessBackend), ("systemd", SystemdBackend)):

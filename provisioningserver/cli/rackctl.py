@@ -26,7 +26,7 @@ from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
-from provisioningserver.dhcp.validate import DhcpdNotFound, check_config
+from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
 from provisioningserver.network.resolve import resolve_ntp
 
 OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3

@@ -23,7 +23,11 @@ import re
 
 import yaml
 
-from provisioningserver.dhcp import boot, checks, model, options, syntax
+from provisioningserver.dhcp import boot
+from provisioningserver.dhcp import checks
+from provisioningserver.dhcp import model
+from provisioningserver.dhcp import options
+from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")

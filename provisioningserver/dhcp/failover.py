@@ -1,9 +1,9 @@
 """What a failover pair's state means, and whether this rack may declare its partner down.
 
 dhcpd's failover-state object (read over OMAPI by
-`provisioningserver.dhcp.omapi.OmapiClient.failover_state`) gives this
+`provisioningserver.omapi.client.OmapiClient.failover_state`) gives this
 server's state and the partner's as numbers, and when each was entered
-(``local-stos``, ``partner-stos``); `provisioningserver.dhcp.omapi_objects`
+(``local-stos``, ``partner-stos``); `provisioningserver.omapi.objects`
 names the numbers. This module turns such a `FailoverState` into what an
 operator needs (`describe`) and decides `rackctl failover partner-down`
 (`partner_down`); both are pure: the time comes in as ``now``.

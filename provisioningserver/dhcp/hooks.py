@@ -2,7 +2,7 @@
 
 `log_statements` is what rackd's default event source adds to dhcpd.conf.
 dhcpd logs every DHCPACK and release itself, and rackd makes its commit and
-release events from those lines (`provisioningserver.dhcp.logevents`), with
+release events from those lines (`provisioningserver.leases.logevents`), with
 DHCPv4 lease times from the leases file. Two things the log and the file
 do not hold get a ``log()`` each: an expiry (``on expiry``; kept small, as
 dhcpd copies it into every lease it writes to its leases file, at every
@@ -16,7 +16,7 @@ its Reply lines carry the lifetime, and there is no packet at expiry.
 scripts/dhcp-notify through ``execute()``, for sites that want it; it costs a
 fork and exec per event.
 
-Both write the record of `provisioningserver.dhcp.leases`. What dhcpd 4.4.3
+Both write the record of `provisioningserver.dhcp.leaserecord`. What dhcpd 4.4.3
 can say in each event, as checked against the real server:
 
 - DHCPv4: ``leased-address`` in every event; the MAC (``hardware``) in
@@ -34,7 +34,7 @@ Client-chosen bytes are hex-encoded and cut to a bound (``substring``), so
 the line can neither break nor exceed dhcpd's 1024-byte log buffer.
 """
 
-from provisioningserver.dhcp.leases import MAGIC, VERSION
+from provisioningserver.dhcp.leaserecord import MAGIC, VERSION
 
 HOSTNAME_BYTES = 63
 

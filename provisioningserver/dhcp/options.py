@@ -30,7 +30,8 @@ import ipaddress
 
 import attrs
 
-from provisioningserver.dhcp import model, syntax
+from provisioningserver.dhcp import model
+from provisioningserver.dhcp import syntax
 
 _UINT32 = 2 ** 32 - 1
 _INT32 = 2 ** 31 - 1

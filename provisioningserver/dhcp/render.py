@@ -47,7 +47,9 @@ import re
 import attrs
 import jinja2
 
-from provisioningserver.dhcp import boot, options, syntax
+from provisioningserver.dhcp import boot
+from provisioningserver.dhcp import options
+from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.hooks import log_statements
 
 _TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}

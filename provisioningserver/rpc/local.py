@@ -19,7 +19,7 @@ from twisted.protocols import amp
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.rpc import control
 from provisioningserver.services.coalesce import ConfigureTimeout
-from provisioningserver.services import reports
+from provisioningserver.leases import reports
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
 from provisioningserver.services.failoverwatch import PartnerDownRefused
 from provisioningserver.services.foreign import UnknownInterface
@@ -109,7 +109,7 @@ class LeaseViews:
         self.applied = applied  # ip_version -> DHCPConfig or None
         self.clock = clock
         self.forwarder = forwarder
-        self.problems = problems  # provisioningserver.services.problems.ProblemCounts
+        self.problems = problems  # provisioningserver.leases.problems.ProblemCounts
 
     def configs(self):
         return [self.applied(4), self.applied(6)]

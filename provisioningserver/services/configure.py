@@ -27,18 +27,18 @@ import attrs
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
-from provisioningserver.dhcp.dhcpd import find_dhcpd
+from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.model import DHCPConfig
-from provisioningserver.dhcp.omapi import AddHost, RemoveHost, UpdateHostIP
+from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 from provisioningserver.dhcp.render import RenderInputs, render
-from provisioningserver.dhcp.validate import check_config
+from provisioningserver.dhcpd.check import check_config
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.network.selection import select
 from provisioningserver.services.dhcpstate import DHCPState, load_state, save_state
-from provisioningserver.services.files import DhcpdPaths, atomic_write, read_text
-from provisioningserver.services.monitor import DhcpdDidNotStart
-from provisioningserver.services.process import DhcpdSpec
+from provisioningserver.system.files import DhcpdPaths, atomic_write, read_text
+from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
+from provisioningserver.dhcpd.process import DhcpdSpec
 
 log = Logger()
 

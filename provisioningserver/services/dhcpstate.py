@@ -20,8 +20,8 @@ from twisted.logger import Logger
 
 from provisioningserver.dhcp.document import parse_document, to_document
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.services.files import atomic_write, read_text
-from provisioningserver.services.process import DhcpdSpec
+from provisioningserver.system.files import atomic_write, read_text
+from provisioningserver.dhcpd.process import DhcpdSpec
 
 log = Logger()
 

@@ -30,8 +30,8 @@ from twisted.logger import Logger
 from provisioningserver.dhcp.failover import (
     SAFETY_TIME, AlreadyDone, Allow, describe, drift, partner_down,
 )
-from provisioningserver.dhcp.omapi import LookupHost
-from provisioningserver.dhcp.omapi_errors import OmapiNotFound
+from provisioningserver.omapi.client import LookupHost
+from provisioningserver.omapi.errors import OmapiNotFound
 
 log = Logger()
 

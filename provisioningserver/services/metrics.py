@@ -29,7 +29,7 @@ from prometheus_client.core import (
 from prometheus_client.utils import floatToGoString
 
 from provisioningserver import __version__
-from provisioningserver.services import reports
+from provisioningserver.leases import reports
 
 DHCPD_STATES = ("running", "off", "dead")
 FORWARDER_STATES = ("idle", "sending", "waiting", "backoff")

@@ -6,7 +6,7 @@ import pytest
 from provisioningserver.dhcp.document import parse_document, to_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, render
-from provisioningserver.dhcp.validate import check_config
+from provisioningserver.dhcpd.check import check_config
 
 V4 = {"shared_networks": [{"name": "n", "subnets": [
     {"subnet_cidr": "198.18.0.0/24", "ignore_unknown_clients": True, "pools": [

@@ -13,7 +13,7 @@ import pytest
 from provisioningserver.dhcp import boot
 from provisioningserver.dhcp.model import DHCPConfig
 from provisioningserver.dhcp.render import render
-from provisioningserver.dhcp.validate import check_config
+from provisioningserver.dhcpd.check import check_config
 from tests.dhcp.samples import GOLDEN, inputs_for
 
 HTTP_NAMES = ["uefi_amd64_http", "uefi_arm64_http", "s390x_partition"]

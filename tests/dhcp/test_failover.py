@@ -5,7 +5,7 @@ import pytest
 from provisioningserver.dhcp.failover import (
     SAFETY_TIME, AlreadyDone, Allow, Deny, describe, partner_down,
 )
-from provisioningserver.dhcp.omapi_objects import FAILOVER_STATES, FailoverState
+from provisioningserver.omapi.objects import FAILOVER_STATES, FailoverState
 
 NOW = 1_800_000_000
 

@@ -3,7 +3,7 @@ network namespace, with a failover peer whose partner never answers)."""
 
 import pytest
 
-from tests.dhcp.test_omapi_dhcpd import PEER, Lab
+from tests.omapi.test_dhcpd import PEER, Lab
 
 pytestmark = pytest.mark.lab
 

@@ -11,7 +11,7 @@ import pytest
 from provisioningserver.dhcp.document import parse_document, to_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import render, split_range
-from provisioningserver.dhcp.validate import check_config
+from provisioningserver.dhcpd.check import check_config
 from tests.dhcp.samples import GOLDEN, KEY, inputs_for
 
 

@@ -10,7 +10,7 @@ from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.options import CATALOGUE
 from provisioningserver.dhcp.plan import HostChanges, NoChange, Restart, plan
 from provisioningserver.dhcp.render import RenderInputs, render
-from provisioningserver.dhcp.validate import check_config
+from provisioningserver.dhcpd.check import check_config
 
 HOST = {"host": "node-7", "mac": "52:54:00:00:00:07", "ip": "198.18.0.7"}
 

@@ -1,5 +1,5 @@
 """Rendering dhcpd.conf and dhcpd6.conf from the model (no dhcpd needed here;
-tests/dhcp/test_validate.py runs the real ``dhcpd -t`` on the same output)."""
+tests/dhcpd/test_check.py runs the real ``dhcpd -t`` on the same output)."""
 
 import ipaddress
 import os
@@ -7,7 +7,9 @@ import os
 import attrs
 import pytest
 
-from provisioningserver.dhcp import boot, model, syntax
+from provisioningserver.dhcp import boot
+from provisioningserver.dhcp import model
+from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.render import BootSettings, RenderInputs, redact, render, templates_dir
 from tests.dhcp.samples import GOLDEN, GOLDENS, KEY, example, inputs_for
 

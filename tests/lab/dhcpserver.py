@@ -9,7 +9,7 @@ file of its own, which `tail` reads back when a test fails.
 import os
 import time
 
-from provisioningserver.dhcp.dhcpd import find_dhcpd
+from provisioningserver.dhcpd.binary import find_dhcpd
 
 READY = "Server starting service."
 

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from provisioningserver.dhcp import hooks
-from provisioningserver.services.journal import Journal
-from provisioningserver.services.leasefollow import KnownClients, LineEvents, LogFollower
+from provisioningserver.leases.journal import Journal
+from provisioningserver.leases.follow import KnownClients, LineEvents, LogFollower
 from tests.lab import rawclient
 from tests.lab.dhclient import Dhclient
 from tests.lab.netns import Lab

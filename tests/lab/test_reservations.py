@@ -224,7 +224,7 @@ def lookups(agent, hosts):
     job = {"port": 7911, "key_name": KEY_NAME, "key_secret": agent_key(agent), "window": 16,
            "mode": "batch", "timeout": 30,
            "ops": [{"op": "lookup_host", "mac": h["mac"]} for h in hosts]}
-    done = agent.host.run([sys.executable, "-m", "tests.dhcp.omapi_driver"],
+    done = agent.host.run([sys.executable, "-m", "tests.omapi.driver"],
                           input=json.dumps(job), cwd=REPO, timeout=300)
     return json.loads(done.stdout)["results"]
 

@@ -9,7 +9,7 @@ from twisted.protocols import amp
 from twisted.test import iosim
 
 from provisioningserver.cli.rackctl import build_parser
-from provisioningserver.dhcp.omapi_objects import FailoverState
+from provisioningserver.omapi.objects import FailoverState
 from provisioningserver.rpc import control
 from provisioningserver.rpc.local import ControlLocator
 from tests.rpc.test_local import FakeConfigurator

@@ -6,11 +6,11 @@ from twisted.internet import task
 from twisted.protocols import amp
 from twisted.test import iosim
 
-from provisioningserver.dhcp.leases import LeaseEvent
+from provisioningserver.dhcp.leaserecord import LeaseEvent
 from provisioningserver.dhcp.model import DHCPConfig
 from provisioningserver.rpc import control
 from provisioningserver.rpc.local import ControlLocator, LeaseViews
-from provisioningserver.services.journal import Journal
+from provisioningserver.leases.journal import Journal
 from tests.rpc.test_local import FakeConfigurator
 
 DOC = {"shared_networks": [{"name": "lab", "subnets": [{

@@ -6,11 +6,11 @@ import json
 import pytest
 from twisted.internet import task
 
-from provisioningserver.dhcp.txlog import parse_transaction
+from provisioningserver.leases.txlog import parse_transaction
 from provisioningserver.rpc import control
 from provisioningserver.rpc.local import LeaseViews
-from provisioningserver.services.journal import Journal
-from provisioningserver.services.problems import ProblemCounts
+from provisioningserver.leases.journal import Journal
+from provisioningserver.leases.problems import ProblemCounts
 from tests.rpc.test_local_leases import call
 
 LINES = [

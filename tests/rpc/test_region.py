@@ -8,7 +8,7 @@ from twisted.protocols import amp
 from twisted.test import iosim
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
-from provisioningserver.dhcp.validate import CheckResult, DhcpdError
+from provisioningserver.dhcpd.check import CheckResult, DhcpdError
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.auth import AuthenticationFailed, read_secret
 from provisioningserver.config import config_from_mapping

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from provisioningserver.dhcp.leases import parse_record
+from provisioningserver.dhcp.leaserecord import parse_record
 
 SOURCE = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "dhcp-notify.c")
 ARGS = ["commit", "4", "198.18.1.5", "0:c:1:2:3:4", "-", "600", "68:6f:73:74", "unknown"]

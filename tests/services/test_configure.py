@@ -15,13 +15,13 @@ from twisted.internet import defer, task
 
 from provisioningserver.config import RackdConfig
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.dhcp.omapi import AddHost, ChangeResult, RemoveHost, UpdateHostIP
-from provisioningserver.dhcp.omapi_errors import OmapiError
-from provisioningserver.dhcp.validate import CheckResult, DhcpdError
+from provisioningserver.omapi.client import AddHost, ChangeResult, RemoveHost, UpdateHostIP
+from provisioningserver.omapi.errors import OmapiError
+from provisioningserver.dhcpd.check import CheckResult, DhcpdError
 from provisioningserver.network.links import Snapshot
 from provisioningserver.services.coalesce import Coalescer, ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected, Configurator, StartFailed
-from provisioningserver.services.monitor import DhcpdDidNotStart
+from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
 
 IF = ipaddress.ip_interface
 

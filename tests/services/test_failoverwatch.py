@@ -6,9 +6,9 @@ from twisted.internet import defer, task
 
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp.failover import drift
-from provisioningserver.dhcp.omapi import ChangeResult
-from provisioningserver.dhcp.omapi_errors import OmapiNotFound
-from provisioningserver.dhcp.omapi_objects import FailoverState, HostInfo
+from provisioningserver.omapi.client import ChangeResult
+from provisioningserver.omapi.errors import OmapiNotFound
+from provisioningserver.omapi.objects import FailoverState, HostInfo
 from provisioningserver.services.failoverwatch import FailoverWatch, PartnerDownRefused
 
 START = 1_800_000_000.0

@@ -20,7 +20,7 @@ from provisioningserver.services.foreign import (
     peer_addresses,
     probe_interfaces,
 )
-from provisioningserver.services.process import DhcpdSpec
+from provisioningserver.dhcpd.process import DhcpdSpec
 from tests.rpc.test_region import Link as RegionLink
 
 START = 1_800_000_000.0

@@ -6,15 +6,15 @@ from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
-from provisioningserver.dhcp.leases import LeaseEvent
-from provisioningserver.dhcp.omapi import AddHost, ChangeResult
-from provisioningserver.dhcp.omapi_errors import OmapiNotFound
+from provisioningserver.dhcp.leaserecord import LeaseEvent
+from provisioningserver.omapi.client import AddHost, ChangeResult
+from provisioningserver.omapi.errors import OmapiNotFound
 from provisioningserver.services.coalesce import Coalescer, ConfigureTimeout
 from provisioningserver.services.configure import Outcome, StartFailed
 from provisioningserver.services.instruments import (
     ConfigureStats, Histogram, LeaseEventCounts, OmapiStats, TimedOmapi, configure_outcome,
 )
-from provisioningserver.services.journal import Journal
+from provisioningserver.leases.journal import Journal
 
 
 class FakeOmapi:

@@ -9,7 +9,7 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from provisioningserver import __version__
-from provisioningserver.dhcp.leases import LeaseEvent
+from provisioningserver.dhcp.leaserecord import LeaseEvent
 from provisioningserver.dhcp.model import DHCPConfig
 from provisioningserver.rpc.local import ControlLocator, LeaseViews
 from provisioningserver.services.configure import ConfigRejected, Outcome
@@ -17,9 +17,9 @@ from provisioningserver.services.foreign import ForeignServer
 from provisioningserver.services.instruments import (
     ConfigureStats, LeaseEventCounts, OmapiStats,
 )
-from provisioningserver.services.journal import Journal
+from provisioningserver.leases.journal import Journal
 from provisioningserver.services.metrics import MetricsCollector, Sources
-from provisioningserver.services.monitor import MonitorStatus
+from provisioningserver.dhcpd.monitor import MonitorStatus
 
 DOC4 = {
     "shared_networks": [{"name": "lab", "subnets": [{

@@ -1,0 +1,133 @@
+"""Checking a rendered config with the real ``dhcpd -t``.
+
+Only dhcpd knows exactly what dhcpd accepts (snippets are raw dhcpd text), so
+every config is run through ``dhcpd -t -4|-6 -cf FILE`` before it is used.
+The family flag must come before ``-cf``: ``-cf -4 FILE`` makes dhcpd read a
+file named ``-4`` and proves nothing.
+
+dhcpd reports each problem as three lines::
+
+    FILE line N: message
+    the offending line (as far as dhcpd had read it)
+          ^            (a caret under the position of the error)
+
+`parse_errors` turns that text into `DhcpdError` values (pure, tested on
+recorded output); `check_config` does the I/O: a private temporary file (mode
+0600: the config holds the OMAPI secret) and the process, with the process
+runner injectable. dhcpd echoes lines of the config, so its output is
+redacted before anyone sees it.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+
+import attrs
+
+from provisioningserver.dhcpd.binary import find_dhcpd
+from provisioningserver.dhcp.render import redact
+
+
+class DhcpdNotFound(Exception):
+    """There is no dhcpd binary to check with."""
+
+
+@attrs.frozen
+class DhcpdError:
+    error: str
+    line_num: "int | None" = None
+    line: "str | None" = None
+    position: "int | None" = None
+
+
+@attrs.frozen
+class CheckResult:
+    ok: bool
+    errors: tuple = ()
+    output: str = ""  # dhcpd's stderr, secrets redacted
+
+
+_LOCATED = re.compile(r"^(?P<file>.*?) line (?P<num>\d+): (?P<message>.*)$")
+_CARET = re.compile(r"^(?P<indent>\s*)\^\s*$")
+# dhcpd's closing words, not problems of their own.
+_BOILERPLATE = ("Configuration file errors encountered", "exiting.", "If you think",
+                "than a configuration", "bugs on either", "before submitting",
+                "process and the information")
+
+
+def parse_errors(output, path):
+    """The problems dhcpd reported about the config file ``path``.
+
+    A problem without a file location (failover, or a semantic check after
+    parsing) is kept with only its message.
+    """
+    lines = output.splitlines()
+    errors = []
+    i = 0
+    while i < len(lines):
+        found = _LOCATED.match(lines[i])
+        if found and found.group("file") == path:
+            line = caret = None
+            if i + 1 < len(lines) and not _LOCATED.match(lines[i + 1]):
+                line = lines[i + 1]
+                if i + 2 < len(lines) and _CARET.match(lines[i + 2]):
+                    caret = len(_CARET.match(lines[i + 2]).group("indent"))
+                    i += 1
+                i += 1
+            errors.append(DhcpdError(error=found.group("message"), line_num=int(found.group("num")),
+                                     line=redact(line) if line is not None else None,
+                                     position=caret))
+        i += 1
+    return tuple(errors)
+
+
+def _unlocated(output):
+    """The last words of a failed run that named no line, as an error."""
+    start = output.find("For info, please visit")
+    body = output[start:].splitlines()[1:] if start >= 0 else output.splitlines()
+    meaningful = [line.strip() for line in body
+                  if line.strip() and not line.startswith(_BOILERPLATE)
+                  and not line.startswith(("Config file:", "Database file:", "PID file:"))]
+    return DhcpdError(error=meaningful[-1] if meaningful else "dhcpd rejected the config")
+
+
+def _secrets(text):
+    return [s for s in re.findall(r'\bsecret\s+"([^"\n]+)"', text) if s]
+
+
+def _scrub(output, text):
+    """dhcpd's output with no trace of the config's secrets."""
+    output = redact(output)
+    for secret in _secrets(text):
+        output = output.replace(secret, "<redacted>")
+    return output
+
+
+def check_config(text, ip_version, dhcpd=None, timeout=30, *, run=subprocess.run):
+    """Run ``dhcpd -t`` on ``text``; `CheckResult` says whether dhcpd accepts it."""
+    if ip_version not in (4, 6):
+        raise ValueError(f"ip_version must be 4 or 6, not {ip_version!r}")
+    binary = find_dhcpd(dhcpd)
+    if binary is None:
+        raise DhcpdNotFound(f"dhcpd not found ({dhcpd or 'on PATH or /usr/sbin'}); "
+                            "install isc-dhcp-server")
+    fd, path = tempfile.mkstemp(prefix="rackd-check-", suffix=".conf")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        try:
+            done = run([binary, "-t", f"-{ip_version}", "-cf", path],
+                       capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return CheckResult(ok=False, errors=(
+                DhcpdError(f"dhcpd -t did not finish within {timeout} s"),))
+        except OSError as error:
+            raise DhcpdNotFound(f"cannot run {binary}: {error}") from error
+    finally:
+        os.unlink(path)
+    output = _scrub(done.stderr + done.stdout, text)
+    if done.returncode == 0:
+        return CheckResult(ok=True, output=output)
+    errors = parse_errors(output, path) or (_unlocated(output),)
+    return CheckResult(ok=False, errors=errors, output=output)

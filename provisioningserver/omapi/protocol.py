@@ -1,0 +1,271 @@
+"""One OMAPI conversation with dhcpd over a TCP connection, for Twisted.
+
+How it works. Both sides first send a startup message (protocol version 100,
+header size 24); a different version ends the connection. The client then
+opens dhcpd's *authenticator* object with the key's name and algorithm, sent
+unsigned; dhcpd answers with the authenticator id that every later message
+carries and is signed with (HMAC-MD5 over the message without its
+authenticator id). A wrong secret is not refused at that point: dhcpd only
+notices it on the first signed request and answers that one with an unsigned
+status. So the connection sends one harmless signed lookup before it calls
+itself ready, and a wrong key surfaces as `OmapiNotAuthorized` at connect
+time instead of on the caller's first real request.
+
+After that, requests may be written back to back. Each gets a fresh
+transaction id (tid); dhcpd answers in order and puts the request's tid in the
+reply's rid, which is how a reply finds its Deferred. A reply signed by
+anyone else, or with a signature that does not verify, is never taken as a
+success. Each request has its own timer: when it runs out the request fails
+with `OmapiTimeout` and the connection is aborted, because the position of
+the stream is then unknown; every other request on it then fails with
+`OmapiConnectionLost`. How many requests are outstanding at once is the
+caller's business (`OmapiClient` keeps a window).
+
+The framing is `omapi_wire`'s (pypureomapi's format, encoded and decoded
+with less CPU); its size limit counts the bytes of one incomplete message,
+so many small pipelined replies may arrive in one read.
+"""
+
+import random
+
+import attrs
+from pypureomapi import OMAPI_OP_STATUS, OMAPI_OP_UPDATE, OmapiMessage
+from pypureomapi import OmapiError as PureOmapiError
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+
+from provisioningserver.omapi.errors import (
+    OmapiConnectionLost,
+    OmapiError,
+    OmapiNotAuthorized,
+    OmapiProtocolError,
+    OmapiTimeout,
+)
+from provisioningserver.omapi.objects import (
+    authenticator_open,
+    check_reply,
+    object_open,
+)
+from provisioningserver.omapi.wire import Decoder, encode, encode_startup, sign, verifies
+
+_KEY_CHECK_NAME = "rackd-omapi-key-check"
+
+log = Logger()
+
+
+@attrs.define
+class _Pending:
+    deferred: Deferred
+    timer: object
+    doing: str
+
+
+class OmapiConnection(Protocol):
+    """The client side of one OMAPI connection.
+
+    ``ready`` fires with this protocol once the key is accepted, or fails with
+    an `OmapiError`; ``closed`` fires when the connection is gone. ``authenticator`` is a fresh pypureomapi HMAC-MD5
+    authenticator (it learns its id from this connection).
+    """
+
+    def __init__(self, clock, authenticator, timeout, peer="dhcpd"):
+        self.ready = Deferred()
+        self.closed = Deferred()
+        self._clock = clock
+        self._authenticator = authenticator
+        self._timeout = timeout
+        self._peer = peer
+        self._decoder = Decoder()
+        self._pending = {}
+        self._tid = random.SystemRandom().randrange(1, 1 << 31)
+        self._signed = False
+        self._lost_because = None
+        self._handshake_timer = None
+        self.connected = False
+
+    @property
+    def usable(self):
+        """True while requests may be sent on this connection."""
+        return self.connected and self.ready.called and self._lost_because is None
+
+    @property
+    def outstanding(self):
+        return len(self._pending)
+
+    def connectionMade(self):
+        self.connected = True
+        self._handshake_timer = self._clock.callLater(
+            self._timeout, self._handshake_timed_out
+        )
+        self.transport.write(encode_startup())
+
+    def request(self, message, doing):
+        """Sign and send ``message``; a Deferred firing with dhcpd's reply.
+
+        The reply is not interpreted here beyond its signature: see
+        `omapi_objects.check_reply`. ``doing`` names the request in errors.
+        """
+        if self._lost_because is not None or not self.connected:
+            raise OmapiConnectionLost(f"{doing}: connection to {self._peer} is closed")
+        return self._send(message, doing, sign_it=True)
+
+    def drop(self, error):
+        """Abort the connection: every outstanding request fails now, since no
+        later reply on this stream can be trusted to be in step."""
+        if self._lost_because is None:
+            self._lost_because = error
+        self._fail_outstanding()
+        if self.connected:
+            self.transport.abortConnection()
+
+    def dataReceived(self, data):
+        self._decoder.feed(data)
+        try:
+            self._parse()
+        except OmapiProtocolError as e:
+            self.drop(OmapiProtocolError(f"bad OMAPI frame from {self._peer}: {e}"))
+
+    def connectionLost(self, reason):
+        self.connected = False
+        if self._handshake_timer is not None and self._handshake_timer.active():
+            self._handshake_timer.cancel()
+        why = self._lost_because
+        if why is None:
+            why = OmapiConnectionLost(
+                f"connection to {self._peer} lost: {reason.getErrorMessage()}"
+            )
+            self._lost_because = why
+        self._fail_outstanding()
+        if not self.ready.called:
+            self.ready.errback(why)
+        self.closed.callback(None)
+
+    def _fail_outstanding(self):
+        why = self._lost_because
+        pending, self._pending = self._pending, {}
+        for request in pending.values():
+            if request.timer.active():
+                request.timer.cancel()
+            request.deferred.errback(
+                OmapiConnectionLost(f"{request.doing}: no reply, {why}")
+            )
+
+    def _send(self, message, doing, sign_it):
+        self._tid = (self._tid + 1) % (1 << 32) or 1
+        message.tid = self._tid
+        if sign_it:
+            sign(message, self._authenticator)
+        data = encode(message)  # an oversized message fails here, before it is pending
+        done = Deferred()
+        timer = self._clock.callLater(self._timeout, self._timed_out, message.tid)
+        self._pending[message.tid] = _Pending(done, timer, doing)
+        self.transport.write(data)
+        return done
+
+    def _parse(self):
+        while self._lost_because is None:
+            parsed = self._decoder.next_message()
+            if parsed is None:
+                return
+            if isinstance(parsed, OmapiMessage):
+                self._reply_received(parsed)
+            else:
+                self._startup_received(parsed)
+
+    def _startup_received(self, startup):
+        try:
+            startup.validate()
+        except PureOmapiError as e:
+            self.drop(OmapiProtocolError(f"{self._peer} speaks another OMAPI: {e}"))
+            return
+        doing = f"open authenticator for key {self._authenticator.user.decode()!r}"
+        opened = self._send(authenticator_open(self._authenticator), doing, sign_it=False)
+        opened.addCallback(self._authenticator_opened, doing)
+        opened.addErrback(self._handshake_failed)
+
+    def _authenticator_opened(self, reply, doing):
+        if reply.opcode == OMAPI_OP_STATUS:
+            # dhcpd answers "no object matches" for a key name it lacks.
+            try:
+                check_reply(reply, doing)
+            except OmapiError as e:
+                raise OmapiNotAuthorized(
+                    f"{self._peer} does not accept key "
+                    f"{self._authenticator.user.decode()!r}: {e.server_message or e}"
+                ) from None
+        if reply.opcode != OMAPI_OP_UPDATE or reply.handle == 0:
+            raise OmapiProtocolError(f"{doing}: no authenticator handle in reply")
+        self._authenticator.authid = reply.handle
+        self._signed = True
+        check = self._send(
+            object_open(b"host", name=_KEY_CHECK_NAME),
+            f"first signed request with key {self._authenticator.user.decode()!r}",
+            sign_it=True,
+        )
+        check.addCallbacks(self._key_checked, self._handshake_failed)
+
+    def _key_checked(self, reply):
+        if self._handshake_timer.active():
+            self._handshake_timer.cancel()
+        log.debug("OMAPI connection to {peer} authenticated", peer=self._peer)
+        self.ready.callback(self)
+
+    def _handshake_failed(self, failure):
+        error = failure.value
+        if not isinstance(error, OmapiError):
+            error = OmapiProtocolError(f"OMAPI handshake with {self._peer}: {error}")
+        self.drop(error)
+
+    def _handshake_timed_out(self):
+        self.drop(
+            OmapiTimeout(
+                f"no OMAPI handshake from {self._peer} within {self._timeout}s"
+            )
+        )
+
+    def _timed_out(self, tid):
+        request = self._pending.pop(tid, None)
+        if request is None:
+            return
+        error = OmapiTimeout(
+            f"{request.doing}: no reply from {self._peer} within {self._timeout}s"
+        )
+        request.deferred.errback(error)
+        self.drop(OmapiConnectionLost(f"connection dropped after a timeout ({error})"))
+
+    def _reply_received(self, reply):
+        request = self._pending.pop(reply.rid, None)
+        if request is None:
+            self.drop(
+                OmapiProtocolError(
+                    f"{self._peer} answered a request never sent (rid {reply.rid})"
+                )
+            )
+            return
+        request.timer.cancel()
+        problem = self._signature_problem(reply, request.doing)
+        if problem is None:
+            request.deferred.callback(reply)
+            return
+        request.deferred.errback(problem)
+        self.drop(OmapiNotAuthorized(f"connection dropped: {problem}"))
+
+    def _signature_problem(self, reply, doing):
+        """None for a reply that may be believed; else the error to raise."""
+        if not self._signed:
+            return None
+        authid = self._authenticator.authid
+        if reply.authid == authid:
+            if verifies(reply, self._authenticator):
+                return None
+            return OmapiNotAuthorized(f"{doing}: reply signature does not verify")
+        # dhcpd rejects a bad signature with an unsigned status: believe it
+        # only as a failure, never as a success.
+        try:
+            check_reply(reply, doing)
+        except OmapiError as e:
+            return e if isinstance(e, OmapiNotAuthorized) else OmapiNotAuthorized(
+                f"{doing}: unsigned reply: {e}"
+            )
+        return OmapiNotAuthorized(f"{doing}: reply is not signed with our key")

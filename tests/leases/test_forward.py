@@ -1,0 +1,124 @@
+"""The forwarder: batches in order, deleted only after the region's ack,
+waiting without a region, backing off when the region fails."""
+
+from twisted.internet import defer, task
+
+from provisioningserver.dhcp.leaserecord import LeaseEvent
+from provisioningserver.rpc.region import NoRegionConnection
+from provisioningserver.leases.forward import Forwarder
+from provisioningserver.leases.journal import Journal
+
+
+class FakeRegion:
+    """Records each batch; answers with what ``replies`` says next."""
+
+    def __init__(self):
+        self.batches = []
+        self.pending = []  # Deferreds not answered yet
+        self.mode = "defer"  # defer, absent, fail
+
+    def send(self, events):
+        self.batches.append(events)
+        if self.mode == "absent":
+            return defer.fail(NoRegionConnection("none"))
+        if self.mode == "fail":
+            return defer.fail(RuntimeError("region broke"))
+        d = defer.Deferred()
+        self.pending.append(d)
+        return d
+
+    def answer(self):
+        d = self.pending.pop(0)
+        d.callback({"stored": len(self.batches[-1])})
+
+
+def commit(ip, n):
+    return LeaseEvent(action="commit", ip_family=4, ip=ip, mac="02:00:00:00:00:%02x" % n,
+                      lease_time=600, timestamp=1000.0 + n)
+
+
+def build(tmp_path, **kwargs):
+    clock = task.Clock()
+    journal = Journal(str(tmp_path / "j.db"))
+    region = FakeRegion()
+    forwarder = Forwarder(journal, region.send, clock, **kwargs)
+    return clock, journal, region, forwarder
+
+
+def test_a_batch_leaves_the_journal_only_after_the_ack(tmp_path):
+    """Events go oldest first in one batch; they stay in the journal while
+    the reply is outstanding and go once it comes."""
+    clock, journal, region, forwarder = build(tmp_path)
+    journal.record([commit("198.18.0.10", 1), commit("198.18.0.10", 2)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    assert [e["mac"] for e in region.batches[0]] == ["02:00:00:00:00:01", "02:00:00:00:00:02"]
+    assert journal.pending_count() == 2
+    clock.advance(5)
+    assert len(region.batches) == 1  # one batch in flight at a time
+    region.answer()
+    assert journal.pending_count() == 0
+    assert forwarder.status()["sent"] == 2
+    forwarder.stopService()
+    assert clock.getDelayedCalls() == []
+
+
+def test_batches_keep_arrival_order(tmp_path):
+    """With a small batch size, batches follow arrival order, so each
+    address's events reach the region in the order they happened."""
+    clock, journal, region, forwarder = build(tmp_path, batch=2)
+    journal.record([commit("198.18.0.%d" % (10 + n % 2), n) for n in range(5)], "test")
+    forwarder.startService()
+    for _ in range(3):
+        clock.advance(0)
+        region.answer()
+    sent = [e["mac"][-2:] for batch in region.batches for e in batch]
+    assert sent == ["00", "01", "02", "03", "04"]
+    assert journal.pending_count() == 0
+    forwarder.stopService()
+
+
+def test_without_a_region_events_wait_and_go_later(tmp_path):
+    """No region connection: nothing is deleted, the forwarder waits and
+    sends once a region is there."""
+    clock, journal, region, forwarder = build(tmp_path, interval=1.0)
+    region.mode = "absent"
+    journal.record([commit("198.18.0.10", 1)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    clock.advance(1)
+    assert forwarder.status()["state"] == "waiting"
+    assert journal.pending_count() == 1
+    region.mode = "defer"
+    clock.advance(1)
+    region.answer()
+    assert journal.pending_count() == 0
+    forwarder.stopService()
+
+
+def test_a_failing_region_is_backed_off_exponentially(tmp_path):
+    """A failing UpdateLeases keeps the events and retries after 1, 2, 4 s,
+    capped at max_delay; the error shows in status."""
+    clock, journal, region, forwarder = build(tmp_path, initial_delay=1.0, max_delay=4.0)
+    region.mode = "fail"
+    journal.record([commit("198.18.0.10", 1)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    attempts = []
+    for step in (1, 2, 4, 4):
+        clock.advance(step - 0.01)
+        attempts.append(len(region.batches))
+        clock.advance(0.01)
+    assert attempts == [1, 2, 3, 4]
+    status = forwarder.status()
+    assert status["state"] == "backoff" and "region broke" in status["last_error"]
+    assert journal.pending_count() == 1
+    forwarder.stopService()
+
+
+def test_a_journal_over_its_limit_is_reported(tmp_path):
+    """status says when the journal file is larger than the configured limit."""
+    clock, journal, region, forwarder = build(tmp_path, max_bytes=1)
+    assert forwarder.status()["journal_over_limit"] is True
+    clock2, journal2, _, roomy = build(tmp_path / "..", max_bytes=1 << 40)
+    assert roomy.status()["journal_over_limit"] is False
