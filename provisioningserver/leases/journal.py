@@ -129,7 +129,7 @@ class Journal:
 
     def __init__(self, path, clock=time, retention=DEFAULT_RETENTION,
                  transaction_retention=DEFAULT_TRANSACTION_RETENTION,
-                 transaction_rows=DEFAULT_TRANSACTION_ROWS, threaded=False):
+                 transaction_rows=DEFAULT_TRANSACTION_ROWS, threaded=False, relay=None):
         self.path = path
         self.clock = clock
         self.retention = retention
@@ -141,9 +141,9 @@ class Journal:
         # Called with each batch of events once it is committed (the metrics count
         # them); an observer that fails is logged and never undoes the commit.
         self.observers = []
-        # Set: committed batches go to relay(events, transactions) instead of
+        # Given: committed batches go to relay(events, transactions) instead of
         # the observers (a journal written in another thread hands them over).
-        self.relay = None
+        self.relay = relay
         new = not os.path.exists(path)
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
         # threaded: opened here, then used by one other thread (the follower's).
