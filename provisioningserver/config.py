@@ -58,7 +58,7 @@ class RackdConfig:
     rack_name: "str | None" = None  # default: the host name
     # Lease events (provisioningserver.leases.journal and friends).
     lease_events: bool = True  # dhcpd logs each lease event; rackd follows the log
-    journal_max_bytes: int = 64 << 20  # a larger journal is reported in status
+    journal_max_bytes: int = 64 << 20  # history and transactions give way (leases.retention)
     history_days: int = 30  # lease history retention
     transactions_days: int = 7  # transaction log (dhcpd's per-packet lines) retention
     transactions_max_rows: int = 1_000_000  # and its size, pruned hourly

@@ -19,7 +19,9 @@
            │                            per pool counted in events.transactions)
            ├─ lease socket             (dhcp-notify datagrams and spool -> journal)
            ├─ forwarder                (journal -> region UpdateLeases, delete on ack)
-           └─ history pruning          (hourly; history_days, transactions_days/_max_rows)
+           ├─ history pruning          (hourly; history_days, transactions_days/_max_rows)
+           └─ size limit               (every minute: journal_max_bytes, oldest history and
+                                        transactions first, never undelivered events)
 
 Both the control socket and the region configure through one `Coalescer`, so
 their documents are serialised together per IP family.
@@ -59,6 +61,7 @@ from provisioningserver.leases.follow import (
     IdleRunner, KnownClients, LeaseFollowService, LineEvents, LogFollower,
 )
 from provisioningserver.leases.notify import LeaseSocketService
+from provisioningserver.leases.retention import JournalLimit
 from provisioningserver.system.keys import load_or_create_key
 from provisioningserver.services.failoverwatch import FailoverWatch
 from provisioningserver.services.foreign import ForeignProbe, peer_addresses, probe_interfaces
@@ -214,7 +217,8 @@ def _lease_events(config, state, region, reactor, counts):
             return defer.fail(NoRegionConnection("no region is configured"))
         return region.call(commands.UpdateLeases, events=events)
 
-    forwarder = Forwarder(journal, send, reactor, max_bytes=config.journal_max_bytes)
+    limit = JournalLimit(journal, config.journal_max_bytes)
+    forwarder = Forwarder(journal, send, reactor, limit=limit)
     journal.observers.append(counts)  # the metrics' lease event counts
     journal.observers.append(forwarder.nudge)  # new events go to the region at once
     views = LeaseViews(journal, state.config, reactor, forwarder, problems=transactions)
@@ -248,6 +252,11 @@ def _lease_events(config, state, region, reactor, counts):
     prune = TimerService(3600, lambda: (journal.prune_history(), journal.prune_transactions()))
     prune.clock = reactor
     prune.setServiceParent(events)
+    # The size limit is checked more often than history is pruned by age:
+    # a burst of events can fill it within the hour.
+    trim = TimerService(60, limit.enforce)
+    trim.clock = reactor
+    trim.setServiceParent(events)
     return events
 
 

@@ -171,9 +171,11 @@ def run_status(args, out, err, stdin=None):
     if events:
         line = (f"lease events: {events['state']}, {events['pending']} waiting for the region, "
                 f"{events['sent']} sent; journal {events['journal_bytes']} bytes")
-        if events.get("journal_over_limit"):
-            line += f" (over the limit of {events['journal_max_bytes']})"
         print(line, file=out)
+        if events.get("journal_over_limit"):
+            print(f"  ALARM: undelivered lease events alone fill journal_max_bytes "
+                  f"({events['journal_max_bytes']} bytes); they stay until the region "
+                  f"takes them", file=out)
         if events.get("last_error"):
             print(f"  last error: {events['last_error']}", file=out)
     foreign = status.get("foreign_dhcp")

@@ -49,7 +49,7 @@ class Forwarder(service.Service):
     log = Logger()
 
     def __init__(self, journal, send, clock, batch=BATCH, interval=1.0, poll_interval=30.0,
-                 initial_delay=1.0, max_delay=60.0, max_bytes=None):
+                 initial_delay=1.0, max_delay=60.0, limit=None):
         self.journal = journal
         self.send = send
         self.clock = clock
@@ -57,7 +57,7 @@ class Forwarder(service.Service):
         self.interval = interval  # while no region is connected
         self.poll_interval = poll_interval  # while idle: nudge() brings new events sooner
         self.backoff = Backoff(initial=initial_delay, maximum=max_delay)
-        self.max_bytes = max_bytes
+        self.limit = limit  # a JournalLimit (leases.retention), or None
         self.state = "idle"  # idle, sending, waiting (no region), backoff
         self.failures = 0
         self.sent = 0
@@ -139,14 +139,16 @@ class Forwarder(service.Service):
         return None
 
     def status(self):
-        size = self.journal.size_bytes()
-        return {
+        status = {
             "state": self.state,
             "pending": self.journal.pending_count(),
             "sent": self.sent,
             "failures": self.failures,
             "last_error": self.last_error,
-            "journal_bytes": size,
-            "journal_max_bytes": self.max_bytes,
-            "journal_over_limit": self.max_bytes is not None and size > self.max_bytes,
+            "journal_bytes": self.journal.size_bytes(),
+            "journal_max_bytes": None,
+            "journal_over_limit": False,
         }
+        if self.limit is not None:
+            status.update(self.limit.status())
+        return status

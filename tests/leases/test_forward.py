@@ -6,6 +6,7 @@ from twisted.internet import defer, task
 from provisioningserver.dhcp.leaserecord import LeaseEvent
 from provisioningserver.leases.forward import Forwarder, NoRegionConnection
 from provisioningserver.leases.journal import Journal
+from provisioningserver.leases.retention import JournalLimit
 
 
 class FakeRegion:
@@ -115,13 +116,19 @@ def test_a_failing_region_is_backed_off_exponentially(tmp_path):
     forwarder.stopService()
 
 
-def test_a_journal_over_its_limit_is_reported(tmp_path):
-    """status says when the journal file is larger than the configured limit."""
-    clock, journal, region, forwarder = build(tmp_path, max_bytes=1)
-    assert forwarder.status()["journal_over_limit"] is True
-    clock2, journal2, _, roomy = build(tmp_path / "..", max_bytes=1 << 40)
+def test_the_journal_limit_alarm_shows_in_the_status(tmp_path):
+    """status carries the limit's reading: the alarm when undelivered events
+    alone fill journal_max_bytes, none when the journal fits."""
+    clock, journal, region, forwarder = build(tmp_path)
+    journal.record([commit("198.18.0.%d" % n, n) for n in range(1, 200)], "test")
+    tight = JournalLimit(journal, 1)
+    tight.enforce()
+    _, _, _, full = build(tmp_path, limit=tight)
+    assert full.status()["journal_over_limit"] is True
+    assert full.status()["journal_max_bytes"] == 1
+    _, _, _, roomy = build(tmp_path / "..", limit=JournalLimit(journal, 1 << 40))
     assert roomy.status()["journal_over_limit"] is False
-
+    assert forwarder.status()["journal_over_limit"] is False  # no limit given
 
 def test_new_events_are_sent_when_the_journal_says_so_not_at_the_next_poll(tmp_path):
     """An idle forwarder observing the journal sends a new batch at once
