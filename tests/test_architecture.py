@@ -197,3 +197,48 @@ def test_the_checker_sees_a_cycle_and_a_forbidden_import():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
     assert "omapi" not in ALLOWED["dhcp"] and "rpc" not in ALLOWED["leases"]
+
+
+def test_every_import_names_something_that_exists():
+    """An import of a rackd module (at the top or inside a function) names a
+    module that exists, or a name that module defines: a moved module cannot
+    leave a stale import behind in code that only runs later."""
+    wrong = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if isinstance(node, ast.Import):
+                wrong += [f"{module}: import {a.name}" for a in node.names
+                          if a.name.startswith("provisioningserver") and a.name not in MODULES]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "provisioningserver"):
+                if node.module not in MODULES:
+                    wrong.append(f"{module}: from {node.module}")
+                    continue
+                defined = _defined(MODULES[node.module])
+                wrong += [f"{module}: from {node.module} import {a.name}" for a in node.names
+                          if f"{node.module}.{a.name}" not in MODULES and a.name not in defined]
+    assert wrong == []
+
+
+def _defined(path):
+    """The names a module binds at its top level."""
+    names = set()
+    for node in ast.parse(open(path, encoding="utf-8").read()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.If, ast.Try)):
+            for child in ast.walk(node):
+                if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+                    names.add(child.name)
+                elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                    names.update((a.asname or a.name).split(".")[0] for a in child.names)
+                elif isinstance(child, ast.Assign):
+                    for target in child.targets:
+                        names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
