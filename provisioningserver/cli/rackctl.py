@@ -2,14 +2,9 @@
 
 Each subcommand is a pair of functions in `COMMANDS`: one adds its arguments
 to an argparse subparser, one runs it and returns the exit code.
-The agent commands are in `provisioningserver.cli.agent_commands`.
-
-Exit codes, the same for every subcommand:
-
-- 0: done, or dhcpd accepts the config;
-- 1: dhcpd rejects the config;
-- 2: invalid document or usage (every problem listed, each with its field path);
-- 3: environment (dhcpd missing, agent unreachable).
+The agent commands are in `provisioningserver.cli.agent_commands` and its
+siblings; the exit codes, the same for every subcommand, and what the
+commands share are in `provisioningserver.cli.common`.
 """
 
 import argparse
@@ -19,17 +14,16 @@ import sys
 
 from provisioningserver.config import RackdConfig
 from provisioningserver.cli import (
-    agent_commands, failover_commands, interfaces, lease_commands, output, probe_commands,
+    agent_commands, failover_commands, interfaces, lease_commands, log_commands, output,
+    probe_commands,
 )
-from provisioningserver.cli import log_commands
+from provisioningserver.cli.common import ENVIRONMENT, INVALID, OK, REJECTED, add_status_arguments
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
 from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
 from provisioningserver.network.resolve import resolve_ntp
-
-OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3
 
 # Standalone rendering has no agent config: the ports rackd uses by default.
 DHCPD_ENV = "RACKD_DHCPD"
@@ -167,7 +161,7 @@ COMMANDS = {
     "configure": ("hand a document to the running agent", agent_commands.add_configure_arguments,
                   _streams(agent_commands.run_configure)),
     "status": ("show dhcpd and dhcpd6 as the agent supervises them",
-               agent_commands.add_status_arguments, _streams(agent_commands.run_status)),
+               add_status_arguments, _streams(agent_commands.run_status)),
     "stop-dhcp": ("stop dhcpd (or dhcpd6 with --ipv6) and keep it stopped",
                   agent_commands.add_stop_arguments, _streams(agent_commands.run_stop)),
     "interfaces": ("show this node's interfaces and, given a document, where each subnet "
