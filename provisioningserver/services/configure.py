@@ -31,7 +31,7 @@ from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.model import DHCPConfig
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
-from provisioningserver.dhcp.render import RenderInputs, render
+from provisioningserver.dhcp.render import render
 from provisioningserver.dhcpd.check import check_config
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.network.selection import select
@@ -223,17 +223,7 @@ class Configurator:
         selection = select(config, self.links())
         key = config.omapi_key or self.key_source()
         ntp_addresses = yield self.run_in_thread(self.resolver, config)
-        inputs = RenderInputs(
-            ntp_addresses=ntp_addresses,
-            rack_addresses=selection.rack_addresses,
-            omapi_port=self.config.omapi_port(ip_version),
-            omapi_key=key,
-            boot=self.config.boot,
-            lease_time=self.config.lease_time,
-            pxe_lease_time=self.config.pxe_lease_time,
-            empty_subnets=selection.empty_subnets,
-            lease_hooks=self.config.lease_events,
-        )
+        inputs = self.config.render_inputs(ip_version, selection, key, ntp_addresses)
         rendered = render(config, inputs)
         paths = DhcpdPaths.for_family(self.config, ip_version)
         spec = DhcpdSpec(ip_version=ip_version, dhcpd=dhcpd, config_path=paths.config,
