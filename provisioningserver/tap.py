@@ -51,6 +51,7 @@ from provisioningserver.rpc.local import ControlFactory
 from provisioningserver.rpc.region import region_service
 from provisioningserver.services.coalesce import Coalescer
 from provisioningserver.services.configure import Configurator
+from provisioningserver.services.configurelog import ConfigureLog
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.local import LeaseViews
 from provisioningserver.system.files import DhcpdPaths, ensure_directories
@@ -147,6 +148,7 @@ def makeService(config, reactor=None):
     )
     coalescer = Coalescer(configurator, reactor)
     coalescer.on_outcome(configure_stats)
+    coalescer.on_outcome(ConfigureLog())  # one log line per configure run
     _Resume(configurator).setServiceParent(top)
     region = None
     if config.region:

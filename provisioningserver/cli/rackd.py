@@ -5,6 +5,7 @@ serving (they run in their own sessions) and the next rackd adopts them.
 """
 
 import argparse
+import os
 import sys
 
 from provisioningserver import __version__
@@ -33,12 +34,14 @@ def main(argv=None):
         return 3
 
     from twisted.internet import reactor
-    from twisted.logger import globalLogBeginner, textFileLogObserver
+    from twisted.logger import globalLogBeginner
+
+    from provisioningserver.cli.logoutput import observer
 
     from provisioningserver.system import priority
     from provisioningserver.tap import makeService
 
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)])
+    globalLogBeginner.beginLoggingTo([observer(sys.stderr, os.environ)])
     priority.lower_own(config.nice)  # before any thread: they inherit it
     top = makeService(config, reactor)
     failed = []

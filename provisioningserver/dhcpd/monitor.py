@@ -173,6 +173,8 @@ class DhcpdMonitor(service.Service):
             found = verdict.pid if isinstance(verdict, Adopt) else verdict.stale_pid
             if found is not None and found not in stopped:
                 yield self._blocking(self.backend.stop, spec, found)
+        if stopped or (spec is not None and found is not None):
+            log.info("IPv{v} dhcpd stopped on request", v=spec.ip_version if spec else "?")
         self._pid, self._spec = None, None
         self._set_state("off", "stopped on request")
 
@@ -274,6 +276,7 @@ class DhcpdMonitor(service.Service):
     # Small things.
 
     def _now_running(self, spec, pid, reason):
+        log.info("IPv{v} {r} ({path})", v=spec.ip_version, r=reason, path=spec.config_path)
         self._spec, self._pid = spec, pid
         self._set_state("running", reason)
         self._schedule_poll()

@@ -168,6 +168,16 @@ class GatedAMP(amp.AMP):
         super().connectionLost(reason)
 
 
+def _peer(protocol):
+    """host:port of a connection's far end, for the log ("?" once it is gone)."""
+    transport = getattr(protocol, "transport", None)
+    try:
+        address = transport.getPeer()
+        return f"{address.host}:{address.port}"
+    except AttributeError:
+        return "?"
+
+
 class Pacing:
     """Delay before the next connection attempt: none after a good session,
     doubling (up to ``longest``) after each failed handshake."""
@@ -274,13 +284,14 @@ class RegionClients(service.MultiService):
             return error
         if pacing is not None:
             pacing.succeeded()
-        log.info("Registered with region {region} as {name}", region=reply["region"],
-                 name=self.rack_name)
+        log.info("Connected to region {region} ({peer}) and registered as {name}",
+                 region=reply["region"], peer=_peer(protocol), name=self.rack_name)
         self.ready.append(protocol.itself)
 
     def _lost(self, protocol):
         if protocol in self.ready:
             self.ready.remove(protocol)
+            log.info("Region connection to {peer} lost", peer=_peer(protocol))
 
     def report_services(self):
         services = services_report(self.coalescer.status())

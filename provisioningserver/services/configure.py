@@ -264,8 +264,8 @@ class Configurator:
                 atomic_write(paths.config, rendered.text, mode=0o600)
                 monitor.record_config(spec)
                 self.state.save(ip_version, DHCPState(spec=spec, config=config))
-                log.info("IPv{v} hosts applied live: {r}", v=ip_version, r=decision.reason)
                 return outcome("applied-live", decision.reason, counts)
+            log.warn("IPv{v} OMAPI failed ({f}): restarting dhcpd instead", v=ip_version, f=failure)
             decision = Restart((f"OMAPI failed ({failure}), so dhcpd is restarted instead",))
         action = "started" if status.state != "running" else "restarted"
         reason = decision.reason
@@ -282,8 +282,7 @@ class Configurator:
             raise StartFailed(str(error), previous_text is not None and previous_spec is not None,
                               restored)
         self.state.save(ip_version, DHCPState(spec=spec, config=config))
-        log.info("IPv{v} dhcpd {action}: {reason}", v=ip_version, action=action, reason=reason)
-        return outcome(action, reason)
+        return outcome(action, reason)  # logged by services.configurelog
 
     @defer.inlineCallbacks
     def _apply_live(self, ip_version, key, changes):
