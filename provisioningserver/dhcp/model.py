@@ -4,9 +4,12 @@ One schema serves the region's ConfigureDHCPv4/v6 arguments, a standalone
 YAML/JSON file and ``rackctl``; field names follow MAAS's region RPC. The
 classes are frozen and typed: addresses are `ipaddress` objects, MACs are
 lower-case colon-separated, lists are tuples. They hold no logic and do no
-serialisation: `DHCPConfig.from_document` (via
-`provisioningserver.dhcp.document`) builds and checks them, and
-`provisioningserver.dhcp.render` turns them into dhcpd's syntax.
+serialisation, and this module imports nothing of the document format:
+`provisioningserver.dhcp.document.parse_document` builds and checks them,
+`provisioningserver.dhcp.render` turns them into dhcpd's syntax. (The model
+used to offer ``DHCPConfig.from_document``, which imported the reader back
+and closed a circle model -> document -> options -> model; callers now ask
+the reader.)
 """
 
 import ipaddress
@@ -120,13 +123,6 @@ class DHCPConfig:
     interfaces: tuple = _tuple
     global_dhcp_snippets: tuple = _tuple
     omapi_key: "str | None" = None
-
-    @classmethod
-    def from_document(cls, document, ip_version):
-        """Build from a parsed YAML/JSON mapping; raises `DocumentError`."""
-        from provisioningserver.dhcp.document import parse_document
-
-        return parse_document(document, ip_version)
 
     @property
     def subnets(self):

@@ -9,7 +9,7 @@ import pytest
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp.document import (
     document_from_file, load_document, parse_document, to_document, to_json)
-from provisioningserver.dhcp.errors import DocumentError, Problem
+from provisioningserver.dhcp.errors import Problem
 from tests.dhcp.documents import v4, v6
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -32,27 +32,6 @@ def test_full_documents_round_trip(build, ip_version):
     assert parse_document(load_document(to_json(config)), ip_version) == config
 
 
-def test_from_document_builds_typed_values():
-    """from_document gives addresses as ipaddress objects, lists as tuples, MACs normalised."""
-    document = v4()
-    document["hosts"][0]["mac"] = "52-54-00-AA-BB-CC"
-    config = model.DHCPConfig.from_document(document, 4)
-    subnet = config.shared_networks[0].subnets[0]
-    assert subnet.subnet_cidr == ipaddress.ip_network("198.18.0.0/24")
-    assert subnet.ntp_servers == (ipaddress.ip_address("198.18.0.2"), "ntp.example")
-    assert subnet.search_list == ("maas.example", "example")
-    assert config.hosts[0].mac == "52:54:00:aa:bb:cc"
-    assert config.subnets == tuple(config.shared_networks[0].subnets)
-
-
-def test_from_document_raises_document_error():
-    """An invalid document raises DocumentError carrying structured problems."""
-    with pytest.raises(DocumentError) as caught:
-        model.DHCPConfig.from_document({"hosts": 5}, 4)
-    assert caught.value.problems == (Problem("hosts", "expected a list, got a number"),)
-    assert str(caught.value) == "hosts: expected a list, got a number"
-
-
 def test_problem_without_path_prints_message_only():
     """A document-wide problem (a YAML error) has no path prefix."""
     assert str(Problem("", "not YAML")) == "not YAML"
@@ -71,15 +50,6 @@ def test_pool_contains_and_size():
     assert ipaddress.ip_address("198.18.0.19") in pool
     assert ipaddress.ip_address("198.18.0.20") not in pool
     assert pool.size == 10
-
-
-def test_document_from_file_reports_the_file(tmp_path):
-    """A file that is not YAML is reported with its name and line."""
-    path = tmp_path / "bad.yaml"
-    path.write_text("hosts: []\n\tinterfaces: []\n")
-    with pytest.raises(DocumentError) as caught:
-        document_from_file(path, 4)
-    assert str(caught.value).startswith(f"{path} is not valid YAML or JSON at line 2")
 
 
 def test_to_json_is_stable():
