@@ -13,6 +13,8 @@ The walk drops a list item it cannot build (a pool without a readable
 ``ip_range_low``, say), so the model's indexes can differ from the
 document's; it records where each kept item stood (`checks.Outline`) so that
 the relational rules still name the document's paths.
+
+Writing the model back is `provisioningserver.dhcp.docwrite`'s.
 """
 
 import base64
@@ -497,46 +499,3 @@ def document_from_file(path, ip_version):
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
     return parse_document(load_document(text, source=str(path)), ip_version)
-
-
-def to_document(config):
-    """The model back as a plain mapping (for RPC, state files and round trips)."""
-
-    def snippets(items):
-        return [{"name": s.name, "description": s.description, "value": s.value} for s in items]
-
-    return {
-        "omapi_key": config.omapi_key,
-        "failover_peers": [
-            {"name": p.name, "mode": p.mode, "address": str(p.address),
-             "peer_address": str(p.peer_address),
-             **{field: getattr(p, field) for field in _PEER_NUMBERS
-                if getattr(p, field) is not None}} for p in config.failover_peers],
-        "shared_networks": [
-            {"name": n.name, "mtu": n.mtu, "interface": n.interface, "subnets": [
-                {"subnet_cidr": str(s.subnet_cidr),
-                 "router_ip": str(s.router_ip) if s.router_ip else None,
-                 "dns_servers": [str(a) for a in s.dns_servers],
-                 "ntp_servers": [str(a) for a in s.ntp_servers],
-                 "domain_name": s.domain_name,
-                 "search_list": list(s.search_list),
-                 "pools": [
-                     {"ip_range_low": str(p.ip_range_low), "ip_range_high": str(p.ip_range_high),
-                      "failover_peer": p.failover_peer, "dhcp_snippets": snippets(p.dhcp_snippets),
-                      "known_clients_only": p.known_clients_only}
-                     for p in s.pools],
-                 "dhcp_snippets": snippets(s.dhcp_snippets),
-                 "disabled_boot_architectures": list(s.disabled_boot_architectures),
-                 "ignore_unknown_clients": s.ignore_unknown_clients,
-                 "options": options.to_mapping(s.options)}
-                for s in n.subnets]} for n in config.shared_networks],
-        "hosts": [{"host": h.host, "mac": h.mac, "ip": str(h.ip),
-                   "dhcp_snippets": snippets(h.dhcp_snippets),
-                   "options": options.to_mapping(h.options)} for h in config.hosts],
-        "interfaces": list(config.interfaces),
-        "global_dhcp_snippets": snippets(config.global_dhcp_snippets),
-    }
-
-
-def to_json(config):
-    return json.dumps(to_document(config), sort_keys=True)
