@@ -30,6 +30,7 @@ from provisioningserver.dhcp import checks
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
+from provisioningserver.dhcp.docfields import required_fields
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
@@ -136,7 +137,8 @@ class _Reader:
     # Shapes.
 
     def mapping(self, value, path, fields, *, aliases=()):
-        """Check ``value`` is a mapping with only ``fields`` (name -> required)."""
+        """Check ``value`` is a mapping with only ``fields`` (name -> required,
+        from the model's declared fields: `docfields.required_fields`)."""
         if not isinstance(value, dict):
             return self.fail(path, f"expected a mapping, got {_typename(value)}")
         for key in value:
@@ -239,10 +241,7 @@ class _Reader:
     # The document's parts.
 
     def config(self, doc):
-        doc = self.mapping(doc, "", {
-            "omapi_key": False, "failover_peers": False, "shared_networks": False,
-            "hosts": False, "interfaces": False, "global_dhcp_snippets": False,
-        })
+        doc = self.mapping(doc, "", required_fields(model.DHCPConfig))
         if doc is None:
             return None
         key = self.omapi_key(doc.get("omapi_key"), "omapi_key")
@@ -275,9 +274,7 @@ class _Reader:
         return key
 
     def failover_peer(self, value, path):
-        value = self.mapping(value, path, {
-            "name": True, "mode": True, "address": True, "peer_address": True,
-            **{field: False for field in _PEER_NUMBERS}})
+        value = self.mapping(value, path, required_fields(model.FailoverPeer))
         if value is None:
             self.peer_names = None
             return None
@@ -326,8 +323,7 @@ class _Reader:
         return name
 
     def shared_network(self, value, path):
-        value = self.mapping(value, path, {
-            "name": True, "subnets": False, "mtu": False, "interface": False})
+        value = self.mapping(value, path, required_fields(model.SharedNetwork))
         if value is None:
             return None
         name = self.object_name(value.get("name"), _join(path, "name"))
@@ -345,12 +341,8 @@ class _Reader:
         return model.SharedNetwork(name=name, subnets=subnets, mtu=mtu, interface=interface)
 
     def subnet(self, value, path):
-        value = self.mapping(value, path, {
-            "subnet_cidr": True, "router_ip": False, "dns_servers": False,
-            "ntp_servers": False, "domain_name": False, "search_list": False,
-            "pools": False, "dhcp_snippets": False, "disabled_boot_architectures": False,
-            "ignore_unknown_clients": False, "options": False,
-        }, aliases=("subnet", "subnet_mask", "broadcast_ip"))
+        value = self.mapping(value, path, required_fields(model.Subnet),
+                             aliases=("subnet", "subnet_mask", "broadcast_ip"))
         if value is None:
             return None
         cidr = self.network(value.get("subnet_cidr"), _join(path, "subnet_cidr"))
@@ -428,9 +420,7 @@ class _Reader:
         return name
 
     def pool(self, value, path):
-        value = self.mapping(value, path, {
-            "ip_range_low": True, "ip_range_high": True, "failover_peer": False,
-            "dhcp_snippets": False, "known_clients_only": False})
+        value = self.mapping(value, path, required_fields(model.Pool))
         if value is None:
             return None
         low = self.address(value.get("ip_range_low"), _join(path, "ip_range_low"))
@@ -448,8 +438,7 @@ class _Reader:
                           dhcp_snippets=snippets, known_clients_only=known_only)
 
     def host(self, value, path):
-        value = self.mapping(value, path, {
-            "host": True, "mac": True, "ip": True, "dhcp_snippets": False, "options": False})
+        value = self.mapping(value, path, required_fields(model.Host))
         if value is None:
             return None
         name = self.text(value.get("host"), _join(path, "host"))
@@ -468,7 +457,7 @@ class _Reader:
         return model.Host(host=name, mac=mac, ip=ip, dhcp_snippets=snippets, options=overrides)
 
     def snippet(self, value, path):
-        value = self.mapping(value, path, {"name": True, "value": True, "description": False})
+        value = self.mapping(value, path, required_fields(model.Snippet))
         if value is None:
             return None
         # The name and description become a comment line: they must stay on it.
