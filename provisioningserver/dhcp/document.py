@@ -13,13 +13,16 @@ The walk drops a list item it cannot build (a pool without a readable
 ``ip_range_low``, say), so the model's indexes can differ from the
 document's; it records where each kept item stood (`checks.Outline`) so that
 the relational rules still name the document's paths.
+
+The checks of single fields (shapes, strings, addresses, names, numbers)
+are `provisioningserver.dhcp.docvalues.FieldReader`'s; `_Reader` here adds
+the document's parts and what each is built from. Writing the model back is `provisioningserver.dhcp.docwrite`'s.
 """
 
 import base64
 import binascii
 import ipaddress
 import json
-import re
 
 import yaml
 
@@ -28,10 +31,10 @@ from provisioningserver.dhcp import checks
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
+from provisioningserver.dhcp.docfields import required_fields
+from provisioningserver.dhcp.docvalues import FieldReader, join_path, parse_ip, typename
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
-_MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
-_MISSING = object()
 _SECONDS = 2 ** 31 - 1
 # The optional numbers of a failover peer, each with its legal range.
 _PEER_NUMBERS = {
@@ -81,38 +84,11 @@ def parse_document(document, ip_version):
     return config
 
 
-def _ip_address(text):
-    """``text`` as an address, or None. Python accepts an IPv6 zone index
-    (``fe80::1%eth0``, any characters after the '%'); dhcpd does not, and the
-    zone would be rendered verbatim, so it is refused here."""
-    if "%" in text:
-        return None
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-
-
-def _join(path, name):
-    return f"{path}.{name}" if path else name
-
-
-def _typename(value):
-    if value is None:
-        return "null"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
-
-
-class _Reader:
+class _Reader(FieldReader):
     """One pass over a document; collects problems instead of stopping."""
 
     def __init__(self, ip_version):
-        self.ip_version = ip_version
-        self.problems = []
-        self._seen = set()
-        self.kept = {}
-        self.incomplete = set()
+        super().__init__(ip_version)
         # Failover peer names as declared, None once one could not be read.
         self.peer_names = set()
 
@@ -122,125 +98,10 @@ class _Reader:
             peers = None  # not even a list
         return checks.Outline(self.kept, self.incomplete, peers)
 
-    def fail(self, path, message):
-        # A missing required field is seen by the mapping and again by the
-        # field's reader: say it once.
-        problem = Problem(path, message)
-        if problem not in self._seen:
-            self._seen.add(problem)
-            self.problems.append(problem)
-        return None
-
-    # Shapes.
-
-    def mapping(self, value, path, fields, *, aliases=()):
-        """Check ``value`` is a mapping with only ``fields`` (name -> required)."""
-        if not isinstance(value, dict):
-            return self.fail(path, f"expected a mapping, got {_typename(value)}")
-        for key in value:
-            if key not in fields and key not in aliases:
-                self.fail(_join(path, str(key)), "unknown field")
-        for name, required in fields.items():
-            if required and value.get(name) is None:
-                self.fail(_join(path, name), "required field is missing")
-        return value
-
-    def items(self, value, path, read_item):
-        """A list of items; null stands for the empty list."""
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.incomplete.add(path)
-            self.fail(path, f"expected a list, got {_typename(value)}")
-            return ()
-        read = [(i, read_item(item, f"{path}[{i}]")) for i, item in enumerate(value)]
-        kept = [(i, item) for i, item in read if item is not None]
-        self.kept[path] = tuple(i for i, _ in kept)
-        if len(kept) != len(read):
-            self.incomplete.add(path)
-        return tuple(item for _, item in kept)
-
-    # Scalars.
-
-    def text(self, value, path, *, required=True, allow_empty=False):
-        if value is None:
-            return None if not required else self.fail(path, "required field is missing")
-        if not isinstance(value, str):
-            return self.fail(path, f"expected a string, got {_typename(value)}")
-        if not value and not allow_empty:
-            return self.fail(path, "must not be empty")
-        reason = syntax.unsafe_reason(value)
-        if reason:
-            return self.fail(path, f"{value!r} {reason}")
-        return value
-
-    def address(self, value, path, *, required=True):
-        if value is None or value == "":
-            return self.fail(path, "required field is missing") if required else None
-        if not isinstance(value, str):
-            return self.fail(path, f"expected an IP address, got {_typename(value)}")
-        if "%" in value:
-            return self.fail(path, f"{value!r} has a zone index ('%'), which dhcpd does not accept")
-        address = _ip_address(value)
-        if address is None:
-            return self.fail(path, f"{value!r} is not an IP address")
-        return self.same_family(address, value, path)
-
-    def same_family(self, address, value, path):
-        if address.version != self.ip_version:
-            return self.fail(path, f"{value} is an IPv{address.version} address "
-                                   f"in an IPv{self.ip_version} document")
-        if address.version == 6 and address.ipv4_mapped is not None:
-            return self.fail(path, f"{value} is an IPv4-mapped address "
-                                   "in an IPv6 document")
-        return address
-
-    def network(self, value, path):
-        if value is None:
-            return self.fail(path, "required field is missing")
-        if not isinstance(value, str):
-            return self.fail(path, f"expected a CIDR, got {_typename(value)}")
-        if "%" in value:
-            return self.fail(path, f"{value!r} has a zone index ('%'), which dhcpd does not accept")
-        if "/" not in value:
-            return self.fail(path, f"{value!r} has no prefix length (CIDR form is address/prefix)")
-        try:
-            network = ipaddress.ip_network(value.strip(), strict=True)
-        except ValueError:
-            try:
-                loose = ipaddress.ip_network(value.strip(), strict=False)
-            except ValueError:
-                return self.fail(path, f"{value!r} is not a network in CIDR form (address/prefix)")
-            return self.fail(path, f"{value!r} has host bits set: the network is {loose}")
-        if network.version != self.ip_version:
-            return self.fail(path, f"{value} is an IPv{network.version} network "
-                                   f"in an IPv{self.ip_version} document")
-        return network
-
-    def mac(self, value, path):
-        if not isinstance(value, str):
-            return self.fail(path, f"expected a MAC address, got {_typename(value)}")
-        lowered = value.strip().lower()
-        if not _MAC.match(lowered):
-            return self.fail(path, f"{value!r} is not a MAC address (six hex octets)")
-        digits = re.sub(r"[:-]", "", lowered)
-        return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
-
-    def dns_name(self, value, path, *, what="domain name"):
-        name = self.text(value, path, required=False)
-        if name is None:
-            return None
-        if not syntax.is_dns_name(name):
-            return self.fail(path, f"{name!r} is not a valid {what}")
-        return name
-
     # The document's parts.
 
     def config(self, doc):
-        doc = self.mapping(doc, "", {
-            "omapi_key": False, "failover_peers": False, "shared_networks": False,
-            "hosts": False, "interfaces": False, "global_dhcp_snippets": False,
-        })
+        doc = self.mapping(doc, "", required_fields(model.DHCPConfig))
         if doc is None:
             return None
         key = self.omapi_key(doc.get("omapi_key"), "omapi_key")
@@ -262,7 +123,7 @@ class _Reader:
         if value is None or value == "":
             return None
         if not isinstance(value, str):
-            return self.fail(path, f"expected a string, got {_typename(value)}")
+            return self.fail(path, f"expected a string, got {typename(value)}")
         key = value
         try:
             raw = base64.b64decode(key, validate=True)
@@ -273,100 +134,78 @@ class _Reader:
         return key
 
     def failover_peer(self, value, path):
-        value = self.mapping(value, path, {
-            "name": True, "mode": True, "address": True, "peer_address": True,
-            **{field: False for field in _PEER_NUMBERS}})
+        value = self.mapping(value, path, required_fields(model.FailoverPeer))
         if value is None:
             self.peer_names = None
             return None
-        name = self.object_name(value.get("name"), _join(path, "name"))
+        name = self.object_name(value.get("name"), join_path(path, "name"))
         if name is None:
             self.peer_names = None
         elif self.peer_names is not None:
             self.peer_names.add(name)
         mode = value.get("mode")
         if mode is not None and mode not in ("primary", "secondary"):
-            self.fail(_join(path, "mode"), f"expected 'primary' or 'secondary', got {mode!r}")
+            self.fail(join_path(path, "mode"), f"expected 'primary' or 'secondary', got {mode!r}")
             mode = None
-        address = self.address(value.get("address"), _join(path, "address"))
-        peer = self.address(value.get("peer_address"), _join(path, "peer_address"))
-        numbers = {field: self.whole_number(value.get(field), _join(path, field), low, high)
+        address = self.address(value.get("address"), join_path(path, "address"))
+        peer = self.address(value.get("peer_address"), join_path(path, "peer_address"))
+        numbers = {field: self.whole_number(value.get(field), join_path(path, field), low, high)
                    for field, (low, high) in _PEER_NUMBERS.items()}
         if None in (name, mode, address, peer):
             return None
         return model.FailoverPeer(name=name, mode=mode, address=address, peer_address=peer,
                                   **numbers)
 
-    def whole_number(self, value, path, low, high):
-        """An optional whole number from ``low`` to ``high``; None when absent or wrong."""
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            return self.fail(path, f"expected a whole number from {low} to {high}, got {value!r}")
-        return value
-
-    def object_name(self, value, path):
-        name = self.text(value, path)
-        if name is not None and not syntax.is_object_name(name):
-            return self.fail(path, f"{name!r} is not a valid name (letters, digits, "
-                                   "'.', '_', ':', '-'; 64 at most)")
-        return name
-
     def interface(self, value, path):
         if isinstance(value, dict):  # MAAS sends {"name": ...}
             value = self.mapping(value, path, {"name": True})
             if value is None:
                 return None
-            path, value = _join(path, "name"), value.get("name")
+            path, value = join_path(path, "name"), value.get("name")
         name = self.text(value, path)
         if name is not None and not syntax.is_interface_name(name):
             return self.fail(path, f"{name!r} is not a valid interface name")
         return name
 
     def shared_network(self, value, path):
-        value = self.mapping(value, path, {
-            "name": True, "subnets": False, "mtu": False, "interface": False})
+        value = self.mapping(value, path, required_fields(model.SharedNetwork))
         if value is None:
             return None
-        name = self.object_name(value.get("name"), _join(path, "name"))
+        name = self.object_name(value.get("name"), join_path(path, "name"))
         mtu = value.get("mtu")
         if mtu is not None and (isinstance(mtu, bool) or not isinstance(mtu, int)
                                 or not 68 <= mtu <= 65535):
-            self.fail(_join(path, "mtu"), f"expected a whole number from 68 to 65535, got {mtu!r}")
+            self.fail(join_path(path, "mtu"), f"expected a whole number from 68 to 65535, got {mtu!r}")
             mtu = None
         interface = None
         if value.get("interface") is not None:
-            interface = self.interface(value["interface"], _join(path, "interface"))
-        subnets = self.items(value.get("subnets"), _join(path, "subnets"), self.subnet)
+            interface = self.interface(value["interface"], join_path(path, "interface"))
+        subnets = self.items(value.get("subnets"), join_path(path, "subnets"), self.subnet)
         if name is None:
             return None
         return model.SharedNetwork(name=name, subnets=subnets, mtu=mtu, interface=interface)
 
     def subnet(self, value, path):
-        value = self.mapping(value, path, {
-            "subnet_cidr": True, "router_ip": False, "dns_servers": False,
-            "ntp_servers": False, "domain_name": False, "search_list": False,
-            "pools": False, "dhcp_snippets": False, "disabled_boot_architectures": False,
-            "ignore_unknown_clients": False, "options": False,
-        }, aliases=("subnet", "subnet_mask", "broadcast_ip"))
+        value = self.mapping(value, path, required_fields(model.Subnet),
+                             aliases=("subnet", "subnet_mask", "broadcast_ip"))
         if value is None:
             return None
-        cidr = self.network(value.get("subnet_cidr"), _join(path, "subnet_cidr"))
+        cidr = self.network(value.get("subnet_cidr"), join_path(path, "subnet_cidr"))
         if cidr is not None:
             self.redundant_subnet_fields(value, path, cidr)
-        router = self.address(value.get("router_ip"), _join(path, "router_ip"), required=False)
-        dns = self.items(value.get("dns_servers"), _join(path, "dns_servers"), self.address)
-        ntp = self.items(value.get("ntp_servers"), _join(path, "ntp_servers"), self.ntp_server)
-        domain = self.dns_name(value.get("domain_name"), _join(path, "domain_name"))
-        search = self.items(value.get("search_list"), _join(path, "search_list"), self.dns_name)
-        pools = self.items(value.get("pools"), _join(path, "pools"), self.pool)
-        snippets = self.items(value.get("dhcp_snippets"), _join(path, "dhcp_snippets"),
+        router = self.address(value.get("router_ip"), join_path(path, "router_ip"), required=False)
+        dns = self.items(value.get("dns_servers"), join_path(path, "dns_servers"), self.address)
+        ntp = self.items(value.get("ntp_servers"), join_path(path, "ntp_servers"), self.ntp_server)
+        domain = self.dns_name(value.get("domain_name"), join_path(path, "domain_name"))
+        search = self.items(value.get("search_list"), join_path(path, "search_list"), self.dns_name)
+        pools = self.items(value.get("pools"), join_path(path, "pools"), self.pool)
+        snippets = self.items(value.get("dhcp_snippets"), join_path(path, "dhcp_snippets"),
                               self.snippet)
         disabled = self.items(value.get("disabled_boot_architectures"),
-                              _join(path, "disabled_boot_architectures"), self.boot_arch)
+                              join_path(path, "disabled_boot_architectures"), self.boot_arch)
         ignore_unknown = self.flag(value.get("ignore_unknown_clients"),
-                                   _join(path, "ignore_unknown_clients"))
-        overrides = options.parse_options(value.get("options"), _join(path, "options"),
+                                   join_path(path, "ignore_unknown_clients"))
+        overrides = options.parse_options(value.get("options"), join_path(path, "options"),
                                           self.ip_version, self.fail, scope="subnet")
         if cidr is None:
             return None
@@ -394,24 +233,15 @@ class _Reader:
             if given is None or (name == "broadcast_ip" and no_broadcast
                                  and given in ("", "None")):
                 continue
-            same = isinstance(given, str) and _ip_address(given) == ipaddress.ip_address(expected[name])
+            same = isinstance(given, str) and parse_ip(given) == ipaddress.ip_address(expected[name])
             if not same:
-                self.fail(_join(path, name), f"{given!r} disagrees with subnet_cidr: "
+                self.fail(join_path(path, name), f"{given!r} disagrees with subnet_cidr: "
                                              f"expected {expected[name]} (from subnet_cidr {cidr})")
-
-    def flag(self, value, path):
-        """A boolean; null or absent is false."""
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.fail(path, f"expected true or false, got {_typename(value)}")
-            return False
-        return value
 
     def ntp_server(self, value, path):
         if not isinstance(value, str):
-            return self.fail(path, f"expected an address or host name, got {_typename(value)}")
-        address = _ip_address(value)
+            return self.fail(path, f"expected an address or host name, got {typename(value)}")
+        address = parse_ip(value)
         if address is None:
             if syntax.unsafe_reason(value) or not syntax.is_dns_name(value):
                 return self.fail(path, f"{value!r} is neither an IP address nor a valid host name")
@@ -426,70 +256,56 @@ class _Reader:
         return name
 
     def pool(self, value, path):
-        value = self.mapping(value, path, {
-            "ip_range_low": True, "ip_range_high": True, "failover_peer": False,
-            "dhcp_snippets": False, "known_clients_only": False})
+        value = self.mapping(value, path, required_fields(model.Pool))
         if value is None:
             return None
-        low = self.address(value.get("ip_range_low"), _join(path, "ip_range_low"))
-        high = self.address(value.get("ip_range_high"), _join(path, "ip_range_high"))
+        low = self.address(value.get("ip_range_low"), join_path(path, "ip_range_low"))
+        high = self.address(value.get("ip_range_high"), join_path(path, "ip_range_high"))
         peer = None
         if value.get("failover_peer") not in (None, ""):
-            peer = self.object_name(value["failover_peer"], _join(path, "failover_peer"))
-        snippets = self.items(value.get("dhcp_snippets"), _join(path, "dhcp_snippets"),
+            peer = self.object_name(value["failover_peer"], join_path(path, "failover_peer"))
+        snippets = self.items(value.get("dhcp_snippets"), join_path(path, "dhcp_snippets"),
                               self.snippet)
         known_only = self.flag(value.get("known_clients_only"),
-                               _join(path, "known_clients_only"))
+                               join_path(path, "known_clients_only"))
         if low is None or high is None:
             return None
         return model.Pool(ip_range_low=low, ip_range_high=high, failover_peer=peer,
                           dhcp_snippets=snippets, known_clients_only=known_only)
 
     def host(self, value, path):
-        value = self.mapping(value, path, {
-            "host": True, "mac": True, "ip": True, "dhcp_snippets": False, "options": False})
+        value = self.mapping(value, path, required_fields(model.Host))
         if value is None:
             return None
-        name = self.text(value.get("host"), _join(path, "host"))
+        name = self.text(value.get("host"), join_path(path, "host"))
         if name is not None and not syntax.is_dns_label(name):
-            name = self.fail(_join(path, "host"),
+            name = self.fail(join_path(path, "host"),
                              f"{name!r} is not a valid DNS label (letters, digits and '-', "
                              "63 at most, not starting or ending with '-')")
-        mac = self.mac(value.get("mac"), _join(path, "mac")) if value.get("mac") is not None else None
-        ip = self.address(value.get("ip"), _join(path, "ip"))
-        snippets = self.items(value.get("dhcp_snippets"), _join(path, "dhcp_snippets"),
+        mac = self.mac(value.get("mac"), join_path(path, "mac")) if value.get("mac") is not None else None
+        ip = self.address(value.get("ip"), join_path(path, "ip"))
+        snippets = self.items(value.get("dhcp_snippets"), join_path(path, "dhcp_snippets"),
                               self.snippet)
-        overrides = options.parse_options(value.get("options"), _join(path, "options"),
+        overrides = options.parse_options(value.get("options"), join_path(path, "options"),
                                           self.ip_version, self.fail, scope="host")
         if None in (name, mac, ip):
             return None
         return model.Host(host=name, mac=mac, ip=ip, dhcp_snippets=snippets, options=overrides)
 
     def snippet(self, value, path):
-        value = self.mapping(value, path, {"name": True, "value": True, "description": False})
+        value = self.mapping(value, path, required_fields(model.Snippet))
         if value is None:
             return None
         # The name and description become a comment line: they must stay on it.
-        name = self.comment_text(value.get("name"), _join(path, "name"), required=True)
-        description = self.comment_text(value.get("description"), _join(path, "description"),
+        name = self.comment_text(value.get("name"), join_path(path, "name"), required=True)
+        description = self.comment_text(value.get("description"), join_path(path, "description"),
                                         required=False)
         text = value.get("value")
         if text is not None and not isinstance(text, str):
-            return self.fail(_join(path, "value"), f"expected a string, got {_typename(text)}")
+            return self.fail(join_path(path, "value"), f"expected a string, got {typename(text)}")
         if name is None or text is None:
             return None
         return model.Snippet(name=name, value=text, description=description or "")
-
-    def comment_text(self, value, path, *, required):
-        if value is None:
-            return self.fail(path, "required field is missing") if required else None
-        if not isinstance(value, str):
-            return self.fail(path, f"expected a string, got {_typename(value)}")
-        if re.search(r"[\x00-\x1f\x7f]", value):
-            char = re.search(r"[\x00-\x1f\x7f]", value).group()
-            return self.fail(path, f"{value!r} contains {syntax.describe(char)}; "
-                                   "it is rendered as a one-line comment")
-        return value
 
 
 def document_from_file(path, ip_version):
@@ -497,46 +313,3 @@ def document_from_file(path, ip_version):
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
     return parse_document(load_document(text, source=str(path)), ip_version)
-
-
-def to_document(config):
-    """The model back as a plain mapping (for RPC, state files and round trips)."""
-
-    def snippets(items):
-        return [{"name": s.name, "description": s.description, "value": s.value} for s in items]
-
-    return {
-        "omapi_key": config.omapi_key,
-        "failover_peers": [
-            {"name": p.name, "mode": p.mode, "address": str(p.address),
-             "peer_address": str(p.peer_address),
-             **{field: getattr(p, field) for field in _PEER_NUMBERS
-                if getattr(p, field) is not None}} for p in config.failover_peers],
-        "shared_networks": [
-            {"name": n.name, "mtu": n.mtu, "interface": n.interface, "subnets": [
-                {"subnet_cidr": str(s.subnet_cidr),
-                 "router_ip": str(s.router_ip) if s.router_ip else None,
-                 "dns_servers": [str(a) for a in s.dns_servers],
-                 "ntp_servers": [str(a) for a in s.ntp_servers],
-                 "domain_name": s.domain_name,
-                 "search_list": list(s.search_list),
-                 "pools": [
-                     {"ip_range_low": str(p.ip_range_low), "ip_range_high": str(p.ip_range_high),
-                      "failover_peer": p.failover_peer, "dhcp_snippets": snippets(p.dhcp_snippets),
-                      "known_clients_only": p.known_clients_only}
-                     for p in s.pools],
-                 "dhcp_snippets": snippets(s.dhcp_snippets),
-                 "disabled_boot_architectures": list(s.disabled_boot_architectures),
-                 "ignore_unknown_clients": s.ignore_unknown_clients,
-                 "options": options.to_mapping(s.options)}
-                for s in n.subnets]} for n in config.shared_networks],
-        "hosts": [{"host": h.host, "mac": h.mac, "ip": str(h.ip),
-                   "dhcp_snippets": snippets(h.dhcp_snippets),
-                   "options": options.to_mapping(h.options)} for h in config.hosts],
-        "interfaces": list(config.interfaces),
-        "global_dhcp_snippets": snippets(config.global_dhcp_snippets),
-    }
-
-
-def to_json(config):
-    return json.dumps(to_document(config), sort_keys=True)

@@ -4,29 +4,64 @@ One schema serves the region's ConfigureDHCPv4/v6 arguments, a standalone
 YAML/JSON file and ``rackctl``; field names follow MAAS's region RPC. The
 classes are frozen and typed: addresses are `ipaddress` objects, MACs are
 lower-case colon-separated, lists are tuples. They hold no logic and do no
-serialisation: `DHCPConfig.from_document` (via
-`provisioningserver.dhcp.document`) builds and checks them, and
-`provisioningserver.dhcp.render` turns them into dhcpd's syntax.
+serialisation, and this module imports nothing of the document format:
+`provisioningserver.dhcp.document.parse_document` builds and checks them,
+`provisioningserver.dhcp.docwrite` writes them back, and
+`provisioningserver.dhcp.render` turns them into dhcpd's syntax. (The model
+used to offer ``DHCPConfig.from_document``, which imported the reader back
+and closed a circle model -> document -> options -> model; callers now ask
+the reader.)
+
+The classes are also the document's field table, so that no second list of
+fields can drift from them: each field that the document holds says so in
+its metadata, ``{"doc": kind}``, where the kind names how the value is
+written (`provisioningserver.dhcp.docfields` reads the table and lists the
+kinds). Fields are declared in the document's order, which is the order the
+writer gives its keys; a field without ``doc`` (``ip_version``) is not in the
+document. A field with no default is one the document must give.
 """
 
 import ipaddress
 
 import attrs
 
-_tuple = attrs.field(default=(), converter=tuple)
 
 
 def _ip(value):
     return ipaddress.ip_address(value)
 
 
+def _doc(kind, **field):
+    """A field that the document holds, written as ``kind``."""
+    return attrs.field(metadata={"doc": kind}, **field)
+
+
+def _value(default=attrs.NOTHING, **field):
+    return _doc("value", default=default, **field)
+
+
+def _text(default=attrs.NOTHING, **field):
+    return _doc("text", default=default, **field)
+
+
+def _items(kind="items"):
+    """A list, empty by default: of nested values ("items") or of strings ("texts")."""
+    return _doc(kind, default=(), converter=tuple)
+
+
+def _number():
+    """An optional number, left out of the document when not set."""
+    return _doc("optional", default=None)
+
+
 @attrs.frozen
 class Snippet:
     """Raw dhcpd text from a trusted source, named for the comment above it."""
 
-    name: str
-    value: str
-    description: str = ""
+    name: str = _value()
+    description: str = _value("")
+    # Keyword-only: the document puts it after the optional description.
+    value: str = _value(kw_only=True)
 
 
 @attrs.frozen
@@ -39,12 +74,12 @@ class OptionSetting:
 
 @attrs.frozen
 class Pool:
-    ip_range_low: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
-    ip_range_high: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
-    failover_peer: "str | None" = None
-    dhcp_snippets: tuple = _tuple
+    ip_range_low: "ipaddress._BaseAddress" = _text(converter=_ip)
+    ip_range_high: "ipaddress._BaseAddress" = _text(converter=_ip)
+    failover_peer: "str | None" = _value(None)
+    dhcp_snippets: tuple = _items()
     # Access policy: only clients with a host reservation may lease from this pool.
-    known_clients_only: bool = False
+    known_clients_only: bool = _value(False)
 
     def __contains__(self, address):
         return self.ip_range_low <= address <= self.ip_range_high
@@ -56,77 +91,71 @@ class Pool:
 
 @attrs.frozen
 class Subnet:
-    subnet_cidr: "ipaddress._BaseNetwork" = attrs.field(converter=ipaddress.ip_network)
-    router_ip: "ipaddress._BaseAddress | None" = None
-    dns_servers: tuple = _tuple
+    subnet_cidr: "ipaddress._BaseNetwork" = _text(converter=ipaddress.ip_network)
+    router_ip: "ipaddress._BaseAddress | None" = _text(None)
+    dns_servers: tuple = _items("texts")
     # Addresses, or host names that the agent resolves before rendering.
-    ntp_servers: tuple = _tuple
-    domain_name: "str | None" = None
-    search_list: tuple = _tuple
-    pools: tuple = _tuple
-    dhcp_snippets: tuple = _tuple
-    disabled_boot_architectures: tuple = _tuple
+    ntp_servers: tuple = _items("texts")
+    domain_name: "str | None" = _value(None)
+    search_list: tuple = _items("texts")
+    pools: tuple = _items()
+    dhcp_snippets: tuple = _items()
+    disabled_boot_architectures: tuple = _items("texts")
     # Access policy: clients with no host reservation get nothing on this subnet.
-    ignore_unknown_clients: bool = False
-    options: tuple = _tuple  # OptionSetting overrides
+    ignore_unknown_clients: bool = _value(False)
+    options: tuple = _items("options")  # OptionSetting overrides
 
 
 @attrs.frozen
 class SharedNetwork:
-    name: str
-    subnets: tuple = _tuple
-    mtu: "int | None" = None
-    interface: "str | None" = None
+    name: str = _value()
+    mtu: "int | None" = _value(None)
+    interface: "str | None" = _value(None)
+    subnets: tuple = _items()
 
 
 @attrs.frozen
 class Host:
     """A reservation: ``mac`` always gets ``ip``."""
 
-    host: str
-    mac: str
-    ip: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
-    dhcp_snippets: tuple = _tuple
-    options: tuple = _tuple  # OptionSetting overrides, winning over the subnet's
+    host: str = _value()
+    mac: str = _value()
+    ip: "ipaddress._BaseAddress" = _text(converter=_ip)
+    dhcp_snippets: tuple = _items()
+    options: tuple = _items("options")  # OptionSetting overrides, winning over the subnet's
 
 
 @attrs.frozen
 class FailoverPeer:
-    name: str
-    mode: str  # "primary" or "secondary"
-    address: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
-    peer_address: "ipaddress._BaseAddress" = attrs.field(converter=_ip)
+    name: str = _value()
+    mode: str = _value()  # "primary" or "secondary"
+    address: "ipaddress._BaseAddress" = _text(converter=_ip)
+    peer_address: "ipaddress._BaseAddress" = _text(converter=_ip)
     # None: the rendering default (provisioningserver.dhcp.render.FAILOVER_*).
-    port: "int | None" = None
-    peer_port: "int | None" = None
-    max_response_delay: "int | None" = None
-    max_unacked_updates: "int | None" = None
-    load_balance_max_seconds: "int | None" = None
+    port: "int | None" = _number()
+    peer_port: "int | None" = _number()
+    max_response_delay: "int | None" = _number()
+    max_unacked_updates: "int | None" = _number()
+    load_balance_max_seconds: "int | None" = _number()
     # Primary only.
-    mclt: "int | None" = None
-    split: "int | None" = None
+    mclt: "int | None" = _number()
+    split: "int | None" = _number()
     # Seconds in communications-interrupted before partner-down; None: never.
-    auto_partner_down: "int | None" = None
+    auto_partner_down: "int | None" = _number()
 
 
 @attrs.frozen
 class DHCPConfig:
     """What one family's dhcpd should serve."""
 
+    # Not in the document: the RPC command or the file's caller says which family.
     ip_version: int = attrs.field(validator=attrs.validators.in_((4, 6)))
-    shared_networks: tuple = _tuple
-    hosts: tuple = _tuple
-    failover_peers: tuple = _tuple
-    interfaces: tuple = _tuple
-    global_dhcp_snippets: tuple = _tuple
-    omapi_key: "str | None" = None
-
-    @classmethod
-    def from_document(cls, document, ip_version):
-        """Build from a parsed YAML/JSON mapping; raises `DocumentError`."""
-        from provisioningserver.dhcp.document import parse_document
-
-        return parse_document(document, ip_version)
+    omapi_key: "str | None" = _value(None)
+    failover_peers: tuple = _items()
+    shared_networks: tuple = _items()
+    hosts: tuple = _items()
+    interfaces: tuple = _items("texts")
+    global_dhcp_snippets: tuple = _items()
 
     @property
     def subnets(self):

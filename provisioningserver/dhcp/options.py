@@ -23,7 +23,8 @@ rendered order decide. A host may set both: that is how one machine gets
 another boot file or name server.
 
 Parsing and rendering live here; the document reader calls `parse_options`,
-the renderer `render_lines`. The model keeps `model.OptionSetting` values.
+the renderer `render_lines`, the writer (`docwrite`) `to_mapping`. The model
+keeps `model.OptionSetting` values.
 """
 
 import ipaddress

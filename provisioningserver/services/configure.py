@@ -28,7 +28,7 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from provisioningserver.dhcpd.binary import find_dhcpd
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 from provisioningserver.dhcp.render import render
@@ -214,7 +214,7 @@ class Configurator:
 
     @defer.inlineCallbacks
     def _configure_steps(self, ip_version, document, dry_run, progress):
-        config = DHCPConfig.from_document(document, ip_version)
+        config = parse_document(document, ip_version)
         if config.is_empty:
             return (yield self._stop(ip_version, "the document has no shared networks", dry_run))
         dhcpd = find_dhcpd(self.config.dhcpd)

@@ -18,7 +18,8 @@ import os
 import attrs
 from twisted.logger import Logger
 
-from provisioningserver.dhcp.document import parse_document, to_document
+from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.system.files import atomic_write, read_text
 from provisioningserver.dhcpd.process import DhcpdSpec

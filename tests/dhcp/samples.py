@@ -9,8 +9,7 @@ import ipaddress
 import pathlib
 import random
 
-from provisioningserver.dhcp.document import document_from_file
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import document_from_file, parse_document
 from provisioningserver.dhcp.render import BootSettings, RenderInputs
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -125,7 +124,7 @@ def large_document(ip_version, seed=5001, hosts=200):
                      "multi-word description: with a colon"),
         ],
     }
-    return DHCPConfig.from_document(document, ip_version)
+    return parse_document(document, ip_version)
 
 
 # name -> (config factory, inputs factory) of each golden file.

@@ -3,7 +3,8 @@ unknown clients, parsed, rendered, and accepted by the real dhcpd."""
 
 import pytest
 
-from provisioningserver.dhcp.document import parse_document, to_document
+from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, render
 from provisioningserver.dhcpd.check import check_config

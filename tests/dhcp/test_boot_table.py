@@ -11,7 +11,7 @@ import re
 import pytest
 
 from provisioningserver.dhcp import boot
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.render import render
 from provisioningserver.dhcpd.check import check_config
 from tests.dhcp.samples import GOLDEN, inputs_for
@@ -48,7 +48,7 @@ def boot_table_document(ip_version):
         })
         subnets.append(subnet)
     document = {"shared_networks": [{"name": "boot", "mtu": 9000, "subnets": subnets}]}
-    return DHCPConfig.from_document(document, ip_version)
+    return parse_document(document, ip_version)
 
 
 def _relayed(config):

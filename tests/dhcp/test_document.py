@@ -5,10 +5,12 @@ and names the one problem that must come back: its path and its message,
 word for word. Relational rules are in test_checks.py.
 """
 
+import ipaddress
+
 import pytest
 
-from provisioningserver.dhcp.document import load_document, parse_document
-from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.dhcp.document import document_from_file, load_document, parse_document
+from provisioningserver.dhcp.errors import DocumentError, Problem
 from tests.dhcp.documents import KEY, POOL, SUBNET, base, edit, problems, remove, v4, v6
 
 CIDR = f"{SUBNET}.subnet_cidr"
@@ -469,3 +471,33 @@ def test_load_document_reads_json_as_yaml_would_and_yaml_flow_still_loads():
                        "shared_networks": [], "mtu": 1500, "x": None, "y": True})
     assert load_document(text) == yaml.safe_load(text)
     assert load_document("{hosts: [], name: lab}") == {"hosts": [], "name": "lab"}
+
+
+def test_parse_document_builds_typed_values():
+    """parse_document gives addresses as ipaddress objects, lists as tuples, MACs normalised."""
+    document = v4()
+    document["hosts"][0]["mac"] = "52-54-00-AA-BB-CC"
+    config = parse_document(document, 4)
+    subnet = config.shared_networks[0].subnets[0]
+    assert subnet.subnet_cidr == ipaddress.ip_network("198.18.0.0/24")
+    assert subnet.ntp_servers == (ipaddress.ip_address("198.18.0.2"), "ntp.example")
+    assert subnet.search_list == ("maas.example", "example")
+    assert config.hosts[0].mac == "52:54:00:aa:bb:cc"
+    assert config.subnets == tuple(config.shared_networks[0].subnets)
+
+
+def test_parse_document_raises_document_error():
+    """An invalid document raises DocumentError carrying structured problems."""
+    with pytest.raises(DocumentError) as caught:
+        parse_document({"hosts": 5}, 4)
+    assert caught.value.problems == (Problem("hosts", "expected a list, got a number"),)
+    assert str(caught.value) == "hosts: expected a list, got a number"
+
+
+def test_document_from_file_reports_the_file(tmp_path):
+    """A file that is not YAML is reported with its name and line."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("hosts: []\n\tinterfaces: []\n")
+    with pytest.raises(DocumentError) as caught:
+        document_from_file(path, 4)
+    assert str(caught.value).startswith(f"{path} is not valid YAML or JSON at line 2")

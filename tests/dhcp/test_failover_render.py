@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from provisioningserver.dhcp.document import parse_document, to_document
+from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import render, split_range
 from provisioningserver.dhcpd.check import check_config

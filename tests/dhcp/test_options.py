@@ -5,7 +5,8 @@ import ipaddress
 
 import pytest
 
-from provisioningserver.dhcp.document import parse_document, to_document
+from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.options import CATALOGUE
 from provisioningserver.dhcp.plan import HostChanges, NoChange, Restart, plan

@@ -9,7 +9,7 @@ import copy
 import attrs
 import pytest
 
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 
 KEY = "dGhpcy1pcy1hLWRlbW8ta2V5LW5vdC1zZWNyZXQ="
@@ -44,7 +44,7 @@ def edit(**changes):
 
 
 def cfg(doc, version=4):
-    return DHCPConfig.from_document(doc, version)
+    return parse_document(doc, version)
 
 
 @pytest.mark.parametrize("desired, kind, expect", [

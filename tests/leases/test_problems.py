@@ -2,11 +2,11 @@
 
 from twisted.internet.task import Clock
 
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.leases.txlog import parse_transaction
 from provisioningserver.leases.problems import UNKNOWN, ProblemCounts
 
-V4 = DHCPConfig.from_document({"shared_networks": [{
+V4 = parse_document({"shared_networks": [{
     "name": "lab", "interface": "r0", "subnets": [
         {"subnet_cidr": "198.18.0.0/24",
          "pools": [{"ip_range_low": "198.18.0.50", "ip_range_high": "198.18.0.51"}]},
@@ -14,7 +14,7 @@ V4 = DHCPConfig.from_document({"shared_networks": [{
          "pools": [{"ip_range_low": "198.18.2.10", "ip_range_high": "198.18.2.10"},
                    {"ip_range_low": "198.18.2.20", "ip_range_high": "198.18.2.29"}]},
     ]}]}, 4)
-V6 = DHCPConfig.from_document({"shared_networks": [{
+V6 = parse_document({"shared_networks": [{
     "name": "v6", "subnets": [{"subnet_cidr": "2001:db8:2::/64", "pools": [
         {"ip_range_low": "2001:db8:2::100", "ip_range_high": "2001:db8:2::100"}]}]}]}, 6)
 

@@ -3,7 +3,8 @@
 import attrs
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
-from provisioningserver.dhcp.model import DHCPConfig, Host
+from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.model import Host
 from provisioningserver.leases import reports
 
 DOC = {
@@ -20,7 +21,7 @@ def config(doc=DOC):
     document checks refuse that, but dhcpd serves such a config when it
     comes another way (an OMAPI host, an older state file), and the report
     must count it right."""
-    config = DHCPConfig.from_document(doc, 4)
+    config = parse_document(doc, 4)
     inside = Host(host="inside", mac="02:00:00:00:00:bb", ip="198.18.0.105")
     return attrs.evolve(config, hosts=config.hosts + (inside,))
 
@@ -83,7 +84,7 @@ def test_pool_usage_with_leases_of_both_families():
         "subnet_cidr": "2001:db8::/64",
         "pools": [{"ip_range_low": "2001:db8::100", "ip_range_high": "2001:db8::1ff"}],
     }]}]}
-    config6 = DHCPConfig.from_document(doc6, 6)
+    config6 = parse_document(doc6, 6)
     latest = LATEST + [LeaseEvent(action="commit", ip_family=6, ip="2001:db8::100",
                                   lease_time=600, timestamp=1000.0)]
     pool4, pool6 = reports.pool_usage(latest, [config(), config6], now=1100.0)

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.dhcp.model import DHCPConfig
 from provisioningserver.network.discovery import discover
 from provisioningserver.network.links import Snapshot
 from provisioningserver.network.selection import select
@@ -138,7 +138,7 @@ def test_selection_on_the_real_snapshot(namespace):
         return Snapshot.from_dict(observe(namespace)[0]["snapshot"])
 
     def config(*cidrs, version=4):
-        return DHCPConfig.from_document({"shared_networks": [{"name": "n", "subnets": [
+        return parse_document({"shared_networks": [{"name": "n", "subnets": [
             {"subnet_cidr": c} for c in cidrs]}]}, version)
 
     chosen = select(config("198.18.1.0/24", "198.18.9.0/24"), snapshot())

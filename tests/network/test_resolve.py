@@ -3,13 +3,13 @@
 import ipaddress
 import socket
 
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.network.resolve import resolve_ntp
 
 
 def config(ntp, version=4):
     cidr = "198.18.0.0/24" if version == 4 else "2001:db8::/64"
-    return DHCPConfig.from_document({"shared_networks": [{"name": "n", "subnets": [
+    return parse_document({"shared_networks": [{"name": "n", "subnets": [
         {"subnet_cidr": cidr, "ntp_servers": ntp}]}]}, version)
 
 

@@ -5,8 +5,8 @@ import ipaddress
 import attrs
 import pytest
 
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.dhcp.model import DHCPConfig
 from provisioningserver.network.links import Snapshot
 from provisioningserver.network.selection import select
 
@@ -14,7 +14,7 @@ IF = ipaddress.ip_interface
 
 
 def config(interfaces=(), network_interface=None, cidrs=("198.18.0.0/24",)):
-    return DHCPConfig.from_document({
+    return parse_document({
         "interfaces": list(interfaces),
         "shared_networks": [{"name": "n", "interface": network_interface, "subnets": [
             {"subnet_cidr": c} for c in cidrs]}],
@@ -88,7 +88,7 @@ def doc(*cidrs, version=4, interfaces=(), network_interface=None, failover=None,
     if failover:
         document["failover_peers"] = [{"name": "f", "mode": "primary", "address": failover,
                                        "peer_address": "198.18.0.99"}]
-    return DHCPConfig.from_document(document, version)
+    return parse_document(document, version)
 
 
 def test_bridge_over_bond_is_chosen_not_its_members(recorded):

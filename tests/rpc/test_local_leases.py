@@ -7,7 +7,7 @@ from twisted.protocols import amp
 from twisted.test import iosim
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.rpc import control
 from provisioningserver.rpc.local import ControlLocator, LeaseViews
 from provisioningserver.leases.journal import Journal
@@ -41,7 +41,7 @@ def views(tmp_path):
         LeaseEvent(action="commit", ip_family=4, ip="198.18.0.101", mac="02:00:00:00:00:02",
                    lease_time=600, timestamp=1001.0, unknown_client=False),
     ], "test")
-    config = DHCPConfig.from_document(DOC, 4)
+    config = parse_document(DOC, 4)
     clock = task.Clock()
     clock.advance(1100)
     return LeaseViews(journal, lambda v: config if v == 4 else None, clock, FakeForwarder())

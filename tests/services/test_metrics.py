@@ -10,7 +10,7 @@ from twisted.python.failure import Failure
 
 from provisioningserver import __version__
 from provisioningserver.dhcp.leaserecord import LeaseEvent
-from provisioningserver.dhcp.model import DHCPConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.rpc.local import ControlLocator, LeaseViews
 from provisioningserver.services.configure import ConfigRejected, Outcome
 from provisioningserver.services.foreign import ForeignServer
@@ -81,7 +81,7 @@ def build(tmp_path, **optional):
                     commit("2001:db8::100", None, family=6)], "test")
     journal.record([attrs.evolve(commit("198.18.0.101", "02:00:00:00:00:02"),
                                  action="release", timestamp=1050.0)], "test")
-    configs = {4: DHCPConfig.from_document(DOC4, 4), 6: DHCPConfig.from_document(DOC6, 6)}
+    configs = {4: parse_document(DOC4, 4), 6: parse_document(DOC6, 6)}
     views = LeaseViews(journal, configs.get, clock, FakeForwarder())
     configures = ConfigureStats()
     configures(4, Outcome(4, "started", "first"), 0.4)
