@@ -59,3 +59,67 @@ def test_options_section_lists_exactly_the_catalogue():
             for family in re.findall(r"[46]", families):
                 documented[int(family)].add(name)
     assert documented == {family: set(names) for family, names in CATALOGUE.items()}
+
+
+# docs/region-protocol.md: the commands a region must speak.
+
+DOCS = os.path.join(os.path.dirname(__file__), "..", "docs")
+
+
+def _read_doc(name):
+    with open(os.path.join(DOCS, name), encoding="utf-8") as stream:
+        return stream.read()
+
+
+def _section(text, title, level="##"):
+    """The body of the section called ``title`` (up to the next one of its level)."""
+    parts = re.split(rf"^{level} ", text, flags=re.M)
+    return next(part for part in parts if part.startswith(title + "\n")).partition("\n")[2]
+
+
+def _region_commands():
+    import inspect
+
+    from twisted.protocols import amp
+
+    from provisioningserver.rpc import commands
+    return {name: cls for name, cls in inspect.getmembers(commands, inspect.isclass)
+            if issubclass(cls, amp.Command) and cls.__module__ == commands.__name__
+            and not name.startswith("_")}
+
+
+def _documented_commands():
+    body = _section(_read_doc("region-protocol.md"), "Commands")
+    documented = {}
+    for part in re.split(r"^### ", body, flags=re.M)[1:]:
+        name, _, text = part.partition("\n")
+        entry = {}
+        for key in ("arguments", "response", "errors"):
+            line = re.search(rf"^- {key}: (.*)$", text, flags=re.M)
+            entry[key] = set(re.findall(r"`([A-Za-z_]+)`", line[1])) if line else None
+        documented[name.strip()] = entry
+    return documented
+
+
+def test_region_protocol_lists_exactly_the_region_commands():
+    """docs/region-protocol.md has one section per Command of rpc/commands.py, and no other."""
+    assert set(_documented_commands()) == set(_region_commands())
+
+
+@pytest.mark.parametrize("name", sorted(_region_commands()))
+def test_region_protocol_gives_each_command_its_arguments_response_and_errors(name):
+    """Each command's section names exactly its declared arguments, response keys and error codes."""
+    cls = _region_commands()[name]
+    documented = _documented_commands()[name]
+    assert documented["arguments"] == {key.decode() for key, _ in cls.arguments}
+    assert documented["response"] == {key.decode() for key, _ in cls.response}
+    assert documented["errors"] == {code.decode() for code in cls.errors.values()}
+
+
+def test_region_protocol_error_table_has_every_declared_code():
+    """The Errors table of docs/region-protocol.md explains every error code a command declares."""
+    body = _section(_read_doc("region-protocol.md"), "Errors")
+    table = set(re.findall(r"^\| `([A-Z_]+)` \|", body, flags=re.M))
+    declared = {code.decode() for cls in _region_commands().values()
+                for code in cls.errors.values()}
+    assert table == declared
