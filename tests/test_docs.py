@@ -123,3 +123,38 @@ def test_region_protocol_error_table_has_every_declared_code():
     declared = {code.decode() for cls in _region_commands().values()
                 for code in cls.errors.values()}
     assert table == declared
+
+
+# docs/boot.md: the boot architecture table.
+
+def _documented_boot_methods():
+    body = _section(_read_doc("boot.md"), "Boot architectures")
+    rows = re.findall(r"^\| `([^`]+)` \| ([\d, ]+) \| (TFTP|HTTP) \| `([^`]+)` \| (yes)? ?\|",
+                      body, flags=re.M)
+    return {name: (tuple(int(c) for c in codes.split(",")), transport == "HTTP", path,
+                   prefix == "yes")
+            for name, codes, transport, path, prefix in rows}
+
+
+def test_boot_doc_lists_exactly_the_boot_methods():
+    """docs/boot.md's architecture table names exactly the methods of dhcp/boot.py's table."""
+    from provisioningserver.dhcp import boot
+
+    assert set(_documented_boot_methods()) == set(boot.METHOD_NAMES)
+
+
+def test_boot_doc_gives_each_method_its_codes_transport_and_path():
+    """Each row of docs/boot.md's table has its method's codes, TFTP or HTTP, path and prefix."""
+    from provisioningserver.dhcp import boot
+
+    assert _documented_boot_methods() == {
+        m.name: (m.codes, m.http, m.path, m.path_prefix) for m in boot.BOOT_METHODS}
+
+
+def test_boot_doc_defaults_are_the_boot_settings():
+    """The boot: block in docs/boot.md shows BootSettings' fields with their defaults."""
+    from provisioningserver.dhcp.render import BootSettings
+
+    block = _section(_read_doc("boot.md"), "The boot keys of rackd.yaml")
+    shown = dict(re.findall(r"^      ([a-z_]+): (\S+)", block, flags=re.M))
+    assert shown == {f.name: str(f.default) for f in attrs.fields(BootSettings)}
