@@ -158,3 +158,91 @@ def test_boot_doc_defaults_are_the_boot_settings():
     block = _section(_read_doc("boot.md"), "The boot keys of rackd.yaml")
     shown = dict(re.findall(r"^      ([a-z_]+): (\S+)", block, flags=re.M))
     assert shown == {f.name: str(f.default) for f in attrs.fields(BootSettings)}
+
+
+# rackd.yaml keys named in the docs, and the links between them.
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+OPERATOR_DOCS = ("defaults.md", "boot.md", "troubleshooting.md", "maas.md", "region-protocol.md")
+# Names in those docs that are neither rackd.yaml keys nor document fields: wire
+# and report fields, a metric.
+REPORT_NAMES = {"no_free_leases", "rackd_foreign_dhcp_servers", "line_num", "rolled_back",
+                "server_id", "state_known"}
+
+
+def _config_keys():
+    from provisioningserver.config import RackdConfig
+    from provisioningserver.dhcp.render import BootSettings
+
+    return ({f.name for f in attrs.fields(RackdConfig)}
+            | {f.name for f in attrs.fields(BootSettings)})
+
+
+def _document_fields():
+    fields = set()
+    for cls, _ in SECTIONS.values():
+        fields |= {f.name for f in attrs.fields(cls)}
+    return fields
+
+
+@pytest.mark.parametrize("name", OPERATOR_DOCS)
+def test_snake_case_names_in_docs_are_real_keys(name):
+    """Every `snake_case` name (alone or as `key: value`) in an operator doc is a
+    rackd.yaml key, a document field, a boot method or a known report field."""
+    from provisioningserver.dhcp import boot
+
+    text = _read_doc(name)
+    names = set(re.findall(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?::[^`]*)?`", text))
+    known = _config_keys() | _document_fields() | boot.METHOD_NAMES | REPORT_NAMES
+    assert names - known == set()
+
+
+@pytest.mark.parametrize("name", OPERATOR_DOCS)
+def test_keys_said_to_be_in_rackd_yaml_exist(name):
+    """A `name` that a doc places in rackd.yaml is one of config.py's keys."""
+    text = _read_doc(name)
+    said = set(re.findall(r"`([a-z_]+)`\s+in\s+rackd\.yaml", text))
+    assert said - _config_keys() == set()
+
+
+def test_readme_names_every_rackd_yaml_key():
+    """README's rackd section names every key config.py accepts."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as stream:
+        text = stream.read()
+    section = text.split("\n## rackd\n", 1)[1].split("\n## ", 1)[0]
+    assert _config_keys() - set(re.findall(r"`([^`]+)`", section)) == set()
+
+
+def _links(path):
+    with open(path, encoding="utf-8") as stream:
+        text = stream.read()
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def _anchor(title):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+LINKING = ["README.md"] + [os.path.join("docs", name) for name in sorted(os.listdir(DOCS))
+                           if name.endswith(".md")]
+
+
+@pytest.mark.parametrize("source", LINKING)
+def test_relative_links_resolve(source):
+    """Every relative link in README.md and docs/*.md names an existing file (and heading)."""
+    base = os.path.dirname(os.path.join(ROOT, source))
+    broken = []
+    for link in _links(os.path.join(ROOT, source)):
+        if re.match(r"[a-z]+:", link):
+            continue
+        target, _, anchor = link.partition("#")
+        path = os.path.normpath(os.path.join(base, target)) if target else os.path.join(ROOT, source)
+        if not os.path.exists(path):
+            broken.append(link)
+        elif anchor:
+            with open(path, encoding="utf-8") as stream:
+                headings = re.findall(r"^#+ (.+)$", stream.read(), flags=re.M)
+            if anchor not in {_anchor(h) for h in headings}:
+                broken.append(link)
+    assert broken == []
