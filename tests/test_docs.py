@@ -1,4 +1,15 @@
-"""docs/document.md documents exactly the fields the model accepts."""
+"""The docs state facts the code can check, so they are checked here.
+
+docs/document.md lists exactly the fields the model accepts and the options
+of the catalogue; docs/region-protocol.md exactly the Commands of
+rpc/commands.py with their arguments, responses and errors; docs/boot.md the
+boot table of dhcp/boot.py and the boot defaults. Every rackd.yaml key an
+operator doc names exists in config.py, README names every key, and every
+relative link (and heading anchor) in README.md and docs/ resolves. The
+checks read the Markdown with small regular expressions, so the docs keep
+the shapes they rely on: tables of `name` rows, "### Command" sections with
+"- arguments:", "- response:" and "- errors:" lines.
+"""
 
 import os
 import re
