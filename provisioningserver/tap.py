@@ -48,9 +48,10 @@ from provisioningserver.leases.forward import Forwarder
 from provisioningserver.leases.journal import Journal
 from provisioningserver.services.dhcpstate import state_path
 from provisioningserver.leases.follow import (
-    IdleRunner, KnownClients, LeaseFollowService, LineEvents, LogFollower,
+    KnownClients, LeaseFollowService, LineEvents, LogFollower,
 )
 from provisioningserver.leases.notify import LeaseSocketService
+from provisioningserver.system.idle import IdleRunner
 from provisioningserver.system.keys import load_or_create_key
 from provisioningserver.services.failoverwatch import FailoverWatch
 from provisioningserver.services.foreign import ForeignProbe, peer_addresses, probe_interfaces

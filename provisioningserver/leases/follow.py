@@ -40,18 +40,15 @@ import ctypes
 import ctypes.util
 import errno
 import os
-import threading
 
 from twisted.application import service
-from twisted.internet import defer, task, threads
+from twisted.internet import defer, task
 from twisted.logger import Logger
-from twisted.python.threadpool import ThreadPool
 
 from provisioningserver.dhcp.leaserecord import MAGIC, BadRecord, parse_record
 from provisioningserver.leases.leasetimes import LeaseTimes
 from provisioningserver.leases.logevents import Unusable, lease_event
 from provisioningserver.leases.txlog import BadTransaction, parse_transaction
-from provisioningserver.system import priority
 
 CHUNK = 1 << 20
 MAX_LINE = 4096  # a longer run without a newline is not dhcpd's: skipped
@@ -343,62 +340,6 @@ class LineEvents:
                 self.log.warn("a lease line without an event ({n} so far): {why}",
                               n=self.unusable, why=str(exc))
             return None
-
-
-class IdleRunner:
-    """Runs calls one at a time in a thread of its own, on CPU time no other
-    thread wants (SCHED_IDLE, `provisioningserver.system.priority`).
-
-    A call that has not returned ``max_delay`` seconds after it was made is
-    promoted to niceness ``nice`` until it returns: under a load that leaves
-    no CPU idle, the follower waits that long, then reads at rackd's
-    priority, so events reach the journal late but never stall. The next
-    call starts idle again."""
-
-    def __init__(self, reactor, nice, max_delay=10.0, name="rackd-follow"):
-        self.reactor = reactor
-        self.nice = nice
-        self.max_delay = max_delay
-        self.promotions = 0
-        self.idle = None  # whether calls run under SCHED_IDLE, once one ran
-        self._pool = ThreadPool(1, 1, name)
-        self._tid = None
-
-    def run(self, f):
-        """``f()`` in the thread; a Deferred of its result."""
-        if not self._pool.started:
-            self._pool.start()
-        timer = self.reactor.callLater(self.max_delay, self.promote)
-
-        def done(result):
-            if timer.active():
-                timer.cancel()
-            return result
-
-        return threads.deferToThreadPool(self.reactor, self._pool, self._call, f).addBoth(done)
-
-    def _call(self, f):
-        self._tid = threading.get_native_id()
-        if self.idle is not False:
-            self.idle = priority.idle_thread()
-        return f()
-
-    def promote(self):
-        """Schedule the thread normally (at ``nice``) until its call returns.
-
-        Where that is not allowed (no CAP_SYS_NICE), later calls stop going
-        idle: a thread that cannot be promoted could wait forever."""
-        if self._tid is None:
-            return
-        if priority.promote(self._tid, self.nice):
-            self.promotions += 1
-        else:
-            self.idle = False
-
-    def stop(self):
-        """Stop the thread once its call has returned (wait for that first)."""
-        if self._pool.started:
-            self._pool.stop()
 
 
 def _now(f):

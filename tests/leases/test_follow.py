@@ -4,6 +4,7 @@ import os
 
 import attrs
 import pytest
+from twisted.internet import defer, task
 from twisted.internet.task import Clock
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
@@ -473,3 +474,53 @@ def test_a_garbled_leases_file_neither_raises_nor_stops_the_tail(tmp_path):
     tail = LeasesFileTail(path, chunk=4096)
     tail.refresh()
     assert tail.times.lease_time(IP, MAC) == 600
+
+
+# The service with a runner (rackd's is an IdleRunner, provisioningserver.system.idle).
+
+def _result(d):
+    """What the Deferred ``d`` has fired with (it must have fired)."""
+    seen = []
+    d.addBoth(seen.append)
+    assert seen, "the Deferred has not fired"
+    return seen[0]
+
+
+def _service(tmp_path, run, **kw):
+    path = tmp_path / "dhcpd.log"
+    path.write_text("")
+    follower = LogFollower(str(path), Journal(str(tmp_path / "j.db")), "dhcpd4")
+    return follower, LeaseFollowService(follower, kw.pop("clock", task.Clock()), run=run, **kw)
+
+
+def test_stopping_waits_for_the_poll_in_progress_then_closes(tmp_path):
+    """stopService asks a running poll to end (``stopping``), promotes its
+    thread, and fires only once the poll has returned and the file is closed."""
+    polls, promoted = [], []
+
+    def run(f):
+        polls.append(defer.Deferred())
+        return polls[-1]
+
+    follower, service = _service(tmp_path, run, promote=lambda: promoted.append(True))
+    service.startService()
+    stopped = service.stopService()
+    assert follower.stopping and promoted == [True]
+    assert not stopped.called
+    polls[0].callback(0)
+    assert _result(stopped) is None and follower._fd is None
+
+
+def test_a_failed_poll_is_counted_and_the_loop_goes_on(tmp_path):
+    """A poll that fails is counted (and logged); the next interval polls again."""
+    clock, calls = task.Clock(), []
+
+    def run(f):
+        calls.append(f)
+        return defer.fail(OSError("disk"))
+
+    follower, service = _service(tmp_path, run, clock=clock)
+    service.startService()
+    clock.advance(0.5)
+    assert (len(calls), service.errors) == (2, 2)
+    assert _result(defer.maybeDeferred(service.stopService)) is None
