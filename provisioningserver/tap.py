@@ -47,9 +47,8 @@ from provisioningserver.system.files import DhcpdPaths, ensure_directories
 from provisioningserver.leases.forward import Forwarder
 from provisioningserver.leases.journal import Journal
 from provisioningserver.services.dhcpstate import state_path
-from provisioningserver.leases.follow import (
-    KnownClients, LeaseFollowService, LineEvents, LogFollower,
-)
+from provisioningserver.leases.follow import LeaseFollowService, LogFollower
+from provisioningserver.leases.lookups import KnownClients, LineEvents
 from provisioningserver.leases.notify import LeaseSocketService
 from provisioningserver.system.idle import IdleRunner
 from provisioningserver.system.keys import load_or_create_key
