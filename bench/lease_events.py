@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from bench.figures import spread  # noqa: E402
 from provisioningserver.config import RackdConfig  # noqa: E402
 from provisioningserver.dhcp import hooks  # noqa: E402
 from provisioningserver.dhcp.leaserecord import parse_record  # noqa: E402
@@ -250,12 +251,6 @@ def _cases(only=()):
     return [case for case in cases if not only or case[0] in only or case[0] == "none"]
 
 
-def quartiles(values):
-    ordered = sorted(values)
-    n = len(ordered)
-    return ordered[n // 4], ordered[n // 2], ordered[(3 * n) // 4]
-
-
 def pairs(bench, top, count, only=()):
     """Each case against no collection, in back-to-back pairs.
 
@@ -364,12 +359,13 @@ def main_compare(args):
         else:
             rows = compare(bench, top, args.compare, args.seconds, only)
     if args.pairs:
-        print("\n| case | capacity, % of none (quartiles) | dhcpd CPU per ACK: none's as % "
-              "of the case's (quartiles) |")
-        print("|---|---|---|")
+        print("\n| case | pairs | capacity, % of none: median (min-max) | dhcpd CPU per ACK: "
+              "none's as % of the case's: median (min-max) |")
+        print("|---|---|---|---|")
         for name, ratios in results.items():
-            print("| %s | %.0f%% (%.0f-%.0f%%) | %.0f%% (%.0f-%.0f%%) |" % (
-                name, *(100 * q for q in _median_first(ratios["capacity"])),
+            print("| %s | %d | %.0f%% (%.0f-%.0f%%) | %.0f%% (%.0f-%.0f%%) |" % (
+                name, len(ratios["capacity"]),
+                *(100 * q for q in _median_first(ratios["capacity"])),
                 *(100 * q for q in _median_first(ratios["cpu"]))))
         return
     names = list(rows[0])
@@ -382,14 +378,14 @@ def main_compare(args):
             "%d (%.0f%%) | %.0f (%.0f%%)" % (s_, 100 * s_ / base_s, c, 100 * c / base_c)
             for s_, c in (row[n] for n in names)) + " |")
     for name in names[1:]:
-        s_ = sorted(100 * r[name][0] / max(r["none"][0], 1) for r in rows)
-        c = sorted(100 * r[name][1] / max(r["none"][1], 1) for r in rows)
-        print("median %s: sustained %.0f%%, capacity %.0f%% of no collection" % (
-            name, s_[len(s_) // 2], c[len(c) // 2]))
+        s_ = spread([100 * r[name][0] / max(r["none"][0], 1) for r in rows])
+        c = spread([100 * r[name][1] / max(r["none"][1], 1) for r in rows])
+        print("%s over %d rounds: sustained %.0f%% (%.0f-%.0f%%), capacity %.0f%% (%.0f-%.0f%%) "
+              "of no collection" % (name, len(rows), s_[1], s_[0], s_[2], c[1], c[0], c[2]))
 
 
 def _median_first(values):
-    low, median, high = quartiles(values)
+    low, median, high = spread(values)
     return median, low, high
 
 

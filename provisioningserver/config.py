@@ -13,7 +13,7 @@ import yaml
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
 from provisioningserver.dhcp.failover import SAFETY_TIME
-from provisioningserver.dhcp.render import BootSettings
+from provisioningserver.dhcp.render import BootSettings, RenderInputs
 
 DEFAULT_CONFIG_PATH = "/etc/rackd/rackd.yaml"
 DEFAULT_METRICS = "127.0.0.1:5249"
@@ -58,7 +58,7 @@ class RackdConfig:
     rack_name: "str | None" = None  # default: the host name
     # Lease events (provisioningserver.leases.journal and friends).
     lease_events: bool = True  # dhcpd logs each lease event; rackd follows the log
-    journal_max_bytes: int = 64 << 20  # a larger journal is reported in status
+    journal_max_bytes: int = 64 << 20  # history and transactions give way (leases.retention)
     history_days: int = 30  # lease history retention
     transactions_days: int = 7  # transaction log (dhcpd's per-packet lines) retention
     transactions_max_rows: int = 1_000_000  # and its size, pruned hourly
@@ -98,6 +98,27 @@ class RackdConfig:
 
     def omapi_port(self, ip_version):
         return self.omapi_port_v4 if ip_version == 4 else self.omapi_port_v6
+
+    def render_inputs(self, ip_version, selection, omapi_key, ntp_addresses):
+        """What rendering needs beyond the document, for one family: the one
+        place it is put together, for the agent (`services.configure`) and for
+        ``rackctl render`` and ``check`` alike, so that rackctl prints the
+        config the agent would write.
+
+        ``selection`` is a `network.selection.Selection` (this rack's
+        address per subnet, the empty subnet declarations); the key and the
+        resolved NTP addresses come from the caller, which does the I/O."""
+        return RenderInputs(
+            ntp_addresses=ntp_addresses,
+            rack_addresses=selection.rack_addresses,
+            omapi_port=self.omapi_port(ip_version),
+            omapi_key=omapi_key,
+            boot=self.boot,
+            lease_time=self.lease_time,
+            pxe_lease_time=self.pxe_lease_time,
+            empty_subnets=selection.empty_subnets,
+            lease_hooks=self.lease_events,
+        )
 
     @property
     def metrics_address(self):

@@ -19,12 +19,23 @@
            │                            per pool counted in events.transactions)
            ├─ lease socket             (dhcp-notify datagrams and spool -> journal)
            ├─ forwarder                (journal -> region UpdateLeases, delete on ack)
-           └─ history pruning          (hourly; history_days, transactions_days/_max_rows)
+           ├─ history pruning          (hourly; history_days, transactions_days/_max_rows)
+           └─ size limit               (every minute: journal_max_bytes, oldest history and
+                                        transactions first, never undelivered events)
 
 Both the control socket and the region configure through one `Coalescer`, so
 their documents are serialised together per IP family.
+
+Every object is given what it needs when it is built; nothing is attached to
+a service afterwards. What dhcpd serves is one `AppliedState`, written only
+by the configurator and handed to each reader (failover watch, problem
+counts, lease views, foreign probe, the follower's known clients), so no
+reader reaches into another service. Listeners that only exist later (the
+region link hearing of failover changes, the forwarder hearing of new
+events) register through the producer's own ``on_change``/``observers``.
 """
 
+import functools
 import os
 
 from twisted.application import service
@@ -42,14 +53,14 @@ from provisioningserver.services.coalesce import Coalescer
 from provisioningserver.services.configure import Configurator
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.local import LeaseViews
-from provisioningserver.rpc.region import NoRegionConnection
 from provisioningserver.system.files import DhcpdPaths, ensure_directories
-from provisioningserver.leases.forward import Forwarder
+from provisioningserver.leases.forward import Forwarder, NoRegionConnection
 from provisioningserver.leases.journal import Journal
-from provisioningserver.services.dhcpstate import state_path
+from provisioningserver.services.dhcpstate import AppliedState, state_path
 from provisioningserver.leases.follow import LeaseFollowService, LogFollower
 from provisioningserver.leases.lookups import KnownClients, LineEvents
 from provisioningserver.leases.notify import LeaseSocketService
+from provisioningserver.leases.retention import JournalLimit
 from provisioningserver.system.idle import IdleRunner
 from provisioningserver.system.keys import load_or_create_key
 from provisioningserver.services.failoverwatch import FailoverWatch
@@ -112,42 +123,43 @@ def makeService(config, reactor=None):
         return TimedOmapi(OmapiClient(reactor, "127.0.0.1", config.omapi_port(ip_version),
                                       OMAPI_KEY_NAME, key), reactor, omapi_stats, ip_version)
 
-    configurator = Configurator(
-        config, monitors,
-        key_source=lambda: load_or_create_key(config.state_dir),
-        links=discover,
-        clock=reactor,
-        omapi_factory=omapi_factory,
-    )
-    top.configurator = configurator
-    coalescer = top.coalescer = Coalescer(configurator, reactor)
-    coalescer.on_outcome(configure_stats)
-    _Resume(configurator).setServiceParent(top)
-    region = None
-    if config.region:
-        region = region_service(config, coalescer, reactor)
-        region.setServiceParent(top)
-    views = events = None
-    if config.lease_events:
-        events = _lease_events(config, configurator, region, reactor)
-        events.setServiceParent(top)
-        views = events.views
-        events.journal.observers.append(lease_counts)
+    key_source = functools.partial(load_or_create_key, config.state_dir)
+    state = AppliedState(config.state_dir)
+
     # Failover state of the applied IPv4 document's peers, for status and partner-down.
     def peer_omapi_factory(address, key):
         # Both racks of a pair run dhcpd with the same OMAPI port and the region's key.
         return TimedOmapi(OmapiClient(reactor, address, config.omapi_port_v4, OMAPI_KEY_NAME,
                                       key), reactor, omapi_stats, 4, server=address)
 
-    failover = FailoverWatch(reactor, lambda: configurator.applied(4).config,
-                             lambda: load_or_create_key(config.state_dir), omapi_factory,
-                             peer_omapi_factory=peer_omapi_factory,
-                             safety_time=config.failover_safety_time,
-                             on_change=region.report_services if region is not None else None)
-    configurator.failover_status = failover.status
+    failover = FailoverWatch(reactor, functools.partial(state.config, 4), key_source,
+                             omapi_factory, peer_omapi_factory=peer_omapi_factory,
+                             safety_time=config.failover_safety_time)
     failover.setName("failover")
+    configurator = Configurator(
+        config, monitors,
+        key_source=key_source,
+        links=discover,
+        clock=reactor,
+        omapi_factory=omapi_factory,
+        state=state,
+        failover_status=failover.status,
+    )
+    coalescer = Coalescer(configurator, reactor)
+    coalescer.on_outcome(configure_stats)
+    _Resume(configurator).setServiceParent(top)
+    region = None
+    if config.region:
+        region = region_service(config, coalescer, reactor)
+        region.setServiceParent(top)
+        failover.on_change(region.report_services)
+    views = events = None
+    if config.lease_events:
+        events = _lease_events(config, state, region, reactor, lease_counts)
+        events.setServiceParent(top)
+        views = events.views
     failover.setServiceParent(top)
-    foreign = _foreign_probe(config, configurator, region, reactor)
+    foreign = _foreign_probe(config, state, region, reactor)
     foreign.setServiceParent(top)
     control = _ControlSocket(reactor, config.control_socket_path,
                              ControlFactory(coalescer, views, failover, foreign))
@@ -193,11 +205,11 @@ class _LeaseEvents(service.MultiService):
         return d.addBoth(close)
 
 
-def _lease_events(config, configurator, region, reactor):
+def _lease_events(config, state, region, reactor, counts):
     journal = Journal(config.journal_path, retention=config.history_days * 24 * 3600,
                       transaction_retention=config.transactions_days * 24 * 3600,
                       transaction_rows=config.transactions_max_rows)
-    transactions = ProblemCounts(lambda v: configurator.applied(v).config, reactor)
+    transactions = ProblemCounts(state.config, reactor)
     journal.transaction_observers.append(transactions)
 
     def send(events):
@@ -205,19 +217,24 @@ def _lease_events(config, configurator, region, reactor):
             return defer.fail(NoRegionConnection("no region is configured"))
         return region.call(commands.UpdateLeases, events=events)
 
-    forwarder = Forwarder(journal, send, reactor, max_bytes=config.journal_max_bytes)
-    views = LeaseViews(journal, lambda v: configurator.applied(v).config, reactor, forwarder,
-                       problems=transactions)
+    limit = JournalLimit(journal, config.journal_max_bytes)
+    forwarder = Forwarder(journal, send, reactor, limit=limit)
+    journal.observers.append(counts)  # the metrics' lease event counts
+    journal.observers.append(forwarder.nudge)  # new events go to the region at once
+    views = LeaseViews(journal, state.config, reactor, forwarder, problems=transactions)
     # The followers write through a connection of their own, in a thread of
     # their own at idle priority; their committed batches reach the
     # observers (metrics, problem counts) in the reactor thread.
-    follow_journal = Journal(config.journal_path, threaded=True)
-    follow_journal.relay = lambda e, t: reactor.callFromThread(journal.notify, e, t)
+    def relay(events, transactions):
+        reactor.callFromThread(journal.notify, events, transactions)
+
+    follow_journal = Journal(config.journal_path, threaded=True, relay=relay)
     runner = IdleRunner(reactor, config.nice)
     events = _LeaseEvents(journal, views, transactions, follow_journal, runner)
     events.setName("lease-events")
+
     def reserved_macs():
-        applied = configurator.applied(4).config
+        applied = state.config(4)
         return () if applied is None else (host.mac for host in applied.hosts)
 
     for ip_version in (4, 6):
@@ -235,10 +252,15 @@ def _lease_events(config, configurator, region, reactor):
     prune = TimerService(3600, lambda: (journal.prune_history(), journal.prune_transactions()))
     prune.clock = reactor
     prune.setServiceParent(events)
+    # The size limit is checked more often than history is pruned by age:
+    # a burst of events can fill it within the hour.
+    trim = TimerService(60, limit.enforce)
+    trim.clock = reactor
+    trim.setServiceParent(events)
     return events
 
 
-def _foreign_probe(config, configurator, region, reactor):
+def _foreign_probe(config, state, region, reactor):
     def report(interface, servers):
         if region is None:
             return None
@@ -247,9 +269,8 @@ def _foreign_probe(config, configurator, region, reactor):
 
     foreign = ForeignProbe(
         reactor,
-        interfaces=lambda: probe_interfaces(configurator.applied(4).spec,
-                                            config.foreign_probe_interfaces),
-        links=discover, peers=lambda: peer_addresses(configurator.applied(4).config),
+        interfaces=lambda: probe_interfaces(state.spec(4), config.foreign_probe_interfaces),
+        links=discover, peers=lambda: peer_addresses(state.config(4)),
         interval=config.foreign_probe_interval, report=report)
     foreign.setName("foreign-probe")
     return foreign

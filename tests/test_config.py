@@ -1,9 +1,12 @@
 """rackd's own YAML config: defaults, overrides and unknown keys."""
 
+import ipaddress
+
 import pytest
 
 from provisioningserver.config import RackdConfig, config_from_mapping, load_config
 from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.network.selection import Selection
 
 
 def test_every_key_is_optional():
@@ -100,3 +103,21 @@ def test_failover_safety_time_reaches_the_failover_watch(tmp_path):
                                   "failover_safety_time": 90, "lease_events": False})
     top = makeService(config, reactor=task.Clock())
     assert top.getServiceNamed("failover").safety_time == 90
+
+
+def test_render_inputs_carry_the_agent_settings_and_the_selection():
+    """render_inputs (the one builder for the agent and rackctl) takes lease times,
+    boot settings, the family's OMAPI port and the lease hooks from the config, and
+    the rack addresses and empty subnets from the selection."""
+    config = config_from_mapping({"lease_time": 1234, "pxe_lease_time": 77, "omapi_port_v6": 7000,
+                                  "lease_events": False, "boot": {"http_port": 5300}})
+    net, empty = ipaddress.ip_network("2001:db8::/64"), ipaddress.ip_network("2001:db8:1::/64")
+    selection = Selection(rack_addresses={net: ipaddress.ip_address("2001:db8::2")},
+                          interfaces=("eth0",), empty_subnets=(empty,))
+    inputs = config.render_inputs(6, selection, "a2V5", {"ntp": ()})
+    assert (inputs.lease_time, inputs.pxe_lease_time, inputs.omapi_port) == (1234, 77, 7000)
+    assert (inputs.omapi_key, inputs.ntp_addresses, inputs.lease_hooks) == ("a2V5", {"ntp": ()},
+                                                                            False)
+    assert inputs.boot.http_port == 5300
+    assert inputs.rack_addresses == selection.rack_addresses
+    assert inputs.empty_subnets == (empty,)

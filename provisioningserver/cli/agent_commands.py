@@ -1,27 +1,22 @@
 """rackctl's commands that talk to a running agent: configure, status, stop-dhcp.
 
 Each ``run_*`` takes the parsed arguments and the output streams and returns
-the exit code: 0 done; 1 dhcpd rejected the config or did not come up with it
-(the previous config serves again, as the message says); 2 invalid document
-or usage; 3 environment (agent unreachable, dhcpd missing).
+the exit code (`provisioningserver.cli.common`): OK done; REJECTED dhcpd
+rejected the config or did not come up with it (the previous config serves
+again, as the message says); INVALID document or usage; ENVIRONMENT (agent
+unreachable, dhcpd missing). Status shows the latest foreign DHCP probe the
+way ``rackctl probe`` does, with its `probe_lines`.
 """
 
 import json
-import time
 
-from provisioningserver.cli.agent import AgentError, AgentUnreachable, call_agent, default_socket
+from provisioningserver.cli.common import (
+    INVALID, OK, add_socket_argument, call, fail, when,
+)
+from provisioningserver.cli.probe_commands import probe_lines
 from provisioningserver.dhcp.document import load_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.rpc import control
-
-EXIT_CODES = {"INVALID_DOCUMENT": 2, "CONFIG_REJECTED": 1, "DHCPD_FAILED": 1, "ENVIRONMENT": 3,
-              "CONFIGURE_TIMEOUT": 3, "FAILOVER_REFUSED": 1}
-
-
-def add_socket_argument(parser):
-    parser.add_argument("--socket", default=None,
-                        help="the agent's control socket (default $RACKD_SOCKET or "
-                             "/run/rackd/control.sock)")
 
 
 def add_configure_arguments(parser):
@@ -31,11 +26,6 @@ def add_configure_arguments(parser):
                         help="validate, render and check, and say what would be done")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("document", help="the DHCP config document (YAML or JSON; - for stdin)")
-
-
-def add_status_arguments(parser):
-    add_socket_argument(parser)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def add_stop_arguments(parser):
@@ -49,41 +39,6 @@ def _read(path, stdin):
         return stdin.read()
     with open(path, encoding="utf-8") as stream:
         return stream.read()
-
-
-def _call(args, out, err, command, **arguments):
-    """(exit code, response) for one agent call, errors already printed."""
-    socket = args.socket or default_socket()
-    try:
-        return 0, call_agent(socket, command, **arguments)
-    except AgentUnreachable as error:
-        _fail(args, out, err, "environment", str(error))
-        return 3, None
-    except AgentError as error:
-        details = error.details
-        if args.json:
-            print(json.dumps(details, indent=1), file=out)
-        else:
-            for problem in details.get("errors", ()):
-                if "field" in problem:
-                    print(f"rackctl: {problem['field'] or 'document'}: {problem['error']}", file=err)
-                else:
-                    print(f"rackctl: dhcpd: line {problem.get('line_num')}: {problem['error']}",
-                          file=err)
-                    if problem.get("line") is not None:
-                        print(f"    {problem['line']}", file=err)
-                        if problem.get("position") is not None:
-                            print("    " + " " * problem["position"] + "^", file=err)
-            if "error" in details:
-                print(f"rackctl: {details['error']}", file=err)
-        return EXIT_CODES.get(error.code, 3), None
-
-
-def _fail(args, out, err, kind, message):
-    if args.json:
-        print(json.dumps({"kind": kind, "error": message}), file=out)
-    else:
-        print(f"rackctl: {message}", file=err)
 
 
 def _show_outcome(args, out, code, response):
@@ -109,35 +64,29 @@ def run_configure(args, out, err, stdin):
     try:
         document = load_document(_read(args.document, stdin), source=args.document)
     except OSError as error:
-        _fail(args, out, err, "usage", f"cannot read {args.document}: {error.strerror}")
-        return 2
+        fail(args, out, err, "usage", f"cannot read {args.document}: {error.strerror}")
+        return INVALID
     except DocumentError as error:
-        _fail(args, out, err, "invalid-document", str(error))
-        return 2
-    code, response = _call(args, out, err, control.Configure, ip_version=6 if args.ipv6 else 4,
+        fail(args, out, err, "invalid-document", str(error))
+        return INVALID
+    code, response = call(args, out, err, control.Configure, ip_version=6 if args.ipv6 else 4,
                            document=document, dry_run=args.dry_run)
     return _show_outcome(args, out, code, response)
 
 
 def run_stop(args, out, err, stdin=None):
-    code, response = _call(args, out, err, control.StopDHCP, ip_version=6 if args.ipv6 else 4)
+    code, response = call(args, out, err, control.StopDHCP, ip_version=6 if args.ipv6 else 4)
     return _show_outcome(args, out, code, response)
 
 
-def _when(timestamp):
-    if timestamp is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
-
-
 def run_status(args, out, err, stdin=None):
-    code, response = _call(args, out, err, control.GetStatus)
+    code, response = call(args, out, err, control.GetStatus)
     if response is None:
         return code
     status = response["status"]
     if args.json:
         print(json.dumps(status, indent=1, sort_keys=True), file=out)
-        return 0
+        return OK
     for family in ("v4", "v6"):
         s = status.get(family)
         if s is None:
@@ -145,7 +94,7 @@ def run_status(args, out, err, stdin=None):
         name = "dhcpd" if family == "v4" else "dhcpd6"
         head = f"{name}: {s['state']}"
         if s["state"] == "running":
-            head += f"  pid {s['pid']}  since {_when(s['since'])}"
+            head += f"  pid {s['pid']}  since {when(s['since'])}"
             if s.get("interfaces"):
                 head += f"  on {', '.join(s['interfaces'])}"
         elif s.get("reason"):
@@ -171,16 +120,16 @@ def run_status(args, out, err, stdin=None):
     if events:
         line = (f"lease events: {events['state']}, {events['pending']} waiting for the region, "
                 f"{events['sent']} sent; journal {events['journal_bytes']} bytes")
-        if events.get("journal_over_limit"):
-            line += f" (over the limit of {events['journal_max_bytes']})"
         print(line, file=out)
+        if events.get("journal_over_limit"):
+            print(f"  ALARM: undelivered lease events alone fill journal_max_bytes "
+                  f"({events['journal_max_bytes']} bytes); they stay until the region "
+                  f"takes them", file=out)
         if events.get("last_error"):
             print(f"  last error: {events['last_error']}", file=out)
     foreign = status.get("foreign_dhcp")
     if foreign and foreign.get("interfaces"):
-        from provisioningserver.cli.probe_commands import probe_lines  # it imports us
-
         print("foreign DHCP servers (latest probe):", file=out)
         for line in probe_lines(foreign["interfaces"]):
             print(f"  {line}", file=out)
-    return 0
+    return OK

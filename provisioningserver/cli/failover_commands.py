@@ -10,7 +10,7 @@ state itself shows in ``rackctl status``.
 
 import json
 
-from provisioningserver.cli.agent_commands import _call, add_socket_argument
+from provisioningserver.cli.common import OK, add_socket_argument, call
 from provisioningserver.rpc import control
 
 
@@ -27,13 +27,13 @@ def add_failover_arguments(parser):
 
 
 def run_failover(args, out, err, stdin=None):
-    code, response = _call(args, out, err, control.FailoverPartnerDown, peer=args.peer,
-                            force=args.force)
+    code, response = call(args, out, err, control.FailoverPartnerDown, peer=args.peer,
+                          force=args.force)
     if response is None:
-        return code  # refused: 1 (agent_commands.EXIT_CODES)
+        return code  # refused: REJECTED (common.EXIT_CODES)
     outcome = response["outcome"]
     if args.json:
         print(json.dumps(outcome, indent=1), file=out)
     else:
         print(f"failover {args.peer}: {outcome['action']}: {outcome['reason']}", file=out)
-    return 0
+    return OK

@@ -7,20 +7,19 @@ why). With DOC it also runs the selection rules for one family and shows,
 per subnet, the interface and this rack's address, or that it is relayed,
 and why; then dhcpd's interfaces and the empty subnet declarations it needs.
 
-Exit codes as for the other rackctl commands: 0 done; 2 the document cannot
-be read, is invalid, or cannot be served here (each problem with its field
-path).
+Exit codes as for the other rackctl commands (`provisioningserver.cli.common`):
+OK done; INVALID the document cannot be read, is invalid, or cannot be
+served here (each problem with its field path).
 """
 
 import json
 
 from provisioningserver.cli import output
+from provisioningserver.cli.common import INVALID, OK
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.network.discovery import discover
 from provisioningserver.network.selection import select
-
-OK, INVALID = 0, 2
 
 
 def add_interfaces_arguments(parser):

@@ -2,35 +2,15 @@
 
 Each asks the running agent (`provisioningserver.rpc.control`) and prints
 either a table or, with ``--json``, the agent's reply as it came. Exit codes
-are those of `provisioningserver.cli.agent_commands`.
+are those of `provisioningserver.cli.common`.
 """
 
-import json
-import time
-
-from provisioningserver.cli.agent_commands import _call, add_status_arguments
+from provisioningserver.cli.common import add_status_arguments, report, when
 from provisioningserver.rpc import control
-
-
-def _when(timestamp):
-    if timestamp is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
 def _client(event):
     return event.get("mac") or event.get("duid") or "-"
-
-
-def _report(args, out, err, command, key, print_text, **arguments):
-    code, response = _call(args, out, err, command, **arguments)
-    if response is None:
-        return code
-    if args.json:
-        print(json.dumps(response[key], indent=1, sort_keys=True), file=out)
-    else:
-        print_text(response[key], out)
-    return 0
 
 
 add_leases_arguments = add_status_arguments
@@ -52,14 +32,14 @@ def _print_leases(subnets, out):
               file=out)
         for lease in group["leases"]:
             name = lease.get("hostname") or ""
-            print(f"  {lease['ip']:<39} {_client(lease):<17} until {_when(lease['ends'])}"
+            print(f"  {lease['ip']:<39} {_client(lease):<17} until {when(lease['ends'])}"
                   f"  {name}".rstrip(), file=out)
 
 
 def _print_events(events, out):
     for event in events:
         flag = "  unknown" if event.get("unknown_client") else ""
-        print(f"{_when(event['timestamp'])}  {event['action']:<7} {event['ip']:<39} "
+        print(f"{when(event['timestamp'])}  {event['action']:<7} {event['ip']:<39} "
               f"{_client(event)}{flag}", file=out)
 
 
@@ -72,7 +52,7 @@ def _print_pools(pools, out):
 
 
 def run_leases(args, out, err, stdin=None):
-    return _report(args, out, err, control.GetLeases, "leases", _print_leases)
+    return report(args, out, err, control.GetLeases, "leases", _print_leases)
 
 
 def run_history(args, out, err, stdin=None):
@@ -81,12 +61,12 @@ def run_history(args, out, err, stdin=None):
         arguments["ip"] = args.ip
     if args.mac:
         arguments["mac"] = args.mac
-    return _report(args, out, err, control.GetHistory, "events", _print_events, **arguments)
+    return report(args, out, err, control.GetHistory, "events", _print_events, **arguments)
 
 
 def run_pools(args, out, err, stdin=None):
-    return _report(args, out, err, control.GetPools, "pools", _print_pools)
+    return report(args, out, err, control.GetPools, "pools", _print_pools)
 
 
 def run_unknown(args, out, err, stdin=None):
-    return _report(args, out, err, control.GetUnknown, "clients", _print_events)
+    return report(args, out, err, control.GetUnknown, "clients", _print_events)

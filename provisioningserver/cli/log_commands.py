@@ -13,11 +13,9 @@ import datetime
 import re
 import time
 
-from provisioningserver.cli.agent_commands import _fail, add_status_arguments
-from provisioningserver.cli.lease_commands import _report
+from provisioningserver.cli.common import INVALID, add_status_arguments, fail, report, when
 from provisioningserver.rpc import control
 
-USAGE = 2
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -50,12 +48,6 @@ def add_log_arguments(parser):
                         help="instead: no-free-leases and NAK counts per subnet and pool")
 
 
-def _when(timestamp):
-    if timestamp is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
-
-
 def _print_transactions(transactions, out):
     for t in transactions:
         client = t.get("mac") or t.get("duid") or t.get("peer") or "-"
@@ -63,7 +55,7 @@ def _print_transactions(transactions, out):
         reason = t.get("reason") or ""
         if t.get("network") and reason:
             reason = f"{t['network']}: {reason}"
-        print(f"{_when(t['time'])}  v{t['family']} {t['type']:<19} {t.get('ip') or '-':<39} "
+        print(f"{when(t['time'])}  v{t['family']} {t['type']:<19} {t.get('ip') or '-':<39} "
               f"{client:<17} {via} {reason}".rstrip(), file=out)
 
 
@@ -77,7 +69,7 @@ def _print_problems(problems, out):
 
 def run_log(args, out, err, stdin=None, clock=time):
     if args.problems:
-        return _report(args, out, err, control.GetProblems, "problems", _print_problems)
+        return report(args, out, err, control.GetProblems, "problems", _print_problems)
     arguments = {}
     try:
         if args.limit is not None and args.limit < 1:
@@ -85,11 +77,11 @@ def run_log(args, out, err, stdin=None, clock=time):
         if args.since is not None:
             arguments["since"] = parse_since(args.since, clock.time())
     except BadArgument as error:
-        _fail(args, out, err, "usage", str(error))
-        return USAGE
+        fail(args, out, err, "usage", str(error))
+        return INVALID
     arguments["limit"] = args.limit
     for name in ("mac", "ip"):
         if getattr(args, name) is not None:
             arguments[name] = getattr(args, name)
-    return _report(args, out, err, control.GetTransactions, "transactions",
+    return report(args, out, err, control.GetTransactions, "transactions",
                    _print_transactions, **arguments)

@@ -11,7 +11,7 @@ unreachable. The latest probe also shows in ``rackctl status``.
 
 import json
 
-from provisioningserver.cli.agent_commands import _call, add_socket_argument
+from provisioningserver.cli.common import OK, add_socket_argument, call
 from provisioningserver.rpc import control
 
 
@@ -41,7 +41,7 @@ def probe_lines(entries):
 
 def run_probe(args, out, err, stdin=None):
     arguments = {} if args.interface is None else {"interface": args.interface}
-    code, response = _call(args, out, err, control.ProbeForeignDHCP, **arguments)
+    code, response = call(args, out, err, control.ProbeForeignDHCP, **arguments)
     if response is None:
         return code
     if args.json:
@@ -49,4 +49,4 @@ def run_probe(args, out, err, stdin=None):
     else:
         for line in probe_lines(response["probe"]):
             print(line, file=out)
-    return 0
+    return OK

@@ -2,14 +2,17 @@
 
 Each subcommand is a pair of functions in `COMMANDS`: one adds its arguments
 to an argparse subparser, one runs it and returns the exit code.
-The agent commands are in `provisioningserver.cli.agent_commands`.
+The agent commands are in `provisioningserver.cli.agent_commands` and its
+siblings; the exit codes, the same for every subcommand, and what the
+commands share are in `provisioningserver.cli.common`.
 
-Exit codes, the same for every subcommand:
-
-- 0: done, or dhcpd accepts the config;
-- 1: dhcpd rejects the config;
-- 2: invalid document or usage (every problem listed, each with its field path);
-- 3: environment (dhcpd missing, agent unreachable).
+``render`` and ``check`` print what the agent would write for the same
+document: the inputs come from `RackdConfig.render_inputs`, the one function
+the agent builds them with, fed with rackd.yaml (``--config``), the
+interfaces and addresses `network.selection.select` chooses on this machine
+(so relayed subnets and empty subnet declarations come out the same) and
+the agent's OMAPI key when the document has none. ``--rack-address``
+renders for another rack instead: its addresses as given, no selection.
 """
 
 import argparse
@@ -17,21 +20,24 @@ import ipaddress
 import os
 import sys
 
-from provisioningserver.config import RackdConfig
+import attrs
+
 from provisioningserver.cli import (
-    agent_commands, failover_commands, interfaces, lease_commands, output, probe_commands,
+    agent_commands, failover_commands, interfaces, lease_commands, log_commands, output,
+    probe_commands,
 )
-from provisioningserver.cli import log_commands
+from provisioningserver.cli.common import ENVIRONMENT, INVALID, OK, REJECTED, add_status_arguments
+from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.dhcp.render import RenderInputs, redact, render
+from provisioningserver.dhcp.render import redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
 from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
+from provisioningserver.network.discovery import discover
 from provisioningserver.network.resolve import resolve_ntp
+from provisioningserver.network.selection import Selection, select
+from provisioningserver.system.keys import KEY_FILE, read_key
 
-OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3
-
-# Standalone rendering has no agent config: the ports rackd uses by default.
 DHCPD_ENV = "RACKD_DHCPD"
 
 
@@ -50,15 +56,30 @@ def _fail(args, code, message):
     raise _Failure(code)
 
 
+def _invalid(args, error, source):
+    """A `DocumentError` about ``source``: every problem with its field path."""
+    if args.json:
+        print(output.problems_json(error))
+    print(output.problems_text(error, source), file=sys.stderr)
+    raise _Failure(INVALID)
+
+
 # Shared steps.
 
 def _document_arguments(parser):
     parser.add_argument("document", metavar="DOC", help="the DHCP config document (YAML or JSON)")
     parser.add_argument("--ipv6", action="store_true", help="the DHCPv6 config (default: DHCPv4)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--config", default=DEFAULT_CONFIG_PATH, metavar="FILE",
+                        help="rackd's config, for the settings the agent renders with (lease "
+                             "times, boot server, OMAPI port, lease hooks, the OMAPI key in "
+                             f"its state_dir); default {DEFAULT_CONFIG_PATH}, all defaults "
+                             "when that is missing")
     parser.add_argument("--rack-address", action="append", default=[], metavar="CIDR=IP",
-                        help="this rack's address on a subnet (next-server, boot URLs); "
-                             "repeatable; default: the addresses of this machine's interfaces")
+                        help="render as for a rack with this address on a subnet "
+                             "(next-server, boot URLs), repeatable, instead of choosing "
+                             "interfaces and addresses on this machine as the agent does "
+                             "(then no empty subnet declarations either)")
 
 
 def _version(args):
@@ -72,10 +93,16 @@ def _load(args):
     except OSError as error:
         _fail(args, INVALID, f"cannot read {args.document}: {error.strerror or error}")
     except DocumentError as error:
-        if args.json:
-            print(output.problems_json(error))
-        print(output.problems_text(error, args.document), file=sys.stderr)
-        raise _Failure(INVALID)
+        _invalid(args, error, args.document)
+
+
+def _rackd_config(args):
+    try:
+        return load_config(args.config)
+    except OSError as error:
+        _fail(args, INVALID, f"cannot read {args.config}: {error.strerror or error}")
+    except DocumentError as error:
+        _invalid(args, error, args.config)
 
 
 def _parse_rack_addresses(args):
@@ -92,25 +119,45 @@ def _parse_rack_addresses(args):
     return found
 
 
-def _rack_addresses(args, config):
+def _selection(args, config):
+    """The agent's choice of interfaces and addresses on this machine, or the
+    operator's --rack-address values."""
     if args.rack_address:
-        return _parse_rack_addresses(args)
-    from provisioningserver.network.addresses import local_addresses, rack_addresses
+        return Selection(rack_addresses=_parse_rack_addresses(args), interfaces=())
+    try:
+        return select(config, discover())
+    except DocumentError as error:
+        _invalid(args, error, args.document)
 
-    return rack_addresses(config, local_addresses())
+
+def _omapi_key(config, rackd):
+    """(key, warnings): the document's key, else the one the agent keeps in its
+    state_dir (read, never created: the agent creates it at its first configure)."""
+    if config.omapi_key:
+        return config.omapi_key, ()
+    path = os.path.join(rackd.state_dir, KEY_FILE)
+    try:
+        key = read_key(rackd.state_dir)
+    except OSError as error:
+        return None, (f"cannot read the agent's OMAPI key {path} ({error.strerror or error}): "
+                      "rendered without OMAPI",)
+    if key is None:
+        return None, (f"the document has no omapi_key and the agent has none yet ({path}): "
+                      "rendered without OMAPI",)
+    return key, ()
 
 
 def _render(args, config):
-    inputs = RenderInputs(
-        rack_addresses=_rack_addresses(args, config),
-        omapi_port=RackdConfig().omapi_port(config.ip_version),
-        omapi_key=config.omapi_key,
-        ntp_addresses=resolve_ntp(config),
-    )
+    """(rackd's config, the rendered config) as the agent would render it."""
+    rackd = _rackd_config(args)
+    selection = _selection(args, config)
+    key, warnings = _omapi_key(config, rackd)
+    inputs = rackd.render_inputs(config.ip_version, selection, key, resolve_ntp(config))
     try:
-        return render(config, inputs)
+        rendered = render(config, inputs)
     except UnsafeString as error:
         _fail(args, INVALID, str(error))
+    return rackd, attrs.evolve(rendered, warnings=warnings + tuple(rendered.warnings))
 
 
 # Subcommands.
@@ -123,7 +170,7 @@ def render_arguments(parser):
 
 def render_run(args):
     config = _load(args)
-    rendered = _render(args, config)
+    _, rendered = _render(args, config)
     text = rendered.text if args.show_secrets else redact(rendered.text)
     if args.json:
         print(output.render_json(text, rendered.warnings))
@@ -137,14 +184,15 @@ def render_run(args):
 def check_arguments(parser):
     _document_arguments(parser)
     parser.add_argument("--dhcpd", default=os.environ.get(DHCPD_ENV),
-                        help=f"the dhcpd binary (default: ${DHCPD_ENV}, else dhcpd on PATH)")
+                        help=f"the dhcpd binary (default: ${DHCPD_ENV}, else the config's "
+                             "dhcpd, else dhcpd on PATH)")
 
 
 def check_run(args):
     config = _load(args)
-    rendered = _render(args, config)
+    rackd, rendered = _render(args, config)
     try:
-        result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd)
+        result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd or rackd.dhcpd)
     except DhcpdNotFound as error:
         _fail(args, ENVIRONMENT, str(error))
     if args.json:
@@ -167,7 +215,7 @@ COMMANDS = {
     "configure": ("hand a document to the running agent", agent_commands.add_configure_arguments,
                   _streams(agent_commands.run_configure)),
     "status": ("show dhcpd and dhcpd6 as the agent supervises them",
-               agent_commands.add_status_arguments, _streams(agent_commands.run_status)),
+               add_status_arguments, _streams(agent_commands.run_status)),
     "stop-dhcp": ("stop dhcpd (or dhcpd6 with --ipv6) and keep it stopped",
                   agent_commands.add_stop_arguments, _streams(agent_commands.run_stop)),
     "interfaces": ("show this node's interfaces and, given a document, where each subnet "

@@ -35,7 +35,7 @@ def main(argv=None):
     from twisted.internet import reactor
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
-    from provisioningserver.services import priority
+    from provisioningserver.system import priority
     from provisioningserver.tap import makeService
 
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)])

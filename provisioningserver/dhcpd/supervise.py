@@ -27,6 +27,8 @@ rather than left fighting the new one for the DHCP ports.
 
 import attrs
 
+from provisioningserver.system.backoff import Backoff
+
 # Observations.
 
 
@@ -99,8 +101,8 @@ class RestartPolicy:
 
     def delay(self, recent_deaths):
         """Seconds to wait before the start that follows the n-th recent death."""
-        exponent = max(recent_deaths - 1, 0)
-        return min(self.max_delay, self.initial_delay * self.factor**exponent)
+        backoff = Backoff(initial=self.initial_delay, maximum=self.max_delay, factor=self.factor)
+        return backoff.delay(max(recent_deaths, 1))
 
 
 def recent(deaths, now, policy):

@@ -11,7 +11,14 @@ dies mid-reply gets a batch twice, never loses one.
 `NoRegionConnection` while no region is connected: the forwarder then
 waits ``interval`` and asks again, it is not the region's fault. Any other
 failure (the region is connected but the call fails) backs off
-exponentially up to ``max_delay`` and is reported in `status`.
+exponentially up to ``max_delay`` (`provisioningserver.system.backoff`)
+and is reported in `status`.
+
+New events do not wait for a poll: the journal's observers include
+`Forwarder.nudge`, which sends at once when the forwarder is idle. The
+journal is still looked at every ``poll_interval`` seconds while idle, as a
+safety net for events written where no observer sees them (another process
+using the same journal file).
 """
 
 import attrs
@@ -19,9 +26,16 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from provisioningserver.rpc.region import NoRegionConnection
+from provisioningserver.system.backoff import Backoff
 
 BATCH = 500
+
+
+class NoRegionConnection(Exception):
+    """No region connection has finished its handshake and registration.
+
+    Defined here, where it is handled: the region link raises it and the
+    forwarder waits for a connection instead of backing off."""
 
 
 def event_to_wire(event):
@@ -34,16 +48,16 @@ class Forwarder(service.Service):
 
     log = Logger()
 
-    def __init__(self, journal, send, clock, batch=BATCH, interval=1.0,
-                 initial_delay=1.0, max_delay=60.0, max_bytes=None):
+    def __init__(self, journal, send, clock, batch=BATCH, interval=1.0, poll_interval=30.0,
+                 initial_delay=1.0, max_delay=60.0, limit=None):
         self.journal = journal
         self.send = send
         self.clock = clock
         self.batch = batch
-        self.interval = interval
-        self.initial_delay = initial_delay
-        self.max_delay = max_delay
-        self.max_bytes = max_bytes
+        self.interval = interval  # while no region is connected
+        self.poll_interval = poll_interval  # while idle: nudge() brings new events sooner
+        self.backoff = Backoff(initial=initial_delay, maximum=max_delay)
+        self.limit = limit  # a JournalLimit (leases.retention), or None
         self.state = "idle"  # idle, sending, waiting (no region), backoff
         self.failures = 0
         self.sent = 0
@@ -69,8 +83,11 @@ class Forwarder(service.Service):
             self._call.cancel()
         self._call = self.clock.callLater(delay, self.tick)
 
-    def nudge(self):
-        """New events: send now unless waiting or backing off already."""
+    def nudge(self, *batch):
+        """New events: send now unless waiting or backing off already.
+
+        A journal observer: called with the committed batch, which it does not
+        need (the journal is the queue)."""
         if self.state == "idle" and self._inflight is None:
             self._schedule(0)
 
@@ -84,7 +101,7 @@ class Forwarder(service.Service):
             return self._failed(error)
         if not pending:
             self.state = "idle"
-            self._schedule(self.interval)
+            self._schedule(self.poll_interval)
             return defer.succeed(None)
         ids = [i for i, _ in pending]
         self.state = "sending"
@@ -116,20 +133,22 @@ class Forwarder(service.Service):
         self.failures += 1
         self.last_error = f"{type(error).__name__}: {error}"
         self.state = "backoff"
-        delay = min(self.max_delay, self.initial_delay * 2 ** (self.failures - 1))
+        delay = self.backoff.delay(self.failures)
         self.log.warn("UpdateLeases failed ({e}); again in {d} s", e=self.last_error, d=delay)
         self._schedule(delay)
         return None
 
     def status(self):
-        size = self.journal.size_bytes()
-        return {
+        status = {
             "state": self.state,
             "pending": self.journal.pending_count(),
             "sent": self.sent,
             "failures": self.failures,
             "last_error": self.last_error,
-            "journal_bytes": size,
-            "journal_max_bytes": self.max_bytes,
-            "journal_over_limit": self.max_bytes is not None and size > self.max_bytes,
+            "journal_bytes": self.journal.size_bytes(),
+            "journal_max_bytes": None,
+            "journal_over_limit": False,
         }
+        if self.limit is not None:
+            status.update(self.limit.status())
+        return status

@@ -43,6 +43,9 @@ DEFAULT_RETENTION = 30 * 24 * 3600
 DEFAULT_TRANSACTION_RETENTION = 7 * 24 * 3600
 DEFAULT_TRANSACTION_ROWS = 1_000_000
 
+# The tables that may lose rows to make room (leases.retention), by name.
+_TRIMMABLE = {"history": "history", "transactions": "transactions"}
+
 _EVENT_COLUMNS = (
     "action, ip_family, ip, mac, duid, hostname, lease_time, timestamp, unknown_client, source"
 )
@@ -129,7 +132,7 @@ class Journal:
 
     def __init__(self, path, clock=time, retention=DEFAULT_RETENTION,
                  transaction_retention=DEFAULT_TRANSACTION_RETENTION,
-                 transaction_rows=DEFAULT_TRANSACTION_ROWS, threaded=False):
+                 transaction_rows=DEFAULT_TRANSACTION_ROWS, threaded=False, relay=None):
         self.path = path
         self.clock = clock
         self.retention = retention
@@ -141,9 +144,9 @@ class Journal:
         # Called with each batch of events once it is committed (the metrics count
         # them); an observer that fails is logged and never undoes the commit.
         self.observers = []
-        # Set: committed batches go to relay(events, transactions) instead of
+        # Given: committed batches go to relay(events, transactions) instead of
         # the observers (a journal written in another thread hands them over).
-        self.relay = None
+        self.relay = relay
         new = not os.path.exists(path)
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
         # threaded: opened here, then used by one other thread (the follower's).
@@ -332,6 +335,22 @@ class Journal:
             "(SELECT max(id) FROM history GROUP BY ip) ORDER BY id"
         ).fetchall()
         return [_event(row) for row in rows]
+
+    def connection(self):
+        """The SQLite connection, for `provisioningserver.leases.retention`."""
+        return self._db
+
+    def row_count(self, table):
+        """Rows in ``history`` or ``transactions``."""
+        return self._db.execute(f"SELECT count(*) FROM {_TRIMMABLE[table]}").fetchone()[0]
+
+    def remove_oldest(self, table, count):
+        """Delete the oldest ``count`` rows of ``history`` or ``transactions``
+        (never ``events``: undelivered events stay); returns how many went."""
+        name = _TRIMMABLE[table]
+        return self._db.execute(
+            f"DELETE FROM {name} WHERE id IN (SELECT id FROM {name} ORDER BY id LIMIT ?)",
+            (count,)).rowcount
 
     def size_bytes(self):
         """Bytes on disk: the database and its write-ahead log."""

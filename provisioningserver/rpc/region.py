@@ -31,18 +31,16 @@ from twisted.logger import Logger
 from twisted.protocols import amp
 from zope.interface import implementer
 
+from provisioningserver.leases.forward import NoRegionConnection
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.auth import Challenges, Handshake, SecretError, read_secret
 from provisioningserver.rpc.rack_responders import RackResponders, services_report
 from provisioningserver.rpc.tls import FreshTLSEndpoint
+from provisioningserver.system.backoff import Backoff
 
 log = Logger()
 
 HANDSHAKE_TIMEOUT = 30.0
-
-
-class NoRegionConnection(Exception):
-    """No region connection has finished its handshake and registration."""
 
 
 def parse_endpoint(text):
@@ -175,13 +173,11 @@ class Pacing:
     doubling (up to ``longest``) after each failed handshake."""
 
     def __init__(self, first=1.0, longest=60.0):
-        self.first, self.longest = first, longest
+        self.backoff = Backoff(initial=first, maximum=longest)
         self.failures = 0
 
     def delay(self):
-        if not self.failures:
-            return 0
-        return min(self.longest, self.first * 2 ** (self.failures - 1))
+        return self.backoff.delay(self.failures)
 
     def failed(self):
         self.failures += 1

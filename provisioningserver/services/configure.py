@@ -31,11 +31,11 @@ from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.model import DHCPConfig
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
-from provisioningserver.dhcp.render import RenderInputs, render
+from provisioningserver.dhcp.render import render
 from provisioningserver.dhcpd.check import check_config
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.network.selection import select
-from provisioningserver.services.dhcpstate import DHCPState, load_state, save_state
+from provisioningserver.services.dhcpstate import AppliedState, DHCPState
 from provisioningserver.system.files import DhcpdPaths, atomic_write, read_text
 from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
 from provisioningserver.dhcpd.process import DhcpdSpec
@@ -118,7 +118,7 @@ class Configurator:
 
     def __init__(self, config, monitors, key_source, links, clock, omapi_factory=None,
                  checker=check_config, run_in_thread=threads.deferToThread, cost=CostModel(),
-                 resolver=resolve_ntp):
+                 resolver=resolve_ntp, state=None, failover_status=None):
         self.config = config
         self.monitors = monitors  # {4: DhcpdMonitor, 6: DhcpdMonitor}
         self.key_source = key_source  # () -> the agent's OMAPI key
@@ -132,11 +132,13 @@ class Configurator:
         self.locks = {4: defer.DeferredLock(), 6: defer.DeferredLock()}
         self.last_outcome = {4: None, 6: None}
         self._omapi = {}
-        # () -> the failover watch's reading, for the v4 status (set by makeService).
-        self.failover_status = None
+        # What is applied, in memory; the readers are handed the same object.
+        self.state = state if state is not None else AppliedState(config.state_dir)
+        # () -> the failover watch's reading, for the v4 status.
+        self.failover_status = failover_status
 
     def applied(self, ip_version):
-        return load_state(self.config.state_dir, ip_version)
+        return self.state.get(ip_version)
 
     def _omapi_client(self, ip_version, key):
         client = self._omapi.get(ip_version)
@@ -221,17 +223,7 @@ class Configurator:
         selection = select(config, self.links())
         key = config.omapi_key or self.key_source()
         ntp_addresses = yield self.run_in_thread(self.resolver, config)
-        inputs = RenderInputs(
-            ntp_addresses=ntp_addresses,
-            rack_addresses=selection.rack_addresses,
-            omapi_port=self.config.omapi_port(ip_version),
-            omapi_key=key,
-            boot=self.config.boot,
-            lease_time=self.config.lease_time,
-            pxe_lease_time=self.config.pxe_lease_time,
-            empty_subnets=selection.empty_subnets,
-            lease_hooks=self.config.lease_events,
-        )
+        inputs = self.config.render_inputs(ip_version, selection, key, ntp_addresses)
         rendered = render(config, inputs)
         paths = DhcpdPaths.for_family(self.config, ip_version)
         spec = DhcpdSpec(ip_version=ip_version, dhcpd=dhcpd, config_path=paths.config,
@@ -271,7 +263,7 @@ class Configurator:
             if failure is None:
                 atomic_write(paths.config, rendered.text, mode=0o600)
                 monitor.record_config(spec)
-                save_state(self.config.state_dir, ip_version, DHCPState(spec=spec, config=config))
+                self.state.save(ip_version, DHCPState(spec=spec, config=config))
                 log.info("IPv{v} hosts applied live: {r}", v=ip_version, r=decision.reason)
                 return outcome("applied-live", decision.reason, counts)
             decision = Restart((f"OMAPI failed ({failure}), so dhcpd is restarted instead",))
@@ -289,7 +281,7 @@ class Configurator:
                 ip_version, "failed", str(error), fingerprint(previous_text), warnings, ())
             raise StartFailed(str(error), previous_text is not None and previous_spec is not None,
                               restored)
-        save_state(self.config.state_dir, ip_version, DHCPState(spec=spec, config=config))
+        self.state.save(ip_version, DHCPState(spec=spec, config=config))
         log.info("IPv{v} dhcpd {action}: {reason}", v=ip_version, action=action, reason=reason)
         return outcome(action, reason)
 
@@ -324,7 +316,7 @@ class Configurator:
             if os.path.exists(paths.config):
                 os.unlink(paths.config)
             yield monitor.ensure_stopped()
-            save_state(self.config.state_dir, ip_version, DHCPState())
+            self.state.save(ip_version, DHCPState())
             return False
         atomic_write(paths.config, previous_text, mode=0o600)
         try:
@@ -343,7 +335,7 @@ class Configurator:
         if dry_run:
             return result
         yield monitor.ensure_stopped()
-        save_state(self.config.state_dir, ip_version, DHCPState())
+        self.state.save(ip_version, DHCPState())
         self.last_outcome[ip_version] = result
         return result
 

@@ -77,3 +77,45 @@ def save_state(state_dir, ip_version, state):
     }
     # The document holds the OMAPI key: owner only.
     atomic_write(state_path(state_dir, ip_version), json.dumps(data), mode=0o600)
+
+
+class AppliedState:
+    """What is applied to each family's dhcpd, held in memory.
+
+    One object, owned by the configurator (the only writer) and handed at
+    construction to everything that reads what dhcpd serves: the failover
+    watch, the problem counts, the lease views, the foreign probe and the
+    follower's known-client check. Each family's file is read once, on first
+    use; `save` writes it and replaces what is held. So a reader never
+    re-reads or re-validates the applied document, whatever the size of the
+    site.
+
+    ``generation`` grows with every save, for readers that keep something
+    derived from the state and want to know when to derive it again.
+    """
+
+    def __init__(self, state_dir):
+        self.state_dir = state_dir
+        self.generation = 0
+        self._states = {}
+
+    def get(self, ip_version):
+        """The family's `DHCPState`, read from its file the first time."""
+        state = self._states.get(ip_version)
+        if state is None:
+            state = self._states[ip_version] = load_state(self.state_dir, ip_version)
+        return state
+
+    def config(self, ip_version):
+        """The applied DHCPConfig, or None (nothing applied, or not known)."""
+        return self.get(ip_version).config
+
+    def spec(self, ip_version):
+        """The running dhcpd's spec, or None when it should be off."""
+        return self.get(ip_version).spec
+
+    def save(self, ip_version, state):
+        """Persist ``state`` (atomically), then hold it."""
+        save_state(self.state_dir, ip_version, state)
+        self._states[ip_version] = state
+        self.generation += 1

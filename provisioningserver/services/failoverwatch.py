@@ -42,8 +42,7 @@ class PartnerDownRefused(Exception):
 
 class FailoverWatch(service.Service):
     def __init__(self, clock, applied, key_source, omapi_factory, interval=10.0,
-                 safety_time=SAFETY_TIME, peer_omapi_factory=None, drift_interval=60.0,
-                 on_change=None):
+                 safety_time=SAFETY_TIME, peer_omapi_factory=None, drift_interval=60.0):
         self.clock = clock
         self.applied = applied  # () -> the applied IPv4 DHCPConfig, or None
         self.key_source = key_source  # () -> the agent's OMAPI key
@@ -56,12 +55,17 @@ class FailoverWatch(service.Service):
         self._loop = None
         self.peer_omapi_factory = peer_omapi_factory  # (address, key) -> OmapiClient
         self.drift_interval = drift_interval
-        self.on_change = on_change  # () -> None, when a peer's state changes
+        self._listeners = []  # () -> None, called when a peer's state changes
         self._drift = {}
         self._drift_at = None
         self._peer_clients = {}
 
     # The public face.
+
+    def on_change(self, listener):
+        """Call ``listener()`` whenever a peer's failover state changes (the
+        region link reports the rack's services then)."""
+        self._listeners.append(listener)
 
     def status(self):
         """The latest reading: {"peers": [entry per peer], "checked_at": seconds or None,
@@ -188,8 +192,9 @@ class FailoverWatch(service.Service):
     def _keep(self, readings):
         changed = _states(readings) != _states(self._readings)
         self._readings = readings
-        if changed and self.on_change is not None:
-            self.on_change()
+        if changed:
+            for listener in self._listeners:
+                listener()
         self._checked_at = self.clock.seconds()
         return self.status()
 

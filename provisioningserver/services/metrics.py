@@ -152,7 +152,10 @@ def forwarder_metrics(status):
                               "region (1 for the current state).", labels=["state"])
     for name in FORWARDER_STATES:
         state.add_metric([name], 1 if status["state"] == name else 0)
-    return [pending, size, sent, state]
+    over = GaugeMetricFamily("rackd_journal_over_limit", "1 when undelivered lease events "
+                             "alone fill journal_max_bytes (nothing more can be removed).",
+                             value=1 if status.get("journal_over_limit") else 0)
+    return [pending, size, sent, state, over]
 
 
 def failover_metrics(status):

@@ -4,9 +4,9 @@ waiting without a region, backing off when the region fails."""
 from twisted.internet import defer, task
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
-from provisioningserver.rpc.region import NoRegionConnection
-from provisioningserver.leases.forward import Forwarder
+from provisioningserver.leases.forward import Forwarder, NoRegionConnection
 from provisioningserver.leases.journal import Journal
+from provisioningserver.leases.retention import JournalLimit
 
 
 class FakeRegion:
@@ -116,9 +116,61 @@ def test_a_failing_region_is_backed_off_exponentially(tmp_path):
     forwarder.stopService()
 
 
-def test_a_journal_over_its_limit_is_reported(tmp_path):
-    """status says when the journal file is larger than the configured limit."""
-    clock, journal, region, forwarder = build(tmp_path, max_bytes=1)
-    assert forwarder.status()["journal_over_limit"] is True
-    clock2, journal2, _, roomy = build(tmp_path / "..", max_bytes=1 << 40)
+def test_the_journal_limit_alarm_shows_in_the_status(tmp_path):
+    """status carries the limit's reading: the alarm when undelivered events
+    alone fill journal_max_bytes, none when the journal fits."""
+    clock, journal, region, forwarder = build(tmp_path)
+    journal.record([commit("198.18.0.%d" % n, n) for n in range(1, 200)], "test")
+    tight = JournalLimit(journal, 1)
+    tight.enforce()
+    _, _, _, full = build(tmp_path, limit=tight)
+    assert full.status()["journal_over_limit"] is True
+    assert full.status()["journal_max_bytes"] == 1
+    _, _, _, roomy = build(tmp_path / "..", limit=JournalLimit(journal, 1 << 40))
     assert roomy.status()["journal_over_limit"] is False
+    assert forwarder.status()["journal_over_limit"] is False  # no limit given
+
+def test_new_events_are_sent_when_the_journal_says_so_not_at_the_next_poll(tmp_path):
+    """An idle forwarder observing the journal sends a new batch at once
+    (nudge), long before its safety poll comes round."""
+    clock, journal, region, forwarder = build(tmp_path, poll_interval=30.0)
+    journal.observers.append(forwarder.nudge)
+    forwarder.startService()
+    clock.advance(0)
+    assert forwarder.status()["state"] == "idle" and region.batches == []
+    journal.record([commit("198.18.0.10", 1)], "test")
+    clock.advance(0)
+    assert len(region.batches) == 1
+    region.answer()
+    assert journal.pending_count() == 0
+    forwarder.stopService()
+    assert clock.getDelayedCalls() == []
+
+
+def test_an_idle_forwarder_without_nudges_polls_at_the_safety_interval(tmp_path):
+    """Events the observers never saw (another writer) still go, at the
+    next safety poll and not before."""
+    clock, journal, region, forwarder = build(tmp_path, poll_interval=30.0)
+    forwarder.startService()
+    clock.advance(0)
+    journal.record([commit("198.18.0.10", 1)], "test")
+    clock.advance(29)
+    assert region.batches == []
+    clock.advance(1)
+    assert len(region.batches) == 1
+    forwarder.stopService()
+
+
+def test_a_nudge_while_backing_off_does_not_cut_the_backoff_short(tmp_path):
+    """A failing region is not retried sooner because more events came."""
+    clock, journal, region, forwarder = build(tmp_path, initial_delay=4.0, max_delay=4.0)
+    journal.observers.append(forwarder.nudge)
+    region.mode = "fail"
+    journal.record([commit("198.18.0.10", 1)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    assert len(region.batches) == 1
+    journal.record([commit("198.18.0.11", 2)], "test")
+    clock.advance(3.9)
+    assert len(region.batches) == 1
+    forwarder.stopService()

@@ -84,13 +84,13 @@ def test_rackctl_parses_failover_partner_down():
 def test_rackctl_status_shows_each_peer(monkeypatch, capsys):
     """rackctl status prints one line per failover peer: states, duration, meaning;
     a peer that could not be read shows its error."""
-    from provisioningserver.cli import agent_commands
+    from provisioningserver.cli import agent_commands, common
 
     status = {"v4": {"state": "running", "pid": 7, "since": None, "failover_state": {"peers": [
         {"peer": "vlan-40", "local_state": "partner-down", "partner_state": "unknown-state",
          "for_seconds": 12, "summary": "serving alone"},
         {"peer": "vlan-41", "error": "connection refused"}]}}}
-    monkeypatch.setattr(agent_commands, "call_agent", lambda *a, **k: {"status": status})
+    monkeypatch.setattr(common, "call_agent", lambda *a, **k: {"status": status})
     args = build_parser().parse_args(["status", "--socket", "/nonexistent"])
     assert agent_commands.run_status(args, sys.stdout, sys.stderr) == 0
     lines = capsys.readouterr().out.splitlines()

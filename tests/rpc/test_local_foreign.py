@@ -7,7 +7,7 @@ import sys
 
 from twisted.internet import task
 
-from provisioningserver.cli import agent_commands, probe_commands
+from provisioningserver.cli import agent_commands, common, probe_commands
 from provisioningserver.cli.rackctl import build_parser
 from provisioningserver.rpc import control
 from provisioningserver.rpc.local import ControlLocator
@@ -85,7 +85,7 @@ def test_rackctl_probe_prints_each_interface_and_server(monkeypatch, capsys):
         sent.append((command, arguments))
         return {"probe": entries}
 
-    monkeypatch.setattr(agent_commands, "call_agent", fake_call)
+    monkeypatch.setattr(common, "call_agent", fake_call)
     args = build_parser().parse_args(["probe", "--socket", "/nonexistent"])
     assert probe_commands.run_probe(args, sys.stdout, sys.stderr) == 0
     assert capsys.readouterr().out.splitlines() == [
@@ -102,7 +102,7 @@ def test_rackctl_probe_prints_each_interface_and_server(monkeypatch, capsys):
 
 def test_rackctl_probe_with_nothing_to_probe_says_why(monkeypatch, capsys):
     """No interfaces served and none configured: one line saying so."""
-    monkeypatch.setattr(agent_commands, "call_agent", lambda *a, **k: {"probe": []})
+    monkeypatch.setattr(common, "call_agent", lambda *a, **k: {"probe": []})
     args = build_parser().parse_args(["probe", "--socket", "/nonexistent"])
     assert probe_commands.run_probe(args, sys.stdout, sys.stderr) == 0
     assert "no interfaces to probe" in capsys.readouterr().out
@@ -113,7 +113,7 @@ def test_rackctl_status_shows_the_latest_probe(monkeypatch, capsys):
     status = {"v4": {"state": "off", "pid": None, "since": None},
               "foreign_dhcp": {"interval": 600, "interfaces": [
                   {"interface": "eth0", "error": None, "servers": [ROGUE]}]}}
-    monkeypatch.setattr(agent_commands, "call_agent", lambda *a, **k: {"status": status})
+    monkeypatch.setattr(common, "call_agent", lambda *a, **k: {"status": status})
     args = build_parser().parse_args(["status", "--socket", "/nonexistent"])
     assert agent_commands.run_status(args, sys.stdout, sys.stderr) == 0
     out = capsys.readouterr().out

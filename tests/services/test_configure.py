@@ -311,15 +311,17 @@ def test_rack_address_change_restarts_even_for_host_only_edits(rig):
 
 
 def test_old_state_format_is_migrated_not_misread(rig):
-    """A version-1 state file (no document) keeps the spec and forces one restart."""
+    """A version-1 state file found at start (no document) keeps the spec and
+    forces one restart."""
     result_of(rig.configurator.configure(4, document()))
     spec = rig.configurator.applied(4).spec
     path = os.path.join(rig.config.state_dir, "applied-v4.json")
     with open(path, "w") as f:
         json.dump({"version": 1, "running": True, "spec": attrs.asdict(spec)}, f)
-    state = rig.configurator.applied(4)
+    again = rig.make()  # the state file is read when rackd starts
+    state = again.applied(4)
     assert state.spec == spec and state.config is None
-    outcome = result_of(rig.configurator.configure(4, document()))
+    outcome = result_of(again.configure(4, document()))
     assert outcome.action == "restarted"
     assert "not known" in outcome.reason
 
@@ -389,3 +391,15 @@ def test_failover_reading_goes_into_the_v4_status(rig):
     status = rig.configurator.status()
     assert status["v4"]["failover_state"]["peers"][0]["local_state"] == "normal"
     assert services_report(status)[0]["failover_state"] == status["v4"]["failover_state"]
+
+
+def test_the_applied_state_is_read_once_and_then_held_in_memory(rig):
+    """Readers of the applied state do not go back to the file: after a
+    configure, what is held is what was saved, even if the file goes away."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    generation = rig.configurator.state.generation
+    os.unlink(os.path.join(rig.config.state_dir, "applied-v4.json"))
+    assert [h.host for h in rig.configurator.state.config(4).hosts] == ["node-10"]
+    result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    assert rig.configurator.state.generation == generation + 1
+    assert os.path.exists(os.path.join(rig.config.state_dir, "applied-v4.json"))

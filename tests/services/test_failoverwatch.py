@@ -214,7 +214,8 @@ def test_state_change_is_announced(clock, omapi):
     services to the region), not on every reading."""
     omapi.states["vlan-40"] = FailoverState("vlan-40", "normal", "normal", int(START))
     changes = []
-    watch = make_watch(clock, omapi, interval=10, on_change=lambda: changes.append(1))
+    watch = make_watch(clock, omapi, interval=10)
+    watch.on_change(lambda: changes.append(1))
     watch.startService()
     clock.advance(10)
     assert changes == [1]

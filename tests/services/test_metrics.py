@@ -53,9 +53,12 @@ class WallClock:
 
 
 class FakeForwarder:
+    over_limit = False
+
     def status(self):
         return {"state": "waiting", "pending": 7, "sent": 12, "failures": 0,
-                "journal_bytes": 4096, "journal_max_bytes": 1 << 20}
+                "journal_bytes": 4096, "journal_max_bytes": 1 << 20,
+                "journal_over_limit": self.over_limit}
 
 
 def failover_status():
@@ -190,6 +193,14 @@ def test_journal_backlog_and_forwarder(tmp_path):
     assert one(samples, "rackd_lease_events_forwarded_total") == 12
     assert one(samples, "rackd_forwarder_state", state="waiting") == 1
     assert one(samples, "rackd_forwarder_state", state="idle") == 0
+    assert one(samples, "rackd_journal_over_limit") == 0
+
+
+def test_the_journal_alarm_is_a_metric(tmp_path, monkeypatch):
+    """Undelivered events alone over journal_max_bytes: the gauge is 1."""
+    monkeypatch.setattr(FakeForwarder, "over_limit", True)
+    samples = scrape(build(tmp_path)[0])
+    assert one(samples, "rackd_journal_over_limit") == 1
 
 
 def test_failover_states_and_unreadable_peers(tmp_path):
