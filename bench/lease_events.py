@@ -31,7 +31,8 @@ from provisioningserver.config import RackdConfig  # noqa: E402
 from provisioningserver.dhcp import hooks  # noqa: E402
 from provisioningserver.dhcp.leaserecord import parse_record  # noqa: E402
 from provisioningserver.leases.journal import Journal  # noqa: E402
-from provisioningserver.leases.follow import LineEvents, LogFollower  # noqa: E402
+from provisioningserver.leases.follow import LogFollower  # noqa: E402
+from provisioningserver.leases.lookups import LineEvents  # noqa: E402
 from tests.lab.netns import Lab  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")

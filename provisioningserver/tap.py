@@ -58,11 +58,11 @@ from provisioningserver.system.files import DhcpdPaths, ensure_directories
 from provisioningserver.leases.forward import Forwarder, NoRegionConnection
 from provisioningserver.leases.journal import Journal
 from provisioningserver.services.dhcpstate import AppliedState, state_path
-from provisioningserver.leases.follow import (
-    IdleRunner, KnownClients, LeaseFollowService, LineEvents, LogFollower,
-)
+from provisioningserver.leases.follow import LeaseFollowService, LogFollower
+from provisioningserver.leases.lookups import KnownClients, LineEvents
 from provisioningserver.leases.notify import LeaseSocketService
 from provisioningserver.leases.retention import JournalLimit
+from provisioningserver.system.idle import IdleRunner
 from provisioningserver.system.keys import load_or_create_key
 from provisioningserver.services.failoverwatch import FailoverWatch
 from provisioningserver.services.foreign import ForeignProbe, peer_addresses, probe_interfaces

@@ -35,8 +35,8 @@ and the transaction ID, the IA line the DUID and the address.
 
 `parse_transaction` returns a `Transaction`, None for any other line, and
 raises `BadTransaction` for a line that starts like a transaction but does
-not parse (the follower counts and skips those). dhcpd's lines carry no
-time: the caller supplies it.
+not parse (`provisioningserver.leases.sorter` counts and skips those).
+dhcpd's lines carry no time: the caller supplies it.
 """
 
 import functools

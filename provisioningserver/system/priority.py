@@ -16,7 +16,7 @@ The follower itself runs lower still, in a thread of its own under
 SCHED_IDLE (`idle_thread`): it gets only CPU time no other thread wants, so
 at dhcpd's full rate on a busy machine it waits instead of competing, and
 is `promote`d back to rackd's niceness when it has waited too long
-(provisioningserver.leases.follow.IdleRunner).
+(`provisioningserver.system.idle.IdleRunner`).
 """
 
 import os

@@ -18,7 +18,8 @@ import pytest
 
 from provisioningserver.dhcp import hooks
 from provisioningserver.leases.journal import Journal
-from provisioningserver.leases.follow import KnownClients, LineEvents, LogFollower
+from provisioningserver.leases.follow import LogFollower
+from provisioningserver.leases.lookups import KnownClients, LineEvents
 from tests.lab import rawclient
 from tests.lab.dhclient import Dhclient
 from tests.lab.netns import Lab

@@ -4,14 +4,15 @@ import os
 
 import attrs
 import pytest
+from twisted.internet import defer, task
 from twisted.internet.task import Clock
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
-from provisioningserver.leases.txlog import Transaction, parse_transaction
 from provisioningserver.leases.journal import Journal
-from provisioningserver.leases.follow import (
-    KnownClients, LeaseFollowService, LeasesFileTail, LineEvents, LogFollower,
-)
+from provisioningserver.leases.follow import LeaseFollowService, LogFollower
+from provisioningserver.leases.lookups import LineEvents
+from tests.leases.files import IP, LEASES_HEADER, MAC, append as _append, grow as _grow
+from tests.leases.files import known_clients as _known, lease as _lease
 
 
 def _clock():
@@ -22,11 +23,6 @@ def _clock():
 
 def _record(n, action="commit"):
     return "rackd-lease 1 %s 4 198.18.1.%d 0:c:1:2:3:%x - 600 - unknown -\n" % (action, n, n)
-
-
-def _append(path, text):
-    with open(path, "a") as f:
-        f.write(text)
 
 
 def _setup(tmp_path, **kw):
@@ -141,6 +137,50 @@ def test_consumed_prefix_is_punched_out(tmp_path):
     assert follower.poll() == 1
 
 
+class _FailingOnce:
+    """The journal, but its next ``record`` fails as a full disk would."""
+
+    def __init__(self, journal):
+        self.journal = journal
+        self.failing = True
+
+    def position(self, source):
+        return self.journal.position(source)
+
+    def record(self, *args):
+        if self.failing:
+            self.failing = False
+            raise OSError(28, "No space left on device")
+        return self.journal.record(*args)
+
+
+def test_a_failed_commit_reads_the_same_lines_again(tmp_path):
+    """Lines whose commit failed are neither lost nor doubled: the next
+    poll reads them again, from the position last stored."""
+    log, journal, _ = _setup(tmp_path)
+    follower = LogFollower(log, _FailingOnce(journal), "dhcpd4")
+    _append(log, _record(1) + _record(2) + _record(3)[:10])
+    with pytest.raises(OSError):
+        follower.poll()
+    assert (_ips(journal), follower.events) == ([], 0)
+    _append(log, _record(3)[10:])
+    assert follower.poll() == 3
+    assert _ips(journal) == ["198.18.1.1", "198.18.1.2", "198.18.1.3"]
+    assert journal.position("dhcpd4") == (os.stat(log).st_ino, os.path.getsize(log))
+
+
+def test_a_partial_line_of_a_replaced_file_is_dropped(tmp_path):
+    """The half line the old file ended with is not glued to the new file's first."""
+    log, journal, follower = _setup(tmp_path)
+    _append(log, _record(1) + _record(2)[:15])
+    follower.poll()
+    os.rename(log, log + ".1")
+    _append(log, _record(3))
+    follower.poll()
+    assert _ips(journal) == ["198.18.1.1", "198.18.1.3"]
+    assert (follower.replacements, follower.rejected) == (1, 0)
+
+
 def test_service_polls_on_the_clock_and_survives_errors(tmp_path):
     """The loop polls every interval; an exception is counted, not fatal."""
     log, journal, follower = _setup(tmp_path)
@@ -160,161 +200,8 @@ def test_service_polls_on_the_clock_and_survives_errors(tmp_path):
 
 
 # The default event source: commits and releases from dhcpd's own lines,
-# lease times from the leases file (LeasesFileTail), known clients from the
-# applied state (KnownClients), expiries from record lines (LineEvents).
-
-IP = "198.18.1.0"
-MAC = "02:00:5e:10:00:01"
-CLTT = "6 2026/11/28 23:48:14"
-
-
-def _lease(ip=IP, mac=MAC, state="active", ends="6 2026/11/28 23:58:14"):
-    """A lease record as dhcpd 4.4 writes it; active ones last 600 s by default."""
-    return (f"lease {ip} {{\n  starts {CLTT};\n  ends {ends};\n  cltt {CLTT};\n"
-            f"  binding state {state};\n  next binding state free;\n"
-            f"  hardware ethernet {mac};\n  client-hostname \"a\";\n"
-            "  on expiry {\n    log (info, \"x\");\n  }\n}\n")
-
-
-LEASES_HEADER = ("# This lease file was written by isc-dhcp-4.4.3-P1\n\n"
-                 "authoring-byte-order little-endian;\n\n")
-
-
-def _replace(path, text):
-    """A new file (new inode) at ``path``, as dhcpd's and rackd's rewrites make."""
-    with open(path + ".new", "w") as f:
-        f.write(text)
-    os.replace(path + ".new", path)
-
-
-def _truncate(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def _tail(tmp_path, text=None):
-    path = str(tmp_path / "dhcpd.leases")
-    if text is not None:
-        _append(path, text)
-    tail = LeasesFileTail(path)
-    tail.refresh()
-    return path, tail
-
-
-@pytest.mark.parametrize("cut", [1, 2, 20], ids=["newline", "brace", "fields"])
-def test_leases_tail_waits_for_a_record_to_be_complete(tmp_path, cut):
-    """A record without its closing "}\\n" is not read until an append completes it."""
-    record = _lease()
-    path, tail = _tail(tmp_path, LEASES_HEADER + record[:-cut])
-    assert (tail.times.records, tail.times.lease_time(IP, MAC)) == (0, None)
-    _append(path, record[-cut:])
-    tail.refresh()
-    assert (tail.times.records, tail.times.lease_time(IP, MAC)) == (1, 600)
-
-
-def test_leases_tail_reads_appended_records_incrementally(tmp_path):
-    """Each refresh reads only what was appended since the last one."""
-    path, tail = _tail(tmp_path, LEASES_HEADER + _lease())
-    tail.refresh()
-    assert tail.times.records == 1
-    _append(path, _lease(state="released") + _lease(ip="198.18.1.1", mac="02:00:5e:10:00:02",
-                                                    ends="6 2026/11/29 00:48:14"))
-    tail.refresh()
-    assert tail.times.records == 3
-    assert tail.times.lease_time(IP, MAC) == 600
-    assert tail.times.lease_time("198.18.1.1", "02:00:5e:10:00:02") == 3600
-    assert tail.rereads == 0
-
-
-@pytest.mark.parametrize("rewrite", [_replace, _truncate], ids=["replaced", "truncated"])
-def test_a_rewritten_leases_file_is_read_again_from_the_start(tmp_path, rewrite):
-    """A new file at the path, or the file cut shorter, is read from 0 and
-    counted; leases only in the old content are forgotten."""
-    path, tail = _tail(tmp_path, LEASES_HEADER + _lease() + _lease(ip="198.18.1.1"))
-    inode = os.stat(path).st_ino
-    rewrite(path, LEASES_HEADER + _lease(ip="198.18.1.2"))
-    assert (os.stat(path).st_ino != inode) == (rewrite is _replace)
-    tail.refresh()
-    assert tail.rereads == 1
-    assert tail.times.lease_time(IP, MAC) is None
-    assert tail.times.lease_time("198.18.1.1", MAC) is None
-    assert tail.times.lease_time("198.18.1.2", MAC) == 600
-    assert (tail.times.records, len(tail.times)) == (1, 1)
-
-
-def test_a_missing_leases_file_is_no_error(tmp_path):
-    """No file yet (or for a moment, mid-rewrite) reads nothing and keeps what was read."""
-    path, tail = _tail(tmp_path)
-    assert (len(tail.times), tail.rereads) == (0, 0)
-    _append(path, _lease())
-    tail.refresh()
-    assert tail.times.lease_time(IP, MAC) == 600
-    assert tail.rereads == 0  # the first read is no reread
-    os.unlink(path)
-    tail.refresh()
-    assert tail.times.lease_time(IP, MAC) == 600
-
-
-def _known(tmp_path, macs):
-    """A KnownClients of the applied file in tmp_path; ``macs`` (a list) may
-    change; the calls of its ``macs()`` are counted in the returned list."""
-    calls = []
-
-    def read():
-        calls.append(1)
-        return (m for m in macs)  # a generator, as rackd's is
-
-    path = str(tmp_path / "applied-v4.json")
-    return path, KnownClients(path, read), calls
-
-
-def _grow(path):
-    _append(path, " ")
-
-
-def _same_text_new_inode(path):
-    with open(path) as f:
-        _replace(path, f.read())
-
-
-def _touch(path):
-    st = os.stat(path)
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-
-
-@pytest.mark.parametrize("change", [_grow, _same_text_new_inode, _touch],
-                         ids=["grown", "replaced", "touched"])
-def test_known_clients_asks_again_only_when_the_file_changes(tmp_path, change):
-    """``macs()`` is called at the first refresh and again only after the
-    applied file changed (size, inode or mtime); the answer follows it."""
-    macs = [MAC]
-    path, known, calls = _known(tmp_path, macs)
-    _append(path, "{}")
-    known.refresh()
-    known.refresh()
-    assert len(calls) == 1
-    assert known(MAC) is True and known("02:00:5e:10:00:02") is False
-    macs[:] = ["02:00:5e:10:00:02"]
-    known.refresh()
-    assert len(calls) == 1 and known(MAC) is True  # unchanged file: not asked
-    change(path)
-    known.refresh()
-    known.refresh()
-    assert len(calls) == 2
-    assert known(MAC) is False and known("02:00:5e:10:00:02") is True
-
-
-def test_known_clients_asks_once_while_the_file_is_missing(tmp_path):
-    """The first refresh asks ``macs()`` even with no applied file (rackd's
-    answers from its own state), then again only once the file appears."""
-    path, known, calls = _known(tmp_path, [MAC])
-    known.refresh()
-    known.refresh()
-    assert known(MAC) is True and len(calls) == 1
-    _append(path, "{}")
-    known.refresh()
-    assert known(MAC) is True and len(calls) == 2
-
+# lease times from the leases file and known clients from the applied state
+# (LineEvents, tests/leases/test_lookups.py), expiries from record lines.
 
 LOG = (
     "DHCPDISCOVER from 02:00:5e:10:00:01 via eth0\n"
@@ -424,25 +311,12 @@ def test_without_line_events_records_are_the_events(tmp_path):
     assert journal.transaction_count() == 5
 
 
-@pytest.mark.parametrize("transaction", [
-    Transaction(family=4, type="ACK", ip="198.18.0.5", mac=None),
-    parse_transaction("DHCPRELEASE of 198.18.0.5 from <no-hw> via r0 (found)"),
-])
-def test_line_events_count_an_unusable_line(tmp_path, transaction):
-    """A line that should be an event but names no client is None, and counted."""
-    events = LineEvents(str(tmp_path / "dhcpd.leases"))
-    events.refresh()
-    assert events.event(transaction) is None
-    assert events.event(transaction) is None
-    assert events.unusable == 2
-
-
 def test_an_unusable_line_is_journaled_as_a_transaction_only(tmp_path):
     """The follower keeps reading past an ACK without a MAC: no event, one transaction."""
     log, leases, journal, follower = _line_setup(tmp_path, [MAC])
     _append(log, "DHCPACK on 198.18.0.5 to <no-hw> via r0\n" + LOG)
     assert follower.poll() == 3
-    assert follower.line_events.unusable == 1
+    assert follower.sorter.unusable == 1
     assert journal.transaction_count() == 6
 
 
@@ -460,16 +334,51 @@ def test_a_static_lease_takes_its_lease_time_from_the_record_before_its_ack(tmp_
     assert follower.superseded == 0
 
 
-def test_a_garbled_leases_file_neither_raises_nor_stops_the_tail(tmp_path):
-    """Bytes that are not text, a run longer than a chunk without a record's
-    end, and a record with wrongly typed fields are skipped without an error;
-    the valid record after them is read."""
-    path = str(tmp_path / "dhcpd.leases")
-    with open(path, "wb") as f:
-        f.write(b"\xff\xfe\x00garbage\n" + b"x" * 5000 + b"\n")
-        f.write(b"lease 198.18.1.0 {\n  ends soon;\n  cltt 6 2026/13/45 99:99:99;\n"
-                b"  binding state active;\n  hardware ethernet zz;\n}\n")
-        f.write((LEASES_HEADER + _lease()).encode())
-    tail = LeasesFileTail(path, chunk=4096)
-    tail.refresh()
-    assert tail.times.lease_time(IP, MAC) == 600
+# The service with a runner (rackd's is an IdleRunner, provisioningserver.system.idle).
+
+def _result(d):
+    """What the Deferred ``d`` has fired with (it must have fired)."""
+    seen = []
+    d.addBoth(seen.append)
+    assert seen, "the Deferred has not fired"
+    return seen[0]
+
+
+def _service(tmp_path, run, **kw):
+    path = tmp_path / "dhcpd.log"
+    path.write_text("")
+    follower = LogFollower(str(path), Journal(str(tmp_path / "j.db")), "dhcpd4")
+    return follower, LeaseFollowService(follower, kw.pop("clock", task.Clock()), run=run, **kw)
+
+
+def test_stopping_waits_for_the_poll_in_progress_then_closes(tmp_path):
+    """stopService asks a running poll to end (``stopping``), promotes its
+    thread, and fires only once the poll has returned and the file is closed."""
+    polls, promoted = [], []
+
+    def run(f):
+        polls.append(defer.Deferred())
+        return polls[-1]
+
+    follower, service = _service(tmp_path, run, promote=lambda: promoted.append(True))
+    service.startService()
+    stopped = service.stopService()
+    assert follower.stopping and promoted == [True]
+    assert not stopped.called
+    polls[0].callback(0)
+    assert _result(stopped) is None and follower.tail.closed
+
+
+def test_a_failed_poll_is_counted_and_the_loop_goes_on(tmp_path):
+    """A poll that fails is counted (and logged); the next interval polls again."""
+    clock, calls = task.Clock(), []
+
+    def run(f):
+        calls.append(f)
+        return defer.fail(OSError("disk"))
+
+    follower, service = _service(tmp_path, run, clock=clock)
+    service.startService()
+    clock.advance(0.5)
+    assert (len(calls), service.errors) == (2, 2)
+    assert _result(defer.maybeDeferred(service.stopService)) is None

@@ -1,6 +1,7 @@
 """The lease journal: durable events, positions, pending/ack, history."""
 
 import sqlite3
+import threading
 
 import pytest
 from twisted.internet.task import Clock
@@ -115,3 +116,20 @@ def test_a_newer_schema_is_refused(tmp_path):
     db.close()
     with pytest.raises(JournalError, match="schema version 99"):
         Journal(path, clock=_clock())
+
+
+def test_a_threaded_journal_relays_its_batches_instead_of_notifying(tmp_path):
+    """With ``relay`` set, a batch committed in another thread goes to it
+    (rackd hands it to the reactor thread), and the journal's own observers
+    are not called."""
+    journal = Journal(str(tmp_path / "j.db"), threaded=True)
+    seen, relayed = [], []
+    journal.observers.append(seen.append)
+    journal.relay = lambda events, transactions: relayed.append((events, transactions))
+    event = LeaseEvent(action="expiry", ip_family=4, ip="198.18.1.9")
+    thread = threading.Thread(target=journal.record, args=([event], "dhcpd4", (1, 10)))
+    thread.start()
+    thread.join()
+    assert relayed == [([event], ())] and seen == []
+    assert [(e.action, e.ip) for _, e in journal.pending()] == [("expiry", "198.18.1.9")]
+    journal.close()

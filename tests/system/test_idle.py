@@ -1,5 +1,4 @@
-"""The follower's thread: idle CPU priority, promotion, stopping (IdleRunner
-and LeaseFollowService with a runner), and the journal relaying its batches.
+"""The follower's thread: idle CPU priority, promotion, failures (IdleRunner).
 
 Scheduling is per thread: the runner's cases run the real reactor and
 thread pool in a fresh process and read each thread's policy back from the
@@ -10,15 +9,10 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
-from twisted.internet import defer, task
 
-from provisioningserver.dhcp.leaserecord import LeaseEvent
 from provisioningserver.system import priority
-from provisioningserver.leases.journal import Journal
-from provisioningserver.leases.follow import LeaseFollowService, LogFollower
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCRIPT = """
 import json, os, threading
 from twisted.internet import defer, reactor
-from provisioningserver.leases.follow import IdleRunner
+from provisioningserver.system.idle import IdleRunner
 
 def policy():
     tid = threading.get_native_id()
@@ -93,71 +87,6 @@ def test_a_call_that_outlasts_max_delay_is_promoted_until_it_returns(seen):
 def test_a_failing_call_fails_its_deferred(seen):
     """An exception in the thread is the Deferred's failure, not lost."""
     assert seen["failure"] == "ZeroDivisionError"
-
-
-def _result(d):
-    """What the Deferred ``d`` has fired with (it must have fired)."""
-    seen = []
-    d.addBoth(seen.append)
-    assert seen, "the Deferred has not fired"
-    return seen[0]
-
-
-def test_a_threaded_journal_relays_its_batches_instead_of_notifying(tmp_path):
-    """With ``relay`` set, a batch committed in another thread goes to it
-    (rackd hands it to the reactor thread), and the journal's own observers
-    are not called."""
-    journal = Journal(str(tmp_path / "j.db"), threaded=True)
-    seen, relayed = [], []
-    journal.observers.append(seen.append)
-    journal.relay = lambda events, transactions: relayed.append((events, transactions))
-    event = LeaseEvent(action="expiry", ip_family=4, ip="198.18.1.9")
-    thread = threading.Thread(target=journal.record, args=([event], "dhcpd4", (1, 10)))
-    thread.start()
-    thread.join()
-    assert relayed == [([event], ())] and seen == []
-    assert [(e.action, e.ip) for _, e in journal.pending()] == [("expiry", "198.18.1.9")]
-    journal.close()
-
-
-def _service(tmp_path, run, **kw):
-    path = tmp_path / "dhcpd.log"
-    path.write_text("")
-    follower = LogFollower(str(path), Journal(str(tmp_path / "j.db")), "dhcpd4")
-    return follower, LeaseFollowService(follower, kw.pop("clock", task.Clock()), run=run, **kw)
-
-
-def test_stopping_waits_for_the_poll_in_progress_then_closes(tmp_path):
-    """stopService asks a running poll to end (``stopping``), promotes its
-    thread, and fires only once the poll has returned and the file is closed."""
-    polls, promoted = [], []
-
-    def run(f):
-        polls.append(defer.Deferred())
-        return polls[-1]
-
-    follower, service = _service(tmp_path, run, promote=lambda: promoted.append(True))
-    service.startService()
-    stopped = service.stopService()
-    assert follower.stopping and promoted == [True]
-    assert not stopped.called
-    polls[0].callback(0)
-    assert _result(stopped) is None and follower._fd is None
-
-
-def test_a_failed_poll_is_counted_and_the_loop_goes_on(tmp_path):
-    """A poll that fails is counted (and logged); the next interval polls again."""
-    clock, calls = task.Clock(), []
-
-    def run(f):
-        calls.append(f)
-        return defer.fail(OSError("disk"))
-
-    follower, service = _service(tmp_path, run, clock=clock)
-    service.startService()
-    clock.advance(0.5)
-    assert (len(calls), service.errors) == (2, 2)
-    assert _result(defer.maybeDeferred(service.stopService)) is None
 
 
 def test_a_promotion_that_fails_is_false_not_an_error():
