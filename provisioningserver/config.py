@@ -13,10 +13,12 @@ import yaml
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
 from provisioningserver.dhcp.failover import SAFETY_TIME
+from provisioningserver.dhcp.hooks import Notify, plain_path
 from provisioningserver.dhcp.render import BootSettings, RenderInputs
 
 DEFAULT_CONFIG_PATH = "/etc/rackd/rackd.yaml"
 DEFAULT_METRICS = "127.0.0.1:5249"
+DEFAULT_DHCP_NOTIFY = "/usr/lib/rackd/dhcp-notify"  # where the Debian package puts it
 
 
 def parse_metrics_address(text):
@@ -58,6 +60,12 @@ class RackdConfig:
     rack_name: "str | None" = None  # default: the host name
     # Lease events (provisioningserver.leases.journal and friends).
     lease_events: bool = True  # dhcpd logs each lease event; rackd follows the log
+    # Where events come from: "log" (dhcpd's own lines, no cost to dhcpd) or
+    # "dhcp-notify" (dhcpd runs the dhcp_notify program per event through
+    # execute(); it spools while rackd is down). dhcpd's log still gives the
+    # transactions either way.
+    lease_source: str = "log"
+    dhcp_notify: str = DEFAULT_DHCP_NOTIFY  # the hook program (scripts/dhcp-notify.c)
     journal_max_bytes: int = 64 << 20  # history and transactions give way (leases.retention)
     history_days: int = 30  # lease history retention
     transactions_days: int = 7  # transaction log (dhcpd's per-packet lines) retention
@@ -118,7 +126,15 @@ class RackdConfig:
             pxe_lease_time=self.pxe_lease_time,
             empty_subnets=selection.empty_subnets,
             lease_hooks=self.lease_events,
+            lease_notify=self.lease_notify,
         )
+
+    @property
+    def lease_notify(self):
+        """The dhcp-notify hook settings when that is the source, else None."""
+        if self.lease_source != "dhcp-notify":
+            return None
+        return Notify(self.dhcp_notify, self.lease_socket_path, self.lease_spool_path)
 
     @property
     def metrics_address(self):
@@ -130,9 +146,11 @@ _INT_KEYS = ("omapi_port_v4", "omapi_port_v6", "lease_time", "pxe_lease_time",
              "journal_max_bytes", "history_days", "failover_safety_time",
              "transactions_days", "transactions_max_rows")
 _STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd", "region_ca",
-             "region_fingerprint", "secret_file", "rack_id", "rack_name", "lease_socket")
+             "region_fingerprint", "secret_file", "rack_id", "rack_name", "lease_socket",
+             "dhcp_notify")
 _BOOL_KEYS = ("lease_events",)
 SERVICE_BACKENDS = ("process", "systemd")
+LEASE_SOURCES = ("log", "dhcp-notify")
 
 
 def config_from_mapping(data, source="rackd config"):
@@ -157,6 +175,12 @@ def config_from_mapping(data, source="rackd config"):
         elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 problems.append(Problem(key, f"expected true or false, got {value!r}"))
+            else:
+                values[key] = value
+        elif key == "lease_source":
+            if value not in LEASE_SOURCES:
+                problems.append(Problem(key, f"expected one of {', '.join(LEASE_SOURCES)}, "
+                                             f"got {value!r}"))
             else:
                 values[key] = value
         elif key == "service_backend":
@@ -219,6 +243,12 @@ def config_from_mapping(data, source="rackd config"):
     if values.get("region") and not (values.get("region_ca") or values.get("region_fingerprint")):
         problems.append(Problem("region_ca", "a region needs region_ca or region_fingerprint "
                                 "to check its certificate"))
+    for key in ("dhcp_notify", "lease_socket"):
+        path = values.get(key)
+        # dhcpd.conf carries these paths in execute(): absolute, nothing to quote.
+        if path is not None and not plain_path(path):
+            problems.append(Problem(key, f"expected an absolute path without quotes or spaces, "
+                                         f"got {path!r}"))
     if problems:
         raise DocumentError(problems)
     return RackdConfig(**values)

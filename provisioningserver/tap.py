@@ -244,8 +244,10 @@ def _lease_events(config, state, region, reactor, counts):
         known = None
         if ip_version == 4:  # dhcpd's v6 lines name DUIDs, not the MACs hosts name
             known = KnownClients(state_path(config.state_dir, 4), reserved_macs)
+        # With lease_source dhcp-notify the log still gives the transactions.
         follower = LogFollower(paths.log, follow_journal, f"dhcpd{ip_version}",
-                               events=LineEvents(paths.leases, known))
+                               events=LineEvents(paths.leases, known),
+                               lease_events=config.lease_source == "log")
         LeaseFollowService(follower, reactor, run=runner.run,
                            promote=runner.promote).setServiceParent(events)
     LeaseSocketService(config.lease_socket_path, config.lease_spool_path, journal,

@@ -34,6 +34,8 @@ Client-chosen bytes are hex-encoded and cut to a bound (``substring``), so
 the line can neither break nor exceed dhcpd's 1024-byte log buffer.
 """
 
+import attrs
+
 from provisioningserver.dhcp.leaserecord import MAGIC, VERSION
 
 HOSTNAME_BYTES = 63
@@ -106,8 +108,14 @@ def log_statements(family):
         static, expiry)
 
 
+def plain_path(path):
+    """Whether ``path`` can go into an execute() argument as it is: absolute,
+    with no quote, backslash or white space."""
+    return path.startswith("/") and not any(c in path for c in '"\\\n\t ')
+
+
 def _check_path(name, path):
-    if not path.startswith("/") or any(c in path for c in '"\\\n\t '):
+    if not plain_path(path):
         raise ValueError(f"{name}: expected an absolute path without quotes or spaces, got {path!r}")
 
 
@@ -127,3 +135,16 @@ def notify_statements(family, program, socket_path=None, spool_path=None):
     return _events(
         family, lambda action, known: _execute(family, action, known, program, options)
     )
+
+
+@attrs.frozen
+class Notify:
+    """The dhcp-notify source's settings (rackd.yaml ``lease_source:
+    dhcp-notify``): the program dhcpd runs and where it sends."""
+
+    program: str
+    socket_path: "str | None" = None
+    spool_path: "str | None" = None
+
+    def statements(self, family):
+        return notify_statements(family, self.program, self.socket_path, self.spool_path)

@@ -99,6 +99,18 @@ class RenderInputs:
     # rackd's zero-cost lease event source: dhcpd log() statements at global
     # scope (provisioningserver.dhcp.hooks); off only when lease_events is off.
     lease_hooks: bool = True
+    # lease_source dhcp-notify: execute() hooks that run it instead (a
+    # hooks.Notify); None for the log source.
+    lease_notify: object = None
+
+
+def _lease_hooks(version, inputs):
+    """The global statements that report lease events, or None."""
+    if not inputs.lease_hooks:
+        return None
+    if inputs.lease_notify is not None:
+        return inputs.lease_notify.statements(version)
+    return log_statements(version)
 
 
 @attrs.frozen
@@ -197,7 +209,7 @@ class _View:
                                "cidr": str(n)} for n in inputs.empty_subnets
                               if n.version == self.version],
             "http_client": {"enterprise": HTTP_CLIENT_ENTERPRISE, "name": HTTP_CLIENT},
-            "lease_hooks": log_statements(self.version) if inputs.lease_hooks else None,
+            "lease_hooks": _lease_hooks(self.version, inputs),
         }
 
     def peer(self, peer, path):

@@ -62,16 +62,17 @@ class LogFollower:
     """Reads dhcpd's log at ``path`` into ``journal``: its lease events and
     its per-packet lines (transactions), with the position they end at.
     ``events``: rackd's default source (a `LineEvents`), or None for
-    record lines only."""
+    record lines only. ``lease_events=False``: transactions only (the
+    events come from dhcp-notify)."""
 
     log = Logger()
 
     def __init__(self, path, journal, source, events=None, chunk=CHUNK,
-                 punch_every=PUNCH_EVERY):
+                 punch_every=PUNCH_EVERY, lease_events=True):
         self.journal = journal
         self.source = source
         self.line_events = events
-        self.sorter = LineSorter(events)
+        self.sorter = LineSorter(events, events=lease_events)
         self.tail = FileTail(path, chunk=max(chunk, MAX_LINE), punch_every=punch_every,
                              resume=lambda: journal.position(source))
         self.stopping = False

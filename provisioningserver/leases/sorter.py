@@ -86,10 +86,15 @@ class Batch:
 
 class LineSorter:
     """Sorts dhcpd's log lines; with ``lookups`` (an `ILookups`), commits
-    and releases come from dhcpd's own lines, else from record lines."""
+    and releases come from dhcpd's own lines, else from record lines.
 
-    def __init__(self, lookups=None, max_line=MAX_LINE):
+    ``events=False``: transactions only. With ``lease_source: dhcp-notify``
+    the events come through dhcp-notify, so the log's lines must not make
+    them a second time."""
+
+    def __init__(self, lookups=None, max_line=MAX_LINE, events=True):
         self.lookups = lookups
+        self.events = events
         self.max_line = max_line
         self.rejected = 0
         self.rejected_transactions = 0
@@ -142,6 +147,8 @@ class LineSorter:
     def _sort(self, line, events, transactions):
         lookups = self.lookups
         if line.startswith(_RECORD):
+            if not self.events:
+                return  # an older config's record line: dhcp-notify carries events now
             try:
                 event = parse_record(line)
             except (BadRecord, ValueError) as exc:
@@ -164,7 +171,7 @@ class LineSorter:
             return
         if transaction is not None:
             transactions.append(transaction)
-            if lookups is not None:
+            if lookups is not None and self.events:
                 event = self.event(transaction)
                 if event is not None:
                     events.append(event)

@@ -214,3 +214,16 @@ def test_noted_lease_times_are_bounded():
     sorter.feed(records + b"DHCPACK on 198.18.0.0 to 02:00:5e:10:00:01 via eth0\n"
                 b"DHCPACK on 198.18.16.0 to 02:00:5e:10:00:01 via eth0\n")
     assert [e.lease_time for e in sorter.take().events] == [None, 30]
+
+
+def test_with_events_off_the_lines_give_transactions_only():
+    """events=False (lease_source dhcp-notify): DHCPACK lines and record
+    lines make no event, and the transactions are still sorted out."""
+    from provisioningserver.dhcp.leaserecord import MAGIC, VERSION
+    from provisioningserver.leases.sorter import LineSorter
+    sorter = LineSorter(FakeLookups(), events=False)
+    sorter.feed(b"DHCPACK on 198.18.0.10 to 02:00:00:00:00:01 via eth0\n"
+                + f"{MAGIC} {VERSION} expiry 4 198.18.0.10 - - - - - -\n".encode())
+    batch = sorter.take()
+    assert batch.events == []
+    assert [t.type for t in batch.transactions] == ["ACK"]
