@@ -201,14 +201,13 @@ class ProcessBackend:
         the config and OMAPI calls made after this start (leases are kept)."""
         data = self.system.read_bytes(spec.leases_path) or b""
         try:
-            cleaned, removed = strip_host_records(data.decode("utf-8", "surrogateescape"))
+            cleaned, removed = strip_host_records(data)
         except UnreadableLeases as error:
             log.warn("Leases file {path} left as it is: {error}", path=spec.leases_path,
                      error=error)
             return
         if removed:
-            self.system.write_atomically(spec.leases_path,
-                                         cleaned.encode("utf-8", "surrogateescape"))
+            self.system.write_atomically(spec.leases_path, cleaned)
             log.info("Removed {n} host records from {path}", n=removed, path=spec.leases_path)
 
     def _read_pidfile(self, spec):
