@@ -19,10 +19,18 @@ the reactor's thread pool when the clock has one, and inline otherwise (a
 `task.Clock` in tests). Stopping the service stops the watching only: dhcpd
 keeps serving while rackd is down, and the next rackd adopts it.
 
-The backend interface (`ProcessBackend` implements it; a systemd backend can
-stand behind the same methods): ``start(spec) -> pid``, ``inspect(spec) ->
-Adopt | Refuse``, ``is_alive(pid)``, ``describe_exit(pid)``,
-``stop(spec, pid)``, ``log_tail(spec) -> str``.
+A restart does first what can be done while the old dhcpd still serves:
+the config was rendered, checked and written by the caller, and the
+backend's ``prepare_start`` scans the leases file (seconds at 50,000
+leases). Only then is the old dhcpd stopped, and ``start`` gets what
+``prepare_start`` returned, so inside the outage only the bytes dhcpd
+appended since the scan are split. A start with nothing to stop (the first,
+or after a crash) skips the step: ``start`` then does all of it.
+
+The backend interface (`ProcessBackend` and `SystemdBackend` implement it):
+``prepare_start(spec) -> prepared``, ``start(spec, prepared=None) -> pid``,
+``inspect(spec) -> Adopt | Refuse``, ``is_alive(pid)``, ``describe_exit(pid)``,
+``stop(spec, pid)``, ``log_tail(spec) -> str``, ``record_config(spec)``.
 """
 
 import attrs
@@ -132,7 +140,9 @@ class DhcpdMonitor(service.Service):
         self._cancel(restart=True)
         self._expected_on, self._gave_up = True, False
         self._deaths, self._restarts = (), 0  # a request starts the restart count afresh
+        prepared = None
         if self._pid is not None and self._spec != spec:
+            prepared = yield self._blocking(self.backend.prepare_start, spec)
             yield self._blocking(self.backend.stop, self._spec, self._pid)
             self._pid = None
         verdict = yield self._blocking(self.backend.inspect, spec)
@@ -152,11 +162,14 @@ class DhcpdMonitor(service.Service):
         reason = "restart requested" if isinstance(verdict, Adopt) else verdict.reason
         stale = verdict.pid if isinstance(verdict, Adopt) else verdict.stale_pid
         stopped = False
-        for pid in {stale, self._pid} - {None}:
+        to_stop = {stale, self._pid} - {None}
+        if to_stop and prepared is None:
+            prepared = yield self._blocking(self.backend.prepare_start, spec)
+        for pid in to_stop:
             yield self._blocking(self.backend.stop, spec, pid)
             stopped = True
         self._pid = None
-        pid = yield self._start_verified(spec)
+        pid = yield self._start_verified(spec, prepared)
         return Outcome("restarted" if stopped else "started", pid, reason)
 
     @defer.inlineCallbacks
@@ -179,10 +192,10 @@ class DhcpdMonitor(service.Service):
         self._set_state("off", "stopped on request")
 
     @defer.inlineCallbacks
-    def _start_verified(self, spec):
+    def _start_verified(self, spec, prepared=None):
         self._spec = spec
         try:
-            pid = yield self._blocking(self.backend.start, spec)
+            pid = yield self._blocking(self.backend.start, spec, prepared)
         except Exception as error:  # whatever stops the spawn is a failed start
             reason = f"could not start dhcpd: {error}"
             self._died(reason)

@@ -2,7 +2,9 @@
 
 import pytest
 
-from provisioningserver.dhcpd.leasesfile import UnreadableLeases, strip_host_records
+from provisioningserver.dhcpd.leasesfile import (
+    UnreadableLeases, finish, scan, strip_host_records,
+)
 
 HEADER = b"""# The format of this file is documented in the dhcpd.leases(5) manual page.
 # This lease file was written by isc-dhcp-4.4.3-P1
@@ -153,3 +155,54 @@ def test_backend_cleans_the_leases_file_before_dhcpd_starts(tmp_path):
     leases.write_bytes(torn)
     ProcessBackend().clean_leases(spec)
     assert leases.read_bytes() == torn
+
+
+GROWING = (HEADER + LEASE + HOST_ADD + b"# a comment { that goes on\n" + IA_NA + HOST_DELETE
+           + LEASE + HOST_ADD + b"\n" + HOST_DELETE)
+
+
+def test_finishing_a_scan_of_any_prefix_is_a_full_clean():
+    """Whatever prefix of the file was scanned (cut anywhere: in a string, a
+    comment, a host record, a line end), finishing on the whole file keeps
+    exactly what cleaning the whole file keeps."""
+    whole = strip_host_records(GROWING)
+    for cut in range(len(GROWING) + 1):
+        assert finish(scan(GROWING[:cut]), GROWING) == whole, cut
+
+
+def test_finish_after_a_rewrite_cleans_the_whole_file():
+    """When the file no longer starts with what was scanned (dhcpd rewrote
+    it), finish cleans it all over again."""
+    earlier = scan(HEADER + LEASE + HOST_ADD)
+    rewritten = HEADER + IA_NA + HOST_DELETE
+    assert finish(earlier, rewritten) == (HEADER + IA_NA, 1)
+    assert finish(None, rewritten) == (HEADER + IA_NA, 1)
+
+
+def test_a_scan_of_a_torn_file_is_not_an_error_until_finish():
+    """A statement dhcpd is still writing is no error for the scan; if it is
+    never finished, finish refuses the file like strip_host_records."""
+    earlier = scan(HEADER + LEASE[:40])
+    assert earlier.resume == len(HEADER.rstrip(b"\n"))
+    with pytest.raises(UnreadableLeases):
+        finish(earlier, HEADER + LEASE[:40])
+    with pytest.raises(UnreadableLeases):
+        scan(HEADER + b"} lease {\n")  # no append mends an extra brace
+
+
+def test_backend_keeps_what_dhcpd_appends_between_scan_and_start(tmp_path):
+    """ProcessBackend: records dhcpd appends after prepare_start (a lease, a
+    host, one cut in half at the scan) are cleaned like the rest; none is lost."""
+    from provisioningserver.dhcpd.process import DhcpdSpec, ProcessBackend
+
+    leases = tmp_path / "dhcpd.leases"
+    spec = DhcpdSpec(ip_version=4, dhcpd="/usr/sbin/dhcpd", config_path=str(tmp_path / "c"),
+                     leases_path=str(leases), pid_path=str(tmp_path / "p"),
+                     log_path=str(tmp_path / "l"))
+    leases.write_bytes(HEADER + LEASE + HOST_ADD + IA_NA[:30])
+    backend = ProcessBackend()
+    prepared = backend.prepare_start(spec)
+    with open(leases, "ab") as stream:  # the old dhcpd, before it was stopped
+        stream.write(IA_NA[30:] + HOST_DELETE + LEASE)
+    backend.clean_leases(spec, prepared)
+    assert leases.read_bytes() == HEADER + LEASE + IA_NA + LEASE

@@ -26,8 +26,14 @@ class FakeBackend:
         self.next_pid = 100
         self.dies_at_start = False  # the process is gone by the time anyone looks
         self.start_error = None
+        self.calls = []  # ("prepare", n) / ("stop", pid) / ("start", prepared), in order
 
-    def start(self, spec):
+    def prepare_start(self, spec):
+        self.calls.append(("prepare", len(self.calls)))
+        return ("prepared", len(self.calls) - 1)
+
+    def start(self, spec, prepared=None):
+        self.calls.append(("start", prepared))
         if self.start_error is not None:
             raise self.start_error
         pid, self.next_pid = self.next_pid, self.next_pid + 1
@@ -54,6 +60,7 @@ class FakeBackend:
         return self.exits.get(pid, "exited")
 
     def stop(self, spec, pid, timeout=5.0):
+        self.calls.append(("stop", pid))
         if self.processes.pop(pid, None) is not None:
             self.stopped.append(pid)
         if self.pidfiles.get(spec.pid_path) == pid:
@@ -255,6 +262,37 @@ def test_changed_spec_stops_the_old_dhcpd(backend, clock):
     assert outcome.action == "started"
     assert backend.stopped == [100]
     assert monitor.status().spec == other
+
+
+def test_restart_prepares_the_start_before_stopping_the_old_dhcpd(backend, clock):
+    """A restart calls prepare_start while the old dhcpd still runs, then stops
+    it, then starts with what prepare_start returned."""
+    monitor = make_monitor(backend, clock)
+    started(monitor, clock)
+    backend.calls.clear()
+    started(monitor, clock, restart=True)
+    assert backend.calls == [("prepare", 0), ("stop", 100), ("start", ("prepared", 0))]
+
+
+def test_changed_spec_prepares_before_the_old_dhcpd_stops(backend, clock):
+    """With a new spec, the old spec's dhcpd is stopped only after the new
+    start was prepared, and that preparation is the one used."""
+    monitor = make_monitor(backend, clock)
+    started(monitor, clock)
+    backend.calls.clear()
+    started(monitor, clock, spec=attrs.evolve(SPEC, pid_path="/r/other.pid"))
+    assert backend.calls == [("prepare", 0), ("stop", 100), ("start", ("prepared", 0))]
+
+
+def test_start_with_nothing_to_stop_is_not_prepared_apart(backend, clock):
+    """A first start, or one after a crash, has no outage to shorten: start
+    does all of its work itself."""
+    monitor = make_monitor(backend, clock)
+    started(monitor, clock)
+    backend.crash(100)
+    clock.pump([1.0, 1.0, 0.5])
+    assert monitor.status().state == "running"
+    assert backend.calls == [("start", None), ("start", None)]
 
 
 def test_stop_service_leaves_dhcpd_running(backend, clock):
