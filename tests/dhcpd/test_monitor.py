@@ -354,3 +354,57 @@ def test_probe_that_hangs_times_out(backend, clock):
     failure = []
     d.addErrback(failure.append)
     assert "did not answer" in str(failure[0].value)
+
+
+def test_ready_as_soon_as_the_probe_answers(backend, clock):
+    """No fixed wait: a dhcpd whose probe answers at once is started without
+    the clock moving, and only the watching poll is left scheduled."""
+    monitor = make_monitor(backend, clock, probe=lambda spec: defer.succeed(True))
+    d = monitor.ensure_running(SPEC)
+    assert d.result == Outcome("started", 100, "no readable pid file")
+    assert monitor.status().since == 0
+    assert [call.getTime() for call in clock.getDelayedCalls()] == [monitor.poll_interval]
+
+
+def test_probe_is_polled_at_short_intervals(backend, clock):
+    """A dhcpd that starts listening 0.12 s after the spawn counts as started
+    at the next poll of the probe (0.15 s), long before the old 0.5 s settle."""
+    monitor = make_monitor(backend, clock,
+                           probe=lambda spec: defer.succeed(clock.seconds() >= 0.12))
+    results = []
+    monitor.ensure_running(SPEC).addCallback(results.append)
+    clock.pump([0.05] * 3)
+    assert results and results[0].action == "started"
+    assert monitor.status().since == pytest.approx(0.15)
+
+
+def test_dhcpd_that_dies_during_start_up_is_dead_not_started(backend, clock):
+    """A dhcpd that exits before it answers is reported with its exit status
+    at the next poll, not at the deadline, and counts as a death."""
+    def probe(spec):
+        if clock.seconds() >= 0.1 and backend.is_alive(100):
+            backend.crash(100, "exited with status 1")
+        return defer.succeed(False)
+
+    monitor = make_monitor(backend, clock, probe=probe)
+    failures = []
+    monitor.ensure_running(SPEC).addErrback(failures.append)
+    clock.pump([0.05] * 3)
+    assert "dhcpd 100 exited with status 1 while starting" in str(failures[0].value)
+    assert monitor.status().state == "dead"
+    assert monitor.status().next_start == pytest.approx(0.1 + 1.0)
+
+
+def test_dhcpd_gone_right_after_an_answer_is_not_started(backend, clock):
+    """Something answers on the port but dhcpd itself has exited (another
+    listener held the port): that is a failed start, not a started dhcpd."""
+    def probe(spec):
+        backend.crash(100, "exited with status 1")
+        return defer.succeed(True)
+
+    monitor = make_monitor(backend, clock, probe=probe)
+    failures = []
+    monitor.ensure_running(SPEC).addErrback(failures.append)
+    assert "dhcpd 100 exited with status 1 while starting" in str(failures[0].value)
+    assert backend.started == [100]
+    assert monitor.status().state == "dead"
