@@ -6,23 +6,38 @@ polls the process on its clock while dhcpd is expected on, and when dhcpd dies
 it asks `provisioningserver.dhcpd.supervise.decide` what to do (restart
 after a backoff, or give up after a restart storm) and does it.
 
-A start counts only once it is verified: the process is still alive after a
-short settle time and, when a probe is given (an OMAPI connect, say), the
-probe answers within a deadline. A start that fails verification is a death
-like any other, so it backs off and counts towards the storm limit, and the
-caller of an explicit start gets `DhcpdDidNotStart` with the end of dhcpd's
-log.
+A start counts only once dhcpd is ready, and there is no fixed wait for it:
+the probe (an OMAPI connect; dhcpd listens only once it has read its config
+and leases and set up its interfaces) is tried at once and then every
+``probe_retry`` (50 ms) until ``probe_deadline``, and after each try the
+process must still be alive. So a dhcpd ready in 80 ms counts as started
+within about 100 ms, while one that exits during start-up, or answers and
+is gone right after (something else held the port), is seen as dead with
+its exit status, not as started. Only without a probe (the tests' default;
+rackd always has one) is the sign a process still alive after
+``settle_time``. A start that fails verification is a death like any other,
+so it backs off and counts towards the storm limit, and the caller of an
+explicit start gets `DhcpdDidNotStart` with the end of dhcpd's log.
 
 Operations are serialised with one lock, so a crash restart never races a
-configure. Backend calls that may block (start, stop, adoption checks) run in
+configure. Backend calls that may block (start, stop, adoption checks, and the
+liveness checks of a start, a ``systemctl show`` under systemd) run in
 the reactor's thread pool when the clock has one, and inline otherwise (a
 `task.Clock` in tests). Stopping the service stops the watching only: dhcpd
 keeps serving while rackd is down, and the next rackd adopts it.
 
-The backend interface (`ProcessBackend` implements it; a systemd backend can
-stand behind the same methods): ``start(spec) -> pid``, ``inspect(spec) ->
-Adopt | Refuse``, ``is_alive(pid)``, ``describe_exit(pid)``,
-``stop(spec, pid)``, ``log_tail(spec) -> str``.
+A restart does first what can be done while the old dhcpd still serves:
+the config was rendered, checked and written by the caller, and the
+backend's ``prepare_start`` scans the leases file (seconds at 50,000
+leases). Only then is the old dhcpd stopped, and ``start`` gets what
+``prepare_start`` returned, so inside the outage only the bytes dhcpd
+appended since the scan are split. A start with nothing to stop (the first,
+or after a crash) skips the step: ``start`` then does all of it.
+
+The backend interface (`ProcessBackend` and `SystemdBackend` implement it):
+``prepare_start(spec) -> prepared``, ``start(spec, prepared=None) -> pid``,
+``inspect(spec) -> Adopt | Refuse``, ``is_alive(pid)``, ``describe_exit(pid)``,
+``stop(spec, pid)``, ``log_tail(spec) -> str``, ``record_config(spec)``.
 """
 
 import attrs
@@ -72,7 +87,7 @@ class MonitorStatus:
 
 class DhcpdMonitor(service.Service):
     def __init__(self, backend, clock, policy=RestartPolicy(), probe=None, poll_interval=1.0,
-                 settle_time=0.5, probe_deadline=5.0, probe_retry=0.2):
+                 settle_time=0.5, probe_deadline=5.0, probe_retry=0.05):
         self.backend = backend
         self.clock = clock
         self.policy = policy
@@ -132,7 +147,9 @@ class DhcpdMonitor(service.Service):
         self._cancel(restart=True)
         self._expected_on, self._gave_up = True, False
         self._deaths, self._restarts = (), 0  # a request starts the restart count afresh
+        prepared = None
         if self._pid is not None and self._spec != spec:
+            prepared = yield self._blocking(self.backend.prepare_start, spec)
             yield self._blocking(self.backend.stop, self._spec, self._pid)
             self._pid = None
         verdict = yield self._blocking(self.backend.inspect, spec)
@@ -152,11 +169,14 @@ class DhcpdMonitor(service.Service):
         reason = "restart requested" if isinstance(verdict, Adopt) else verdict.reason
         stale = verdict.pid if isinstance(verdict, Adopt) else verdict.stale_pid
         stopped = False
-        for pid in {stale, self._pid} - {None}:
+        to_stop = {stale, self._pid} - {None}
+        if to_stop and prepared is None:
+            prepared = yield self._blocking(self.backend.prepare_start, spec)
+        for pid in to_stop:
             yield self._blocking(self.backend.stop, spec, pid)
             stopped = True
         self._pid = None
-        pid = yield self._start_verified(spec)
+        pid = yield self._start_verified(spec, prepared)
         return Outcome("restarted" if stopped else "started", pid, reason)
 
     @defer.inlineCallbacks
@@ -179,10 +199,10 @@ class DhcpdMonitor(service.Service):
         self._set_state("off", "stopped on request")
 
     @defer.inlineCallbacks
-    def _start_verified(self, spec):
+    def _start_verified(self, spec, prepared=None):
         self._spec = spec
         try:
-            pid = yield self._blocking(self.backend.start, spec)
+            pid = yield self._blocking(self.backend.start, spec, prepared)
         except Exception as error:  # whatever stops the spawn is a failed start
             reason = f"could not start dhcpd: {error}"
             self._died(reason)
@@ -200,25 +220,32 @@ class DhcpdMonitor(service.Service):
 
     @defer.inlineCallbacks
     def _verify(self, spec, pid, settle):
-        if settle:
-            yield task.deferLater(self.clock, settle, lambda: None)
-        if not self.backend.is_alive(pid):
-            raise DhcpdDidNotStart(f"dhcpd {pid} {self.backend.describe_exit(pid)} while starting",
-                                   self._tail(spec))
-        if self.probe is None:
+        """Fires when dhcpd ``pid`` is ready; DhcpdDidNotStart when it dies or
+        does not answer by the deadline (see the module docstring)."""
+        if self.probe is None:  # no readiness signal: alive after the settle time
+            if settle:
+                yield task.deferLater(self.clock, settle, lambda: None)
+            yield self._alive_or_raise(spec, pid)
             return
         deadline = self.clock.seconds() + self.probe_deadline
         while True:
             answered = yield self._probe_once(spec, max(deadline - self.clock.seconds(), 0.01))
+            # Alive after the answer too: a dhcpd that exits right after its
+            # start is dead, even if something answered on its port.
+            yield self._alive_or_raise(spec, pid)
             if answered:
                 return
-            if not self.backend.is_alive(pid):
-                raise DhcpdDidNotStart(
-                    f"dhcpd {pid} {self.backend.describe_exit(pid)} while starting", self._tail(spec))
             if self.clock.seconds() >= deadline:
                 raise DhcpdDidNotStart(
                     f"dhcpd {pid} did not answer within {self.probe_deadline:g}s", self._tail(spec))
             yield task.deferLater(self.clock, self.probe_retry, lambda: None)
+
+    @defer.inlineCallbacks
+    def _alive_or_raise(self, spec, pid):
+        alive = yield self._blocking(self.backend.is_alive, pid)
+        if not alive:
+            raise DhcpdDidNotStart(f"dhcpd {pid} {self.backend.describe_exit(pid)} while starting",
+                                   self._tail(spec))
 
     def _probe_once(self, spec, timeout):
         d = defer.maybeDeferred(self.probe, spec)

@@ -38,7 +38,7 @@ import time
 import attrs
 from twisted.logger import Logger
 
-from provisioningserver.dhcpd.leasesfile import UnreadableLeases, strip_host_records
+from provisioningserver.dhcpd import leasesfile
 from provisioningserver.system import priority
 from provisioningserver.system.files import atomic_write
 from provisioningserver.dhcpd.supervise import Adopt, ProcInfo, Sidecar, adoption
@@ -139,6 +139,33 @@ class LocalSystem:
         time.sleep(seconds)
 
 
+def scan_leases(system, spec):
+    """What can be done to the leases file while the old dhcpd still serves:
+    a `leasesfile.Scan`, or None (no file, or one no append can mend)."""
+    data = system.read_bytes(spec.leases_path)
+    try:
+        return leasesfile.scan(data) if data is not None else None
+    except leasesfile.UnreadableLeases:
+        return None  # clean_leases finds it again and leaves it alone
+
+
+def clean_leases(system, spec, scanned=None):
+    """Drop host records of earlier OMAPI changes: reservations come only from
+    the config and OMAPI calls made after this start (leases are kept). With
+    ``scanned`` (`scan_leases` before the old dhcpd stopped) only what was
+    appended since is split; a torn file is left alone."""
+    data = system.read_bytes(spec.leases_path) or b""
+    try:
+        cleaned, removed = leasesfile.finish(scanned, data)
+    except leasesfile.UnreadableLeases as error:
+        log.warn("Leases file {path} left as it is: {error}", path=spec.leases_path,
+                 error=error)
+        return
+    if removed:
+        system.write_atomically(spec.leases_path, cleaned)
+        log.info("Removed {n} host records from {path}", n=removed, path=spec.leases_path)
+
+
 def _describe_status(returncode):
     if returncode < 0:
         try:
@@ -163,13 +190,14 @@ class ProcessBackend:
         data = self.system.read_bytes(spec.config_path)
         return hashlib.sha256(data).hexdigest() if data is not None else None
 
-    def start(self, spec):
+    def start(self, spec, prepared=None):
+        """Start dhcpd at ``spec``; ``prepared`` is what `prepare_start` gave."""
         config_sha = self.config_sha256(spec)
         if config_sha is None:
             raise FileNotFoundError(f"dhcpd config {spec.config_path} does not exist")
         # dhcpd refuses to start without a leases file.
         self.system.append(spec.leases_path, "")
-        self.clean_leases(spec)
+        self.clean_leases(spec, prepared)
         self.system.remove(spec.pid_path)
         command = spec.command()
         self.system.append(spec.log_path, f"{MARKER}starting {' '.join(command)}\n")
@@ -196,20 +224,13 @@ class ProcessBackend:
         record = attrs.asdict(attrs.evolve(sidecar, config_sha256=config_sha))
         self.system.write_atomically(spec.sidecar_path, json.dumps(record, indent=1))
 
-    def clean_leases(self, spec):
-        """Drop host records of earlier OMAPI changes: reservations come only from
-        the config and OMAPI calls made after this start (leases are kept)."""
-        data = self.system.read_bytes(spec.leases_path) or b""
-        try:
-            cleaned, removed = strip_host_records(data.decode("utf-8", "surrogateescape"))
-        except UnreadableLeases as error:
-            log.warn("Leases file {path} left as it is: {error}", path=spec.leases_path,
-                     error=error)
-            return
-        if removed:
-            self.system.write_atomically(spec.leases_path,
-                                         cleaned.encode("utf-8", "surrogateescape"))
-            log.info("Removed {n} host records from {path}", n=removed, path=spec.leases_path)
+    def prepare_start(self, spec):
+        """The part of a start that can run before the old dhcpd is stopped:
+        the leases-file scan. Its result goes to `start`."""
+        return scan_leases(self.system, spec)
+
+    def clean_leases(self, spec, scanned=None):
+        clean_leases(self.system, spec, scanned)
 
     def _read_pidfile(self, spec):
         data = self.system.read_bytes(spec.pid_path)

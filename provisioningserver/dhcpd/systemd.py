@@ -12,6 +12,10 @@ must not restart dhcpd itself (``Restart=no``): restarts, their backoff and
 the storm limit belong to the monitor, and a unit that restarts on its own
 would hide crashes from it.
 
+The leases file is cleaned of host records before each start exactly as
+the process backend does it (`provisioningserver.dhcpd.process.clean_leases`),
+with the scan done by ``prepare_start`` while the old dhcpd still serves.
+
 The state of a unit is read with one command::
 
     systemctl show -p ActiveState,SubState,MainPID,ExecMainStartTimestampMonotonic UNIT
@@ -46,7 +50,7 @@ import subprocess
 
 import attrs
 
-from provisioningserver.dhcpd.process import LocalSystem
+from provisioningserver.dhcpd.process import LocalSystem, clean_leases, scan_leases
 from provisioningserver.dhcpd.supervise import Adopt, Refuse
 
 UNITS = {4: "rackd-dhcpd.service", 6: "rackd-dhcpd6.service"}
@@ -166,12 +170,18 @@ class SystemdBackend:
 
     # The backend interface.
 
-    def start(self, spec):
+    def prepare_start(self, spec):
+        """The leases-file scan, run before the old dhcpd stops (see `start`)."""
+        return scan_leases(self.system, spec)
+
+    def start(self, spec, prepared=None):
         config_sha = self._config_sha256(spec)
         if config_sha is None:
             raise FileNotFoundError(f"dhcpd config {spec.config_path} does not exist")
-        # dhcpd refuses to start without a leases file.
+        # dhcpd refuses to start without a leases file; the process backend's
+        # cleaning of host records applies under systemd too.
         self.system.append(spec.leases_path, "")
+        clean_leases(self.system, spec, prepared)
         # The unit runs `dhcpd $DHCPD_ARGS` from this file: the interfaces and
         # files are rackd's choice, not the unit's.
         self.system.write_atomically(environment_path(spec), environment(spec))

@@ -26,8 +26,14 @@ class FakeBackend:
         self.next_pid = 100
         self.dies_at_start = False  # the process is gone by the time anyone looks
         self.start_error = None
+        self.calls = []  # ("prepare", n) / ("stop", pid) / ("start", prepared), in order
 
-    def start(self, spec):
+    def prepare_start(self, spec):
+        self.calls.append(("prepare", len(self.calls)))
+        return ("prepared", len(self.calls) - 1)
+
+    def start(self, spec, prepared=None):
+        self.calls.append(("start", prepared))
         if self.start_error is not None:
             raise self.start_error
         pid, self.next_pid = self.next_pid, self.next_pid + 1
@@ -54,6 +60,7 @@ class FakeBackend:
         return self.exits.get(pid, "exited")
 
     def stop(self, spec, pid, timeout=5.0):
+        self.calls.append(("stop", pid))
         if self.processes.pop(pid, None) is not None:
             self.stopped.append(pid)
         if self.pidfiles.get(spec.pid_path) == pid:
@@ -257,6 +264,37 @@ def test_changed_spec_stops_the_old_dhcpd(backend, clock):
     assert monitor.status().spec == other
 
 
+def test_restart_prepares_the_start_before_stopping_the_old_dhcpd(backend, clock):
+    """A restart calls prepare_start while the old dhcpd still runs, then stops
+    it, then starts with what prepare_start returned."""
+    monitor = make_monitor(backend, clock)
+    started(monitor, clock)
+    backend.calls.clear()
+    started(monitor, clock, restart=True)
+    assert backend.calls == [("prepare", 0), ("stop", 100), ("start", ("prepared", 0))]
+
+
+def test_changed_spec_prepares_before_the_old_dhcpd_stops(backend, clock):
+    """With a new spec, the old spec's dhcpd is stopped only after the new
+    start was prepared, and that preparation is the one used."""
+    monitor = make_monitor(backend, clock)
+    started(monitor, clock)
+    backend.calls.clear()
+    started(monitor, clock, spec=attrs.evolve(SPEC, pid_path="/r/other.pid"))
+    assert backend.calls == [("prepare", 0), ("stop", 100), ("start", ("prepared", 0))]
+
+
+def test_start_with_nothing_to_stop_is_not_prepared_apart(backend, clock):
+    """A first start, or one after a crash, has no outage to shorten: start
+    does all of its work itself."""
+    monitor = make_monitor(backend, clock)
+    started(monitor, clock)
+    backend.crash(100)
+    clock.pump([1.0, 1.0, 0.5])
+    assert monitor.status().state == "running"
+    assert backend.calls == [("start", None), ("start", None)]
+
+
 def test_stop_service_leaves_dhcpd_running(backend, clock):
     """Stopping the service stops watching, not dhcpd, and leaves no calls behind."""
     monitor = make_monitor(backend, clock)
@@ -316,3 +354,57 @@ def test_probe_that_hangs_times_out(backend, clock):
     failure = []
     d.addErrback(failure.append)
     assert "did not answer" in str(failure[0].value)
+
+
+def test_ready_as_soon_as_the_probe_answers(backend, clock):
+    """No fixed wait: a dhcpd whose probe answers at once is started without
+    the clock moving, and only the watching poll is left scheduled."""
+    monitor = make_monitor(backend, clock, probe=lambda spec: defer.succeed(True))
+    d = monitor.ensure_running(SPEC)
+    assert d.result == Outcome("started", 100, "no readable pid file")
+    assert monitor.status().since == 0
+    assert [call.getTime() for call in clock.getDelayedCalls()] == [monitor.poll_interval]
+
+
+def test_probe_is_polled_at_short_intervals(backend, clock):
+    """A dhcpd that starts listening 0.12 s after the spawn counts as started
+    at the next poll of the probe (0.15 s), long before the old 0.5 s settle."""
+    monitor = make_monitor(backend, clock,
+                           probe=lambda spec: defer.succeed(clock.seconds() >= 0.12))
+    results = []
+    monitor.ensure_running(SPEC).addCallback(results.append)
+    clock.pump([0.05] * 3)
+    assert results and results[0].action == "started"
+    assert monitor.status().since == pytest.approx(0.15)
+
+
+def test_dhcpd_that_dies_during_start_up_is_dead_not_started(backend, clock):
+    """A dhcpd that exits before it answers is reported with its exit status
+    at the next poll, not at the deadline, and counts as a death."""
+    def probe(spec):
+        if clock.seconds() >= 0.1 and backend.is_alive(100):
+            backend.crash(100, "exited with status 1")
+        return defer.succeed(False)
+
+    monitor = make_monitor(backend, clock, probe=probe)
+    failures = []
+    monitor.ensure_running(SPEC).addErrback(failures.append)
+    clock.pump([0.05] * 3)
+    assert "dhcpd 100 exited with status 1 while starting" in str(failures[0].value)
+    assert monitor.status().state == "dead"
+    assert monitor.status().next_start == pytest.approx(0.1 + 1.0)
+
+
+def test_dhcpd_gone_right_after_an_answer_is_not_started(backend, clock):
+    """Something answers on the port but dhcpd itself has exited (another
+    listener held the port): that is a failed start, not a started dhcpd."""
+    def probe(spec):
+        backend.crash(100, "exited with status 1")
+        return defer.succeed(True)
+
+    monitor = make_monitor(backend, clock, probe=probe)
+    failures = []
+    monitor.ensure_running(SPEC).addErrback(failures.append)
+    assert "dhcpd 100 exited with status 1 while starting" in str(failures[0].value)
+    assert backend.started == [100]
+    assert monitor.status().state == "dead"

@@ -128,6 +128,18 @@ def test_start_issues_start_then_show_on_the_family_unit(backend, systemctl, fil
     assert env == "DHCPD_ARGS=" + " ".join(SPEC.command()[1:]) + "\n"
 
 
+def test_start_cleans_host_records_like_the_process_backend(backend, files):
+    """Under systemd too, start drops host records from the leases file; what
+    was appended after prepare_start (a lease, a host) is cleaned with it."""
+    lease = b"lease 198.18.0.9 {\n  binding state active;\n}\n"
+    host = b"host node-1 {\n  dynamic;\n  deleted;\n}\n"
+    files.files[SPEC.leases_path] = lease + host
+    prepared = backend.prepare_start(SPEC)
+    files.files[SPEC.leases_path] += lease + host  # the old dhcpd, before it stopped
+    backend.start(SPEC, prepared)
+    assert files.read_bytes(SPEC.leases_path) == lease + lease
+
+
 def test_failed_start_raises_with_systemds_words(backend, systemctl):
     """A failing systemctl start raises SystemdError carrying its stderr."""
     systemctl.start_fails = "Failed to start rackd-dhcpd.service: Access denied"
