@@ -15,7 +15,7 @@ document's; it records where each kept item stood (`checks.Outline`) so that
 the relational rules still name the document's paths.
 
 The checks of single fields (shapes, strings, addresses, names, numbers)
-are `provisioningserver.dhcp.docvalues.FieldReader`'s; `_Reader` here adds
+are `provisioningserver.dhcp.docvalues.FieldReader`'s; `DocumentReader` here adds
 the document's parts and what each is built from. Writing the model back is `provisioningserver.dhcp.docwrite`'s.
 """
 
@@ -74,7 +74,7 @@ def load_document(text, source="document"):
 
 def parse_document(document, ip_version):
     """Build a `DHCPConfig` from a mapping; raises `DocumentError` listing every problem."""
-    reader = _Reader(ip_version)
+    reader = DocumentReader(ip_version)
     config = reader.config(document)
     problems = list(reader.problems)
     if config is not None:
@@ -84,7 +84,7 @@ def parse_document(document, ip_version):
     return config
 
 
-class _Reader(FieldReader):
+class DocumentReader(FieldReader):
     """One pass over a document; collects problems instead of stopping."""
 
     def __init__(self, ip_version):

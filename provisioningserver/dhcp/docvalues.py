@@ -6,7 +6,7 @@ dhcpd, an address of the document's family, a network in CIDR form, a MAC,
 a DNS name, a number in its range. Each check returns the checked value, or
 records a `Problem` naming the field's path and returns None, so the walk in
 `provisioningserver.dhcp.document` goes on and one pass reports everything
-wrong with a document. That walk (`document._Reader`) subclasses this one
+wrong with a document. That walk (`document.DocumentReader`) subclasses this one
 and adds the document's parts: which field is read by which check, and what
 model value is built from them.
 
