@@ -193,11 +193,17 @@ def _read_hosts(reader, raw, known):
         return None, None, None, None
     hosts, entries, fresh, gone = [], {}, [], []
     for i, value in enumerate(raw):
-        name = value.get("host") if isinstance(value, dict) else None
-        before = known.get(name) if isinstance(name, str) else None
-        if before is not None and _fingerprint(value, before[1].mac) == before[0]:
-            host, fingerprint = before[1], before[0]
-        else:
+        name = value.get("host") if type(value) is dict else None
+        before = known.get(name) if type(name) is str else None
+        if before is not None:
+            fingerprint, host = before
+            # `_fingerprint` inlined for the common shape: at 50,000 hosts the
+            # call alone was half of an unchanged read.
+            if len(value) == 3 and type(fingerprint) is str:
+                same = value.get("ip") == fingerprint and value.get("mac") == host.mac
+            else:
+                same = _fingerprint(value, host.mac) == fingerprint
+        if before is None or not same:
             host = reader.host(value, f"hosts[{i}]")
             if host is None:
                 return None, None, None, None
