@@ -60,6 +60,8 @@ import jinja2
 from provisioningserver.dhcp import boot
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
+# Fragments is imported for render's callers: they keep the cache it fills.
+from provisioningserver.dhcp.fragments import Fragments, declarations  # noqa: F401
 from provisioningserver.dhcp.hooks import log_statements
 
 _TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}
@@ -120,25 +122,6 @@ class Rendered:
     structure: str = ""
 
 
-class Fragments:
-    """Host declarations already rendered, kept by a caller across `render` calls.
-
-    Keyed by host name; an entry serves only a host equal to the one it was
-    rendered from (the same object, for hosts an incremental read reused,
-    is the cheap case). Each render keeps the entries of its own hosts and
-    drops the rest, so the cache holds one config's declarations.
-    """
-
-    __slots__ = ("_version", "_by_name")
-
-    def __init__(self):
-        self._version = None
-        self._by_name = {}
-
-    def __len__(self):
-        return len(self._by_name)
-
-
 def templates_dir():
     """Where the dhcpd templates are: $RACKD_TEMPLATES_DIR, the source tree, or installed."""
     configured = os.environ.get("RACKD_TEMPLATES_DIR")
@@ -180,7 +163,7 @@ def render(config, inputs, fragments=None):
     the text around the mark is the config's *structure*, and its digest is
     `Rendered.structure`. Each host's declaration is rendered on its own
     (``host`` in parts.j2) and joined in at the mark; with ``fragments``
-    (a `Fragments` the caller keeps), a host rendered by an earlier call and
+    (a `fragments.Fragments` the caller keeps), a host rendered by an earlier call and
     unchanged since is not rendered again. The text is the same either way.
     """
     env = _environment(templates_dir())
@@ -192,28 +175,12 @@ def render(config, inputs, fragments=None):
     structure = hashlib.sha256(f"{head}{mark}{tail}".encode()).hexdigest()
     if not mark:  # a template that declares no hosts
         return Rendered(text=outline, warnings=tuple(view.warnings), structure=structure)
-    declarations = _declarations(env, view, config, fragments)
-    return Rendered(text="".join([head, *declarations, tail]), warnings=tuple(view.warnings),
-                    structure=structure)
-
-
-def _declarations(env, view, config, fragments):
     declare = env.get_template("parts.j2").module.host
     keyword = _ADDRESS_KEYWORD[config.ip_version]
-    cached = {}
-    if fragments is not None and fragments._version == config.ip_version:
-        cached = fragments._by_name
-    kept, texts = {}, []
-    for i, host in enumerate(config.hosts):
-        entry = cached.get(host.host)
-        if entry is None or not (entry[0] is host or entry[0] == host):
-            entry = (host, str(declare(view.host(host, f"hosts[{i}]"), keyword)))
-        kept[host.host] = entry
-        texts.append(entry[1])
-    if fragments is not None:
-        # Replaced whole once every host rendered: a failed render leaves the cache as it was.
-        fragments._version, fragments._by_name = config.ip_version, kept
-    return texts
+    texts = declarations(
+        config, lambda i, host: str(declare(view.host(host, f"hosts[{i}]"), keyword)), fragments)
+    return Rendered(text="".join([head, *texts, tail]), warnings=tuple(view.warnings),
+                    structure=structure)
 
 
 def redact(text):
