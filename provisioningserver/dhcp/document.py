@@ -23,6 +23,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import sys
 
 import yaml
 
@@ -305,7 +306,10 @@ class DocumentReader(FieldReader):
             return self.fail(join_path(path, "value"), f"expected a string, got {typename(text)}")
         if name is None or text is None:
             return None
-        return model.Snippet(name=name, value=text, description=description or "")
+        # A snippet often comes once per host (the same text for hundreds of
+        # them) and JSON gives each occurrence its own string: one copy each.
+        return model.Snippet(name=sys.intern(name), value=sys.intern(text),
+                             description=sys.intern(description or ""))
 
 
 def document_from_file(path, ip_version):

@@ -18,6 +18,7 @@ what came, never more of the document than the field itself.
 
 import ipaddress
 import re
+import sys
 
 from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.errors import Problem
@@ -165,7 +166,10 @@ class FieldReader:
         if not _MAC.match(lowered):
             return self.fail(path, f"{value!r} is not a MAC address (six hex octets)")
         digits = re.sub(r"[:-]", "", lowered)
-        return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+        normal = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+        # The document's own string when it is already normal: the
+        # incremental reader's fingerprint then shares it with the Host.
+        return value if normal == value else normal
 
     def dns_name(self, value, path, *, what="domain name"):
         name = self.text(value, path, required=False)
@@ -173,7 +177,8 @@ class FieldReader:
             return None
         if not syntax.is_dns_name(name):
             return self.fail(path, f"{name!r} is not a valid {what}")
-        return name
+        # Domain names repeat across subnets (and documents): one copy each.
+        return sys.intern(name)
 
     def whole_number(self, value, path, low, high):
         """An optional whole number from ``low`` to ``high``; None when absent or wrong."""
