@@ -188,19 +188,7 @@ def _check_hosts(config, outline):
     for i, host in enumerate(config.hosts):
         path = outline.item("hosts", i)
         home = next((s for s in subnets if host.ip in s.subnet_cidr), None)
-        if home is None:
-            if outline.all_subnets:
-                yield Problem(f"{path}.ip", f"{host.ip} is not in any subnet of this document")
-        elif not _usable(host.ip, home.subnet_cidr):
-            yield Problem(f"{path}.ip", f"{host.ip} {_where(host.ip, home.subnet_cidr)}")
-        else:
-            if host.ip == home.router_ip:
-                yield Problem(f"{path}.ip", f"{host.ip} is the router of subnet {home.subnet_cidr}")
-            for pool in home.pools:
-                if _sound(pool, home.subnet_cidr) and host.ip in pool:
-                    yield Problem(f"{path}.ip",
-                                  f"{host.ip} is inside dynamic range "
-                                  f"{pool.ip_range_low}-{pool.ip_range_high}")
+        yield from placement_problems(path, host, home, all_subnets=outline.all_subnets)
         if host.ip in by_ip:
             yield Problem(f"{path}.ip", f"{host.ip} is already reserved by {by_ip[host.ip]}")
         by_ip.setdefault(host.ip, path)
@@ -216,3 +204,27 @@ def _check_hosts(config, outline):
             where = f"subnet {home.subnet_cidr}" if home is not None else "this document"
             yield Problem(f"{path}.mac", f"{host.mac} is already reserved in {where} by {by_mac[key]}")
         by_mac.setdefault(key, path)
+
+
+def placement_problems(path, host, home, *, all_subnets=True):
+    """What is wrong with where ``host`` (at ``path``) stands in ``home``, the
+    first subnet that holds its address (None: no subnet does).
+
+    These rules need only the host and its subnet, not the other hosts:
+    `provisioningserver.dhcp.incremental` runs them on a changed host alone.
+    With ``all_subnets`` false (the document lost a subnet), a host in no
+    subnet is not reported: its subnet may be the lost one.
+    """
+    if home is None:
+        if all_subnets:
+            yield Problem(f"{path}.ip", f"{host.ip} is not in any subnet of this document")
+    elif not _usable(host.ip, home.subnet_cidr):
+        yield Problem(f"{path}.ip", f"{host.ip} {_where(host.ip, home.subnet_cidr)}")
+    else:
+        if host.ip == home.router_ip:
+            yield Problem(f"{path}.ip", f"{host.ip} is the router of subnet {home.subnet_cidr}")
+        for pool in home.pools:
+            if _sound(pool, home.subnet_cidr) and host.ip in pool:
+                yield Problem(f"{path}.ip",
+                              f"{host.ip} is inside dynamic range "
+                              f"{pool.ip_range_low}-{pool.ip_range_high}")

@@ -15,7 +15,7 @@ document's; it records where each kept item stood (`checks.Outline`) so that
 the relational rules still name the document's paths.
 
 The checks of single fields (shapes, strings, addresses, names, numbers)
-are `provisioningserver.dhcp.docvalues.FieldReader`'s; `_Reader` here adds
+are `provisioningserver.dhcp.docvalues.FieldReader`'s; `DocumentReader` here adds
 the document's parts and what each is built from. Writing the model back is `provisioningserver.dhcp.docwrite`'s.
 """
 
@@ -23,6 +23,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import sys
 
 import yaml
 
@@ -74,7 +75,7 @@ def load_document(text, source="document"):
 
 def parse_document(document, ip_version):
     """Build a `DHCPConfig` from a mapping; raises `DocumentError` listing every problem."""
-    reader = _Reader(ip_version)
+    reader = DocumentReader(ip_version)
     config = reader.config(document)
     problems = list(reader.problems)
     if config is not None:
@@ -84,7 +85,7 @@ def parse_document(document, ip_version):
     return config
 
 
-class _Reader(FieldReader):
+class DocumentReader(FieldReader):
     """One pass over a document; collects problems instead of stopping."""
 
     def __init__(self, ip_version):
@@ -305,7 +306,10 @@ class _Reader(FieldReader):
             return self.fail(join_path(path, "value"), f"expected a string, got {typename(text)}")
         if name is None or text is None:
             return None
-        return model.Snippet(name=name, value=text, description=description or "")
+        # A snippet often comes once per host (the same text for hundreds of
+        # them) and JSON gives each occurrence its own string: one copy each.
+        return model.Snippet(name=sys.intern(name), value=sys.intern(text),
+                             description=sys.intern(description or ""))
 
 
 def document_from_file(path, ip_version):

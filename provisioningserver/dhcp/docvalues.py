@@ -6,7 +6,7 @@ dhcpd, an address of the document's family, a network in CIDR form, a MAC,
 a DNS name, a number in its range. Each check returns the checked value, or
 records a `Problem` naming the field's path and returns None, so the walk in
 `provisioningserver.dhcp.document` goes on and one pass reports everything
-wrong with a document. That walk (`document._Reader`) subclasses this one
+wrong with a document. That walk (`document.DocumentReader`) subclasses this one
 and adds the document's parts: which field is read by which check, and what
 model value is built from them.
 
@@ -18,6 +18,7 @@ what came, never more of the document than the field itself.
 
 import ipaddress
 import re
+import sys
 
 from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.errors import Problem
@@ -165,7 +166,10 @@ class FieldReader:
         if not _MAC.match(lowered):
             return self.fail(path, f"{value!r} is not a MAC address (six hex octets)")
         digits = re.sub(r"[:-]", "", lowered)
-        return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+        normal = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+        # The document's own string when it is already normal: the
+        # incremental reader's fingerprint then shares it with the Host.
+        return value if normal == value else normal
 
     def dns_name(self, value, path, *, what="domain name"):
         name = self.text(value, path, required=False)
@@ -173,7 +177,8 @@ class FieldReader:
             return None
         if not syntax.is_dns_name(name):
             return self.fail(path, f"{name!r} is not a valid {what}")
-        return name
+        # Domain names repeat across subnets (and documents): one copy each.
+        return sys.intern(name)
 
     def whole_number(self, value, path, low, high):
         """An optional whole number from ``low`` to ``high``; None when absent or wrong."""

@@ -40,6 +40,7 @@ retransmission backoff, seconds, not milliseconds).
 
 import attrs
 
+from provisioningserver.dhcp.subnetindex import SubnetIndex
 
 
 @attrs.frozen
@@ -91,13 +92,12 @@ class Restart:
 _STRUCTURE = ("shared_networks", "failover_peers", "interfaces", "global_dhcp_snippets")
 
 
-def host_key(config, host):
+def host_key(config, host, subnets=None):
     """(MAC, subnet) of a host: dhcpd finds host objects by MAC, and the same
-    MAC may be reserved once in each subnet."""
-    for subnet in config.subnets:
-        if host.ip in subnet.subnet_cidr:
-            return host.mac, subnet.subnet_cidr
-    return host.mac, None
+    MAC may be reserved once in each subnet. ``subnets``, the config's
+    `SubnetIndex`, saves building one per call: `plan` builds one per config."""
+    home = (subnets if subnets is not None else SubnetIndex.of(config)).home(host.ip)
+    return host.mac, home.subnet_cidr if home is not None else None
 
 
 def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
@@ -111,15 +111,22 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
                if getattr(applied, name) != getattr(desired, name)]
     if applied.omapi_key != desired.omapi_key:
         reasons.append("the OMAPI key changed")
-    old = {host_key(applied, h): h for h in applied.hosts}
-    new = {host_key(desired, h): h for h in desired.hosts}
+    # Every step is linear in the hosts: one subnet index per config, dict
+    # lookups by key, and the renames split off in the same pass (a test of
+    # each pair against a tuple of renames took 8 s for 10,000 renames).
+    applied_subnets, desired_subnets = SubnetIndex.of(applied), SubnetIndex.of(desired)
+    old = {host_key(applied, h, applied_subnets): h for h in applied.hosts}
+    new = {host_key(desired, h, desired_subnets): h for h in desired.hosts}
     remove = tuple(old[k] for k in old if k not in new)
     add = tuple(new[k] for k in new if k not in old)
-    update = tuple((old[k], new[k]) for k in new if k in old and old[k] != new[k])
+    changed = [(old[k], new[k]) for k in new if k in old and old[k] != new[k]]
     # OMAPI finds a host object by name or MAC but cannot rename it: remove and add.
-    renamed = tuple(pair for pair in update if pair[0].host != pair[1].host
-                    and _declared(pair[0]) == _declared(pair[1]))
-    update = tuple(pair for pair in update if pair not in renamed)
+    renamed, update = [], []
+    for pair in changed:
+        before, after = pair
+        is_rename = before.host != after.host and _declared(before) == _declared(after)
+        (renamed if is_rename else update).append(pair)
+    update = tuple(update)
     remove += tuple(before for before, _ in renamed)
     add += tuple(after for _, after in renamed)
     for host in remove + add:
@@ -137,7 +144,8 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
     if reasons:
         return Restart(tuple(reasons))
     changes = HostChanges(remove=remove, add=add, update=update)
-    failover = any(p.failover_peer for s in desired.subnets for p in s.pools)
+    failover = any(p.failover_peer for net in desired.shared_networks
+                   for s in net.subnets for p in s.pools)
     live = cost.live_cost(changes.count)
     restart = cost.restart_cost(len(desired.hosts), leases_bytes, failover)
     if restart < live:

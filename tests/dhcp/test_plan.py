@@ -128,3 +128,32 @@ def test_plans_are_values():
     """Plans compare by value, so tests and callers can enumerate them."""
     assert plan(cfg(BASE), cfg(BASE)) == NoChange()
     assert attrs.evolve(Restart(("a",)), reasons=("b",)) == Restart(("b",))
+
+
+def test_many_renames_mixed_with_updates():
+    """Renames among other changes: every renamed host is removed and added again,
+    in document order, and the address changes stay updates (correctness only;
+    the plan is linear, bench/parse_scale.py times it)."""
+    many = [host(n, ip=f"198.18.1.{n}") for n in range(2, 202)]
+    applied = cfg(edit(hosts=many))
+    desired_hosts = [host(n, ip=f"198.18.1.{n}", name=f"new-{n}") if n % 2 else
+                     host(n, ip=f"198.18.1.{n + 200}" if n < 50 else f"198.18.1.{n}")
+                     for n in range(2, 202)]
+    result = plan(applied, cfg(edit(hosts=desired_hosts)))
+    odd = range(3, 202, 2)
+    assert isinstance(result, HostChanges)
+    assert [h.host for h in result.remove] == [f"node-{n}" for n in odd]
+    assert [h.host for h in result.add] == [f"new-{n}" for n in odd]
+    assert [(a.host, str(b.ip)) for a, b in result.update] == [
+        (f"node-{n}", f"198.18.1.{n + 200}") for n in range(2, 50, 2)]
+
+
+def test_host_key_with_and_without_an_index():
+    """host_key gives the (MAC, subnet) pair whether or not the caller hands in an index."""
+    from provisioningserver.dhcp.plan import host_key
+    from provisioningserver.dhcp.subnetindex import SubnetIndex
+    config = cfg(BASE)
+    index = SubnetIndex.of(config)
+    for h in config.hosts:
+        home = config.subnets[0].subnet_cidr
+        assert host_key(config, h) == host_key(config, h, index) == (h.mac, home)
