@@ -7,8 +7,10 @@ line carries no timestamp of its own, only a ``<N>`` syslog priority
 prefix that journald reads as the line's level (so ``journalctl -p warning``
 works).
 
-Left out: Twisted's "AMP connection established / lost" lines. rackctl
-opens one control-socket connection per command, so they were most of the
+Left out: Twisted's "AMP connection established / lost" lines, and its
+"Starting factory / Stopping factory" lines. rackctl opens one
+control-socket connection per command, and the monitor's readiness probe
+and the OMAPI client one TCP connection each, so these were most of the
 log and said nothing; rackd logs what happened instead (one line per
 configure outcome, per dhcpd start, stop and death, per region connection
 and loss).
@@ -23,12 +25,15 @@ PRIORITY = {LogLevel.critical: 2, LogLevel.error: 3, LogLevel.warn: 4, LogLevel.
             LogLevel.debug: 7}
 
 _CHATTER = ("{cls} connection established", "{cls} connection lost")
+_FACTORY = ("Starting factory {factory!r}", "Stopping factory {factory!r}")
 
 
 def is_chatter(event):
-    """Twisted's per-connection AMP lines."""
-    return (event.get("log_namespace") == "twisted.protocols.amp"
-            and (event.get("log_format") or "").startswith(_CHATTER))
+    """Twisted's per-connection lines: AMP's, and a factory's start and stop."""
+    text = event.get("log_format") or ""
+    if event.get("log_namespace") == "twisted.protocols.amp":
+        return text.startswith(_CHATTER)
+    return text in _FACTORY
 
 
 def _quiet(event):

@@ -78,3 +78,12 @@ def test_a_real_amp_connection_logs_nothing_through_the_observer():
         globalLogPublisher.removeObserver(observe)
     assert "connection" not in out.getvalue()
     assert "a line of rackd's own" in out.getvalue()
+
+
+def test_factory_start_and_stop_lines_are_chatter():
+    """A factory's 'Starting factory' / 'Stopping factory' (one per probe and
+    OMAPI connection) is chatter; other lines of the same namespace are not."""
+    ns = "twisted.internet.protocol.Factory"
+    assert is_chatter(event(fmt="Starting factory {factory!r}", namespace=ns))
+    assert is_chatter(event(fmt="Stopping factory {factory!r}", namespace=ns))
+    assert not is_chatter(event(fmt="Factory failed {factory!r}", namespace=ns))
