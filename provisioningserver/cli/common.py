@@ -72,6 +72,32 @@ def add_socket_argument(parser):
                              "/run/rackd/control.sock)")
 
 
+def add_global_arguments(parser):
+    """--socket and --json before the subcommand, as ip, systemctl and docker
+    take them. They land under their own names so that the subcommand's own
+    --socket and --json (given after it) are not overwritten; see
+    `merge_global_arguments`."""
+    parser.add_argument("--socket", dest="global_socket", default=None,
+                        help="the agent's control socket (default $RACKD_SOCKET or "
+                             "/run/rackd/control.sock); also accepted after COMMAND")
+    parser.add_argument("--json", dest="global_json", action="store_true",
+                        help="machine-readable output; also accepted after COMMAND")
+
+
+def merge_global_arguments(args):
+    """Fold the options given before the subcommand into those given after it.
+    Given in both places, the one after the subcommand wins, as the later of
+    two options does on any one command line. A subcommand that takes no
+    --socket (render, check, interfaces) ignores one given before it."""
+    before_socket = vars(args).pop("global_socket", None)
+    before_json = vars(args).pop("global_json", False)
+    if hasattr(args, "socket") and args.socket is None:
+        args.socket = before_socket
+    if hasattr(args, "json"):
+        args.json = args.json or before_json
+    return args
+
+
 def add_status_arguments(parser):
     """--socket and --json: all a command that only asks the agent needs."""
     add_socket_argument(parser)

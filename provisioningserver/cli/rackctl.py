@@ -26,7 +26,10 @@ from provisioningserver.cli import (
     agent_commands, failover_commands, interfaces, lease_commands, log_commands, output,
     probe_commands,
 )
-from provisioningserver.cli.common import ENVIRONMENT, INVALID, OK, REJECTED, add_status_arguments
+from provisioningserver.cli.common import (
+    ENVIRONMENT, INVALID, OK, REJECTED, add_global_arguments, add_status_arguments,
+    merge_global_arguments,
+)
 from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
 from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
@@ -243,6 +246,7 @@ COMMANDS = {
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="rackctl", description="control rackd's DHCP service")
+    add_global_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (help_text, add_arguments, run) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
@@ -253,7 +257,7 @@ def build_parser():
 
 def main(argv=None):
     try:
-        args = build_parser().parse_args(argv)
+        args = merge_global_arguments(build_parser().parse_args(argv))
     except SystemExit as exit:
         # argparse exits 2 on usage errors, 0 after --help.
         return exit.code if isinstance(exit.code, int) else INVALID
