@@ -255,7 +255,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def _run(argv):
     try:
         args = merge_global_arguments(build_parser().parse_args(argv))
     except SystemExit as exit:
@@ -265,6 +265,38 @@ def main(argv=None):
         return args.run(args)
     except _Failure as failure:
         return failure.code
+
+
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that the interpreter's own flush at exit
+    finds nothing to complain about (Python's advice on SIGPIPE)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def main(argv=None):
+    """Run one rackctl command and return its exit code.
+
+    A problem of the environment, not of the command, ends in one sentence
+    and exit 3, never a traceback. A reader that went away (``rackctl status
+    | head -1``) is told nothing: there is nobody to tell, so rackctl exits 3
+    quietly."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return ENVIRONMENT
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"rackctl: {error.strerror or error}{where}", file=sys.stderr)
+        return ENVIRONMENT
 
 
 if __name__ == "__main__":
