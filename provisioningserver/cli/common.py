@@ -64,6 +64,30 @@ def default_socket():
     return os.environ.get("RACKD_SOCKET", DEFAULT_SOCKET)
 
 
+class EmptyFile(ValueError):
+    """A document file with nothing in it; the message names the file."""
+
+
+def read_document_text(path, stdin=None):
+    """The text of the document at ``path`` (``-``: ``stdin``, when one is given).
+
+    A file that is empty or only whitespace is refused with `EmptyFile`: it
+    parses as a document with no shared networks, which stops DHCP, and from
+    a command line that is nearly always a truncated file or the wrong one.
+    Stopping is said with ``configure --allow-stop`` or ``stop-dhcp``."""
+    if path == "-" and stdin is not None:
+        text, name = stdin.read(), "stdin"
+    else:
+        with open(path, encoding="utf-8") as stream:
+            text, name = stream.read(), path
+    if not text.strip():
+        what = "empty (0 bytes)" if not text else "only whitespace"
+        raise EmptyFile(f"{name} is {what}: not a document (to stop dhcpd, use "
+                        "rackctl stop-dhcp, or configure --allow-stop with a document "
+                        "that has no shared networks)")
+    return text
+
+
 # Arguments.
 
 def add_socket_argument(parser):

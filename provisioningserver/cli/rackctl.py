@@ -27,11 +27,11 @@ from provisioningserver.cli import (
     probe_commands,
 )
 from provisioningserver.cli.common import (
-    ENVIRONMENT, INVALID, OK, REJECTED, add_global_arguments, add_status_arguments,
-    merge_global_arguments,
+    ENVIRONMENT, INVALID, OK, REJECTED, EmptyFile, add_global_arguments, add_status_arguments,
+    merge_global_arguments, read_document_text,
 )
 from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
-from provisioningserver.dhcp.document import document_from_file
+from provisioningserver.dhcp.document import load_document, parse_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
@@ -92,9 +92,12 @@ def _version(args):
 def _load(args):
     version = _version(args)
     try:
-        return document_from_file(args.document, version)
+        text = read_document_text(args.document)
+        return parse_document(load_document(text, source=str(args.document)), version)
     except OSError as error:
         _fail(args, INVALID, f"cannot read {args.document}: {error.strerror or error}")
+    except EmptyFile as error:
+        _fail(args, INVALID, str(error))
     except DocumentError as error:
         _invalid(args, error, args.document)
 
@@ -155,6 +158,10 @@ def _render(args, config):
     rackd = _rackd_config(args)
     selection = _selection(args, config)
     key, warnings = _omapi_key(config, rackd)
+    if config.is_empty:
+        warnings += ("the document has no shared networks: configuring it would stop "
+                     f"dhcpd{'6' if config.ip_version == 6 else ''} (rackctl configure "
+                     "refuses it without --allow-stop)",)
     inputs = rackd.render_inputs(config.ip_version, selection, key, resolve_ntp(config))
     try:
         rendered = render(config, inputs)
