@@ -118,7 +118,10 @@ def run_status(args, out, err, stdin=None):
                   f"{peer['partner_state']}, for {peer['for_seconds']}s: {peer['summary']}",
                   file=out)
     events = status.get("lease_events")
-    if events:
+    if events and events["state"] == "standalone":
+        print(f"lease events: standalone (no region: kept for the reports); journal "
+              f"{events['journal_bytes']} bytes", file=out)
+    elif events:
         line = (f"lease events: {events['state']}, {events['pending']} waiting for the region, "
                 f"{events['sent']} sent; journal {events['journal_bytes']} bytes")
         print(line, file=out)
