@@ -55,7 +55,7 @@ from provisioningserver.services.configurelog import ConfigureLog
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.local import LeaseViews
 from provisioningserver.system.files import DhcpdPaths, ensure_directories
-from provisioningserver.leases.forward import Forwarder, NoRegionConnection
+from provisioningserver.leases.forward import Forwarder
 from provisioningserver.leases.journal import Journal
 from provisioningserver.services.dhcpstate import AppliedState, state_path
 from provisioningserver.leases.follow import LeaseFollowService, LogFollower
@@ -215,12 +215,11 @@ def _lease_events(config, state, region, reactor, counts):
     journal.transaction_observers.append(transactions)
 
     def send(events):
-        if region is None:
-            return defer.fail(NoRegionConnection("no region is configured"))
         return region.call(commands.UpdateLeases, events=events)
 
     limit = JournalLimit(journal, config.journal_max_bytes)
-    forwarder = Forwarder(journal, send, reactor, limit=limit)
+    # Standalone (no region configured): no send, the forwarder's "standalone" state.
+    forwarder = Forwarder(journal, send if region is not None else None, reactor, limit=limit)
     journal.observers.append(counts)  # the metrics' lease event counts
     journal.observers.append(forwarder.nudge)  # new events go to the region at once
     views = LeaseViews(journal, state.config, reactor, forwarder, problems=transactions)

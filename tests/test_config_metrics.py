@@ -82,6 +82,7 @@ def test_make_service_wires_the_sources(tmp_path):
                for family in text_string_to_metric_families(body) for s in family.samples}
     assert samples[("rackd_dhcpd_state", (("family", "4"), ("state", "off")))] == 1
     assert samples[("rackd_dhcpd_state", (("family", "6"), ("state", "off")))] == 1
-    assert samples[("rackd_forwarder_state", (("state", "idle"),))] == 1
+    # No region in this config: the forwarder is standalone, not idle waiting for one.
+    assert samples[("rackd_forwarder_state", (("state", "standalone"),))] == 1
     assert samples[("rackd_journal_pending_events", ())] == 0
     assert not [name for name, _ in samples if name.startswith("rackd_pool_")]

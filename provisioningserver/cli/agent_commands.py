@@ -11,7 +11,7 @@ way ``rackctl probe`` does, with its `probe_lines`.
 import json
 
 from provisioningserver.cli.common import (
-    INVALID, OK, add_socket_argument, call, fail, when,
+    INVALID, OK, EmptyFile, add_socket_argument, call, fail, read_document_text, when,
 )
 from provisioningserver.cli.probe_commands import probe_lines
 from provisioningserver.dhcp.document import load_document
@@ -25,6 +25,9 @@ def add_configure_arguments(parser):
     parser.add_argument("--dry-run", action="store_true",
                         help="validate, render and check, and say what would be done")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--allow-stop", action="store_true",
+                        help="a document with no shared networks stops dhcpd; without "
+                             "this flag such a document is refused (exit 2)")
     parser.add_argument("document", help="the DHCP config document (YAML or JSON; - for stdin)")
 
 
@@ -32,13 +35,6 @@ def add_stop_arguments(parser):
     add_socket_argument(parser)
     parser.add_argument("--ipv6", action="store_true", help="stop dhcpd6 (default: dhcpd, IPv4)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def _read(path, stdin):
-    if path == "-":
-        return stdin.read()
-    with open(path, encoding="utf-8") as stream:
-        return stream.read()
 
 
 def _show_outcome(args, out, code, response):
@@ -62,15 +58,20 @@ def _print_outcome(outcome, out):
 
 def run_configure(args, out, err, stdin):
     try:
-        document = load_document(_read(args.document, stdin), source=args.document)
+        document = load_document(read_document_text(args.document, stdin),
+                                 source=args.document)
     except OSError as error:
         fail(args, out, err, "usage", f"cannot read {args.document}: {error.strerror}")
+        return INVALID
+    except EmptyFile as error:
+        fail(args, out, err, "usage", str(error))
         return INVALID
     except DocumentError as error:
         fail(args, out, err, "invalid-document", str(error))
         return INVALID
     code, response = call(args, out, err, control.Configure, ip_version=6 if args.ipv6 else 4,
-                           document=document, dry_run=args.dry_run)
+                           document=document, dry_run=args.dry_run,
+                           allow_stop=args.allow_stop)
     return _show_outcome(args, out, code, response)
 
 
@@ -117,7 +118,10 @@ def run_status(args, out, err, stdin=None):
                   f"{peer['partner_state']}, for {peer['for_seconds']}s: {peer['summary']}",
                   file=out)
     events = status.get("lease_events")
-    if events:
+    if events and events["state"] == "standalone":
+        print(f"lease events: standalone (no region: kept for the reports); journal "
+              f"{events['journal_bytes']} bytes", file=out)
+    elif events:
         line = (f"lease events: {events['state']}, {events['pending']} waiting for the region, "
                 f"{events['sent']} sent; journal {events['journal_bytes']} bytes")
         print(line, file=out)

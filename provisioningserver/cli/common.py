@@ -22,11 +22,14 @@ description the agent sent; a socket nobody answers on is `AgentUnreachable`.
 with ``--json``) and returns the exit code with the response.
 """
 
+import errno
 import json
 import os
+import re
 import time
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
 from twisted.protocols import amp
 
@@ -64,12 +67,62 @@ def default_socket():
     return os.environ.get("RACKD_SOCKET", DEFAULT_SOCKET)
 
 
+class EmptyFile(ValueError):
+    """A document file with nothing in it; the message names the file."""
+
+
+def read_document_text(path, stdin=None):
+    """The text of the document at ``path`` (``-``: ``stdin``, when one is given).
+
+    A file that is empty or only whitespace is refused with `EmptyFile`: it
+    parses as a document with no shared networks, which stops DHCP, and from
+    a command line that is nearly always a truncated file or the wrong one.
+    Stopping is said with ``configure --allow-stop`` or ``stop-dhcp``."""
+    if path == "-" and stdin is not None:
+        text, name = stdin.read(), "stdin"
+    else:
+        with open(path, encoding="utf-8") as stream:
+            text, name = stream.read(), path
+    if not text.strip():
+        what = "empty (0 bytes)" if not text else "only whitespace"
+        raise EmptyFile(f"{name} is {what}: not a document (to stop dhcpd, use "
+                        "rackctl stop-dhcp, or configure --allow-stop with a document "
+                        "that has no shared networks)")
+    return text
+
+
 # Arguments.
 
 def add_socket_argument(parser):
     parser.add_argument("--socket", default=None,
                         help="the agent's control socket (default $RACKD_SOCKET or "
                              "/run/rackd/control.sock)")
+
+
+def add_global_arguments(parser):
+    """--socket and --json before the subcommand, as ip, systemctl and docker
+    take them. They land under their own names so that the subcommand's own
+    --socket and --json (given after it) are not overwritten; see
+    `merge_global_arguments`."""
+    parser.add_argument("--socket", dest="global_socket", default=None,
+                        help="the agent's control socket (default $RACKD_SOCKET or "
+                             "/run/rackd/control.sock); also accepted after COMMAND")
+    parser.add_argument("--json", dest="global_json", action="store_true",
+                        help="machine-readable output; also accepted after COMMAND")
+
+
+def merge_global_arguments(args):
+    """Fold the options given before the subcommand into those given after it.
+    Given in both places, the one after the subcommand wins, as the later of
+    two options does on any one command line. A subcommand that takes no
+    --socket (render, check, interfaces) ignores one given before it."""
+    before_socket = vars(args).pop("global_socket", None)
+    before_json = vars(args).pop("global_json", False)
+    if hasattr(args, "socket") and args.socket is None:
+        args.socket = before_socket
+    if hasattr(args, "json"):
+        args.json = args.json or before_json
+    return args
 
 
 def add_status_arguments(parser):
@@ -87,13 +140,31 @@ def when(timestamp):
 
 # The agent call.
 
+def unreachable_message(path, error):
+    """Why the agent at ``path`` could not be reached, saying what to do.
+
+    Twisted reports a failed UNIX connect as a `ConnectError` whose
+    ``osError`` is the errno (ECONNREFUSED as its `ConnectionRefusedError`)."""
+    number = getattr(error, "osError", None)
+    if number == errno.ENOENT:
+        return (f"no control socket at {path}: is rackd running? (systemctl status rackd); "
+                "the socket is --socket, else $RACKD_SOCKET, else /run/rackd/control.sock")
+    if number in (errno.EACCES, errno.EPERM):
+        return (f"permission denied on {path}: the control socket is root's (mode 0600), "
+                "so rackctl needs root (sudo rackctl ...)")
+    if isinstance(error, ConnectionRefusedError):
+        return (f"nothing listens on {path}: rackd is not running or left the socket "
+                "behind (systemctl status rackd)")
+    return f"no rackd answers on {path}: {error}"
+
+
 @defer.inlineCallbacks
 def _call_once(reactor, path, command, arguments, timeout):
     endpoint = UNIXClientEndpoint(reactor, path, timeout=timeout)
     try:
         protocol = yield connectProtocol(endpoint, amp.AMP())
     except Exception as error:
-        raise AgentUnreachable(f"no rackd answers on {path}: {error}")
+        raise AgentUnreachable(unreachable_message(path, error))
     try:
         d = protocol.callRemote(command, **arguments)
         result = yield d
@@ -144,8 +215,37 @@ def fail(args, out, err, kind, message):
         print(f"rackctl: {message}", file=err)
 
 
-def _print_agent_error(details, err):
-    for problem in details.get("errors", ()):
+_OTHER_FAMILY = re.compile(r" is an IPv([46]) (address|network) in an IPv([46]) document$")
+
+
+def family_mismatch(problems, source):
+    """One line for a document of the other family (``--ipv6`` on an IPv4
+    document, or an IPv6 one without it), else None.
+
+    ``problems`` are (field path, message) pairs. The document reader names
+    every address of the wrong family; for a whole document read as the
+    other family that is a dozen lines saying one thing. It counts as that
+    only when every problem is such a mismatch and a network is among them:
+    one IPv6 host address in an IPv4 document stays a problem of its own."""
+    found = [(path, _OTHER_FAMILY.search(message)) for path, message in problems]
+    if not found or not all(match for _, match in found):
+        return None
+    families = {(match[1], match[3]) for _, match in found}
+    if len(families) != 1 or not any(match[2] == "network" for _, match in found):
+        return None
+    [(written, asked)] = families
+    flag = "drop --ipv6" if asked == "6" else "add --ipv6"
+    return (f"{source} is an IPv{written} document, read as IPv{asked} "
+            f"({len(found)} addresses and networks of the other family): {flag}")
+
+
+def _print_agent_error(details, err, source="the document"):
+    errors = details.get("errors", ())
+    line = family_mismatch([(p["field"], p["error"]) for p in errors if "field" in p], source)
+    if line and all("field" in p for p in errors):
+        print(f"rackctl: {line}", file=err)
+        return
+    for problem in errors:
         if "field" in problem:
             print(f"rackctl: {problem['field'] or 'document'}: {problem['error']}", file=err)
         else:
@@ -172,7 +272,8 @@ def call(args, out, err, command, **arguments):
         if args.json:
             print(json.dumps(error.details, indent=1), file=out)
         else:
-            _print_agent_error(error.details, err)
+            _print_agent_error(error.details, err, getattr(args, "document", None) or
+                               "the document")
         return EXIT_CODES.get(error.code, ENVIRONMENT), None
 
 

@@ -61,7 +61,14 @@ def run_history(args, out, err, stdin=None):
         arguments["ip"] = args.ip
     if args.mac:
         arguments["mac"] = args.mac
-    return report(args, out, err, control.GetHistory, "events", _print_events, **arguments)
+    subject = f"IP {args.ip}" if args.ip else f"MAC {args.mac}"
+
+    def print_history(events, out):
+        if not events:
+            print(f"no lease events for {subject}", file=out)
+        _print_events(events, out)
+
+    return report(args, out, err, control.GetHistory, "events", print_history, **arguments)
 
 
 def run_pools(args, out, err, stdin=None):

@@ -6,6 +6,8 @@ way and the tests can check the words without running anything.
 
 import json
 
+from provisioningserver.cli.common import family_mismatch
+
 
 def problems_json(error):
     """A `DocumentError` as ``{"errors": [{"field", "error"}]}``."""
@@ -14,7 +16,11 @@ def problems_json(error):
 
 
 def problems_text(error, source):
-    """A `DocumentError` for people: one line per problem, each with its field path."""
+    """A `DocumentError` for people: one line per problem, each with its field
+    path; one line in all for a document of the other family."""
+    mismatch = family_mismatch([(p.path, p.message) for p in error.problems], source)
+    if mismatch:
+        return mismatch
     lines = [f"{source}: the document is invalid ({len(error.problems)} "
              f"problem{'s' if len(error.problems) != 1 else ''}):"]
     lines += [f"  {p.path or '(document)'}: {p.message}" for p in error.problems]

@@ -26,9 +26,12 @@ from provisioningserver.cli import (
     agent_commands, failover_commands, interfaces, lease_commands, log_commands, output,
     probe_commands,
 )
-from provisioningserver.cli.common import ENVIRONMENT, INVALID, OK, REJECTED, add_status_arguments
+from provisioningserver.cli.common import (
+    ENVIRONMENT, INVALID, OK, REJECTED, EmptyFile, add_global_arguments, add_status_arguments,
+    merge_global_arguments, read_document_text,
+)
 from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
-from provisioningserver.dhcp.document import document_from_file
+from provisioningserver.dhcp.document import load_document, parse_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
@@ -89,9 +92,12 @@ def _version(args):
 def _load(args):
     version = _version(args)
     try:
-        return document_from_file(args.document, version)
+        text = read_document_text(args.document)
+        return parse_document(load_document(text, source=str(args.document)), version)
     except OSError as error:
         _fail(args, INVALID, f"cannot read {args.document}: {error.strerror or error}")
+    except EmptyFile as error:
+        _fail(args, INVALID, str(error))
     except DocumentError as error:
         _invalid(args, error, args.document)
 
@@ -152,6 +158,10 @@ def _render(args, config):
     rackd = _rackd_config(args)
     selection = _selection(args, config)
     key, warnings = _omapi_key(config, rackd)
+    if config.is_empty:
+        warnings += ("the document has no shared networks: configuring it would stop "
+                     f"dhcpd{'6' if config.ip_version == 6 else ''} (rackctl configure "
+                     "refuses it without --allow-stop)",)
     inputs = rackd.render_inputs(config.ip_version, selection, key, resolve_ntp(config))
     try:
         rendered = render(config, inputs)
@@ -243,6 +253,7 @@ COMMANDS = {
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="rackctl", description="control rackd's DHCP service")
+    add_global_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (help_text, add_arguments, run) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
@@ -251,9 +262,9 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def _run(argv):
     try:
-        args = build_parser().parse_args(argv)
+        args = merge_global_arguments(build_parser().parse_args(argv))
     except SystemExit as exit:
         # argparse exits 2 on usage errors, 0 after --help.
         return exit.code if isinstance(exit.code, int) else INVALID
@@ -261,6 +272,38 @@ def main(argv=None):
         return args.run(args)
     except _Failure as failure:
         return failure.code
+
+
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that the interpreter's own flush at exit
+    finds nothing to complain about (Python's advice on SIGPIPE)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def main(argv=None):
+    """Run one rackctl command and return its exit code.
+
+    A problem of the environment, not of the command, ends in one sentence
+    and exit 3, never a traceback. A reader that went away (``rackctl status
+    | head -1``) is told nothing: there is nobody to tell, so rackctl exits 3
+    quietly."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return ENVIRONMENT
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"rackctl: {error.strerror or error}{where}", file=sys.stderr)
+        return ENVIRONMENT
 
 
 if __name__ == "__main__":

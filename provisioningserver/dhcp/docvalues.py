@@ -161,7 +161,11 @@ class FieldReader:
 
     def mac(self, value, path):
         if not isinstance(value, str):
-            return self.fail(path, f"expected a MAC address, got {typename(value)}")
+            # YAML reads 112233445566 as a number, and 11:22:33:44:55:66 too (YAML 1.1
+            # sexagesimal): the fix is quotes, so the message says so.
+            hint = ("; YAML read it as a number: quote it (mac: \"11:22:33:44:55:66\")"
+                    if isinstance(value, (int, float)) and not isinstance(value, bool) else "")
+            return self.fail(path, f"expected a MAC address, got {typename(value)}{hint}")
         lowered = value.strip().lower()
         if not _MAC.match(lowered):
             return self.fail(path, f"{value!r} is not a MAC address (six hex octets)")

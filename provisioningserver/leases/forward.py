@@ -14,6 +14,12 @@ failure (the region is connected but the call fails) backs off
 exponentially up to ``max_delay`` (`provisioningserver.system.backoff`)
 and is reported in `status`.
 
+Standalone (no ``region`` in rackd.yaml, ``send`` None) there is nobody
+to wait for: the state is ``standalone`` and each batch leaves the queue as
+soon as it is read. The events stay in the journal's history, which is what
+the reports read; the queue of undelivered events does not grow without end
+(retention never trims it, so it would fill ``journal_max_bytes``).
+
 New events do not wait for a poll: the journal's observers include
 `Forwarder.nudge`, which sends at once when the forwarder is idle. The
 journal is still looked at every ``poll_interval`` seconds while idle, as a
@@ -58,7 +64,8 @@ class Forwarder(service.Service):
         self.poll_interval = poll_interval  # while idle: nudge() brings new events sooner
         self.backoff = Backoff(initial=initial_delay, maximum=max_delay)
         self.limit = limit  # a JournalLimit (leases.retention), or None
-        self.state = "idle"  # idle, sending, waiting (no region), backoff
+        # idle, sending, waiting (no region connected), backoff, standalone (none configured)
+        self.state = "standalone" if send is None else "idle"
         self.failures = 0
         self.sent = 0
         self.last_error = None
@@ -88,7 +95,7 @@ class Forwarder(service.Service):
 
         A journal observer: called with the committed batch, which it does not
         need (the journal is the queue)."""
-        if self.state == "idle" and self._inflight is None:
+        if self.state in ("idle", "standalone") and self._inflight is None:
             self._schedule(0)
 
     def tick(self):
@@ -99,11 +106,16 @@ class Forwarder(service.Service):
             pending = self.journal.pending(self.batch)
         except Exception as error:
             return self._failed(error)
+        idle = "idle" if self.send is not None else "standalone"
         if not pending:
-            self.state = "idle"
+            self.state = idle
             self._schedule(self.poll_interval)
             return defer.succeed(None)
         ids = [i for i, _ in pending]
+        if self.send is None:
+            self.journal.ack(ids)  # kept in the history for the reports; no one to send to
+            self._schedule(0)
+            return defer.succeed(None)
         self.state = "sending"
         d = defer.maybeDeferred(self.send, [event_to_wire(e) for _, e in pending])
         d.addCallback(lambda reply: self._acked(ids))

@@ -96,6 +96,15 @@ def _normal_mac(mac):
     return ":".join("%02x" % int(part, 16) for part in mac.split(":"))
 
 
+def _comparable_mac(mac):
+    """An event's MAC as `reserved_macs` holds them; one that is not a MAC as
+    it came (it matches no reservation)."""
+    try:
+        return _normal_mac(mac)
+    except ValueError:
+        return mac
+
+
 def reserved_macs(configs):
     macs = set()
     for config in configs:
@@ -117,8 +126,8 @@ def unknown_clients(latest, configs):
     for event in latest:
         if event.action != "commit" or event.unknown_client is not True or event.mac is None:
             continue
-        if event.mac in reserved:
-            continue
+        if _comparable_mac(event.mac) in reserved:
+            continue  # enrolled since: the flag was dhcpd's verdict at the time
         seen = found.get(event.mac)
         if seen is None or event.timestamp >= seen.timestamp:
             found[event.mac] = event

@@ -56,9 +56,13 @@ ERRORS = {
 class Configure(amp.Command):
     """Make one family's dhcpd serve ``document`` (the DHCP config document).
 
-    A document with no shared networks stops that family's dhcpd. With
-    ``dry_run`` the document is validated, rendered and checked with
-    ``dhcpd -t`` but nothing changes. The reply's ``outcome`` says what was
+    A document with no shared networks stops that family's dhcpd, but only
+    with ``allow_stop``: without it such a document is an `InvalidDocument`
+    naming ``shared_networks``, since from a command line it is far more often
+    a truncated or wrong file than a wish to stop DHCP. (The region's
+    ConfigureDHCPv4/v6 carry no such guard: there an empty document is how the
+    region says "serve nothing here".) With ``dry_run`` the document is
+    validated, rendered and checked with ``dhcpd -t`` but nothing changes. The reply's ``outcome`` says what was
     done: action (unchanged, started, restarted, stopped, would-restart…) and why.
     """
 
@@ -66,6 +70,7 @@ class Configure(amp.Command):
         (b"ip_version", amp.Integer()),
         (b"document", CompressedJSON()),
         (b"dry_run", amp.Boolean(optional=True)),
+        (b"allow_stop", amp.Boolean(optional=True)),
     ]
     response = [(b"outcome", CompressedJSON())]
     errors = ERRORS

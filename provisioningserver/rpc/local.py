@@ -100,6 +100,19 @@ def _transaction_filter(mac, ip, since, limit):
     return where
 
 
+def _guard_stop(document, allow_stop):
+    """Refuse a document with no shared networks unless stopping is what the
+    caller asked for. The raw mapping is read, not the parsed model: this runs
+    before the configurator validates, and costs nothing on a large document.
+    Anything that is not a mapping is left for the validation to name."""
+    if allow_stop or not isinstance(document, dict) or document.get("shared_networks"):
+        return
+    raise _bad_field("shared_networks",
+                     "the document has no shared networks: configuring it would stop "
+                     "dhcpd; to stop it, say so with --allow-stop (rackctl configure "
+                     "--allow-stop, or rackctl stop-dhcp)")
+
+
 class LeaseViews:
     """What the lease reports read: the journal, the applied configs, the
     forwarder's status, and the clock."""
@@ -124,9 +137,13 @@ class ControlLocator(amp.CommandLocator):
         self.foreign = foreign  # provisioningserver.services.foreign.ForeignProbe
 
     @control.Configure.responder
-    def configure(self, ip_version, document, dry_run=False):
-        d = defer.maybeDeferred(
-            lambda: self.configurator.configure(_ip_version(ip_version), document, bool(dry_run)))
+    def configure(self, ip_version, document, dry_run=False, allow_stop=False):
+        def run():
+            version = _ip_version(ip_version)
+            _guard_stop(document, allow_stop)
+            return self.configurator.configure(version, document, bool(dry_run))
+
+        d = defer.maybeDeferred(run)
         d.addCallback(lambda outcome: {"outcome": outcome.to_dict()})
         return d.addErrback(translate)
 

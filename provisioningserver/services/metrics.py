@@ -32,7 +32,7 @@ from provisioningserver import __version__
 from provisioningserver.leases import reports
 
 DHCPD_STATES = ("running", "off", "dead")
-FORWARDER_STATES = ("idle", "sending", "waiting", "backoff")
+FORWARDER_STATES = ("idle", "sending", "waiting", "backoff", "standalone")
 
 
 @attrs.frozen

@@ -3,11 +3,17 @@ cli/ hangs together: no private names imported across modules, no circle."""
 
 import argparse
 import ast
+import errno
 import io
 import json
+import os
 import pathlib
+import socket
+import subprocess
+import sys
 
 import pytest
+from twisted.internet.error import ConnectError
 
 from provisioningserver.cli import common
 from provisioningserver.rpc import control
@@ -127,3 +133,42 @@ def test_cli_modules_import_no_circle():
 
     for node in graph:
         visit(node)
+
+
+def _rackctl(*argv):
+    """rackctl in a process of its own: the reactor runs once per process."""
+    root = PACKAGE.parent
+    return subprocess.run([sys.executable, "-m", "provisioningserver.cli.rackctl", *argv],
+                          capture_output=True, text=True, cwd=root, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(root)))
+
+
+def test_no_socket_asks_whether_rackd_runs(tmp_path):
+    """A socket path where there is nothing: exit 3 and one line that names the
+    path, asks whether rackd runs (systemctl status rackd) and names $RACKD_SOCKET."""
+    path = str(tmp_path / "control.sock")
+    done = _rackctl("--socket", path, "status")
+    assert done.returncode == common.ENVIRONMENT
+    [line] = done.stderr.splitlines()
+    assert path in line and "systemctl status rackd" in line and "$RACKD_SOCKET" in line
+
+
+def test_permission_denied_says_rackctl_needs_root():
+    """EACCES on the control socket (it is root's, 0600) says rackctl needs root.
+    (The tests run as root, where no mode refuses, so the error is built.)"""
+    error = ConnectError(osError=errno.EACCES, string="Permission denied")
+    message = common.unreachable_message("/run/rackd/control.sock", error)
+    assert message.startswith("permission denied on /run/rackd/control.sock")
+    assert "needs root" in message and "0600" in message
+
+
+def test_a_socket_nobody_listens_on_says_so(tmp_path):
+    """A socket file left behind with no rackd on it: the message says nothing
+    listens there."""
+    path = str(tmp_path / "stale.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.close()
+    done = _rackctl("--socket", path, "status")
+    assert done.returncode == common.ENVIRONMENT
+    assert done.stderr.startswith(f"rackctl: nothing listens on {path}")

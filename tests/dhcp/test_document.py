@@ -303,8 +303,8 @@ def test_snippet_value_is_raw_trusted_text():
                  id="string-as-subnet"),
     pytest.param("hosts[0].ip", 3338797106, "expected an IP address, got a number",
                  id="number-as-ip"),
-    pytest.param("hosts[0].mac", 525400000001, "expected a MAC address, got a number",
-                 id="number-as-mac"),
+    pytest.param("hosts[0].mac", 525400000001, "expected a MAC address, got a number; YAML "
+                 "read it as a number: quote it (mac: \"11:22:33:44:55:66\")", id="number-as-mac"),
     pytest.param(CIDR, ["198.18.0.0/24"], "expected a CIDR, got a list", id="list-as-cidr"),
     pytest.param(NTP, True, "expected an address or host name, got a boolean",
                  id="boolean-as-ntp"),

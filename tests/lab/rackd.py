@@ -87,11 +87,12 @@ class RackdAgent:
             raise RackctlFailed(result)
         return result
 
-    def configure(self, document, ipv6=False, check=True, dry_run=False):
+    def configure(self, document, ipv6=False, check=True, dry_run=False, allow_stop=False):
         """rackctl configure with ``document`` (a mapping); returns the JSON outcome
         (or, with check=False, the CompletedProcess)."""
         args = ["configure", "--json"] + (["--ipv6"] if ipv6 else []) + \
-            (["--dry-run"] if dry_run else []) + ["-"]
+            (["--dry-run"] if dry_run else []) + (["--allow-stop"] if allow_stop else []) + \
+            ["-"]
         result = self.rackctl(*args, stdin=json.dumps(document), check=check)
         return json.loads(result.stdout) if check else result
 

@@ -106,11 +106,12 @@ def test_config_that_fails_to_start_is_rolled_back(lab):
 
 
 def test_empty_document_stops_dhcpd(lab):
-    """A document with no shared networks stops dhcpd; status says off."""
+    """A document with no shared networks stops dhcpd (with --allow-stop, see
+    test_empty_document_lab); status says off."""
     agent, _ = rack_and_client(lab)
     agent.configure(DOCUMENT)
     pid = agent.dhcpd_pid()
-    assert agent.configure({"shared_networks": []})["action"] == "stopped"
+    assert agent.configure({"shared_networks": []}, allow_stop=True)["action"] == "stopped"
     assert agent.status()["v4"]["state"] == "off"
     wait_until(lambda: not pid_alive(pid), what="dhcpd to exit")
 

@@ -62,7 +62,7 @@ def test_a_lease_shows_in_leases_history_pools_and_unknown(lab):
     assert [c["mac"] for c in unknown] == [mac]
     text = agent.rackctl("pools").stdout
     assert "198.18.0.100-198.18.0.150" in text
-    assert agent.status()["lease_events"]["state"] == "waiting"  # no region configured
+    assert agent.status()["lease_events"]["state"] == "standalone"  # no region configured
 
 
 def test_an_event_while_rackd_is_down_is_journaled_once(lab):

@@ -174,3 +174,23 @@ def test_a_nudge_while_backing_off_does_not_cut_the_backoff_short(tmp_path):
     clock.advance(3.9)
     assert len(region.batches) == 1
     forwarder.stopService()
+
+
+def test_standalone_events_stay_in_the_history_and_leave_the_queue(tmp_path):
+    """With no region configured (no send), the state is standalone, not
+    waiting: each event leaves the queue of undelivered ones at once and stays
+    in the history the reports read; nothing counts as sent."""
+    clock = task.Clock()
+    journal = Journal(str(tmp_path / "j.db"))
+    forwarder = Forwarder(journal, None, clock)
+    assert forwarder.status()["state"] == "standalone"
+    forwarder.startService()
+    journal.record([commit("198.18.0.10", 1), commit("198.18.0.11", 2)], "test")
+    forwarder.nudge()
+    clock.advance(0)
+    clock.advance(0)
+    status = forwarder.status()
+    assert (status["state"], status["pending"], status["sent"]) == ("standalone", 0, 0)
+    assert [e.ip for e in journal.latest()] == ["198.18.0.10", "198.18.0.11"]
+    forwarder.stopService()
+    assert clock.getDelayedCalls() == []

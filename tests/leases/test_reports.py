@@ -70,6 +70,16 @@ def test_unknown_clients_are_flagged_commits_without_reservation():
         "02:00:00:00:00:04"]
 
 
+def test_a_reservation_enrols_a_mac_however_the_event_spelled_it():
+    """An event whose MAC is written unpadded or in capitals (as older journals
+    and dhcpd's log may hold it) is left out once a reservation names it."""
+    latest = [event("commit", "198.18.0.100", "2:0:0:0:0:A1", unknown=True),
+              event("commit", "198.18.0.101", "not-a-mac", unknown=True)]
+    doc = dict(DOC, hosts=DOC["hosts"] + [
+        {"host": "enrolled", "mac": "02:00:00:00:00:a1", "ip": "198.18.0.50"}])
+    assert [c["mac"] for c in reports.unknown_clients(latest, [config(doc)])] == ["not-a-mac"]
+
+
 def test_no_config_means_no_pools_and_one_group():
     """With nothing applied, pools is empty and every lease is 'outside'."""
     assert reports.pool_usage(LATEST, [None, None], now=1100.0) == []

@@ -16,6 +16,10 @@ from provisioningserver.services.configure import (
 from tests.rpc.test_arguments import big_document
 
 
+# Any document the guard against stopping lets through: the fake reads none.
+SOME_NETWORK = {"shared_networks": [{"name": "lan"}]}
+
+
 class FakeConfigurator:
     def __init__(self, raises=None):
         self.raises = raises
@@ -84,7 +88,8 @@ def test_internal_errors_become_declared_errors(error, code, check):
     the connection stays usable (nothing undeclared closes it)."""
     configurator = FakeConfigurator(raises=error)
     connection = pair(configurator)
-    failure = call(configurator, control.Configure, connection, ip_version=4, document={})
+    failure = call(configurator, control.Configure, connection, ip_version=4,
+                   document=SOME_NETWORK)
     declared = {v: k for k, v in control.ERRORS.items()}[code]
     failure.trap(declared)
     assert check(json.loads(str(failure.value)))
@@ -102,3 +107,36 @@ def test_status_and_stop_replies():
     """GetStatus returns the configurator's report; StopDHCP its outcome."""
     assert call(FakeConfigurator(), control.GetStatus)["status"]["v4"]["pid"] == 7
     assert call(FakeConfigurator(), control.StopDHCP, ip_version=6)["outcome"]["action"] == "stopped"
+
+
+@pytest.mark.parametrize("document", [{}, {"shared_networks": []}, {"shared_networks": None},
+                                      {"hosts": []}])
+def test_a_document_without_shared_networks_needs_allow_stop(document):
+    """Without allow_stop, a document with no shared networks is refused as an
+    invalid document naming shared_networks and the flag; dhcpd is not stopped
+    (the configurator never sees it). A dry run is refused the same way."""
+    for dry_run in (False, True):
+        configurator = FakeConfigurator()
+        failure = call(configurator, control.Configure, ip_version=4, document=document,
+                       dry_run=dry_run)
+        failure.trap(control.InvalidDocument)
+        [problem] = json.loads(str(failure.value))["errors"]
+        assert problem["field"] == "shared_networks" and "--allow-stop" in problem["error"]
+        assert configurator.received == []
+
+
+def test_allow_stop_hands_an_empty_document_to_the_configurator():
+    """With allow_stop, a document with no shared networks goes to the
+    configurator, which stops that family's dhcpd as before."""
+    configurator = FakeConfigurator()
+    call(configurator, control.Configure, ip_version=6, document={"shared_networks": []},
+         allow_stop=True)
+    assert configurator.received == [(6, {"shared_networks": []}, False)]
+
+
+def test_a_document_that_is_not_a_mapping_is_left_to_the_validation():
+    """The guard reads only mappings; anything else reaches the configurator,
+    whose validation names what is wrong."""
+    configurator = FakeConfigurator()
+    call(configurator, control.Configure, ip_version=4, document=["not", "a", "mapping"])
+    assert configurator.received == [(4, ["not", "a", "mapping"], False)]

@@ -246,6 +246,18 @@ def test_configure_failures_are_declared_errors(error, declared, check):
     assert not link.closed
 
 
+@pytest.mark.parametrize("command, version", [(commands.ConfigureDHCPv4, 4),
+                                               (commands.ConfigureDHCPv6, 6)])
+def test_region_document_without_shared_networks_still_stops(command, version):
+    """The region's configure keeps its meaning: a document with no shared
+    networks reaches the coalescer (which stops that family), with no
+    allow_stop asked for, unlike rackctl's control command."""
+    link = Link()
+    link.prepare()
+    link.call(link.region_protocol, command, document={"shared_networks": []})
+    assert link.coalescer.received == [(version, {"shared_networks": []}, False)]
+
+
 def test_reports_before_registration_are_refused():
     """The test region refuses UpdateLeases from an authenticated but unregistered rack."""
     link = Link()
