@@ -14,9 +14,7 @@ from provisioningserver.cli.common import (
     INVALID, OK, EmptyFile, add_socket_argument, call, fail, read_document_text, when,
 )
 from provisioningserver.cli.probe_commands import probe_lines
-from provisioningserver.dhcp.document import load_document
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.rpc import control
 
 
 def add_configure_arguments(parser):
@@ -57,6 +55,9 @@ def _print_outcome(outcome, out):
 
 
 def run_configure(args, out, err, stdin):
+    from provisioningserver.dhcp.document import load_document
+    from provisioningserver.rpc import control
+
     try:
         document = load_document(read_document_text(args.document, stdin),
                                  source=args.document)
@@ -76,11 +77,15 @@ def run_configure(args, out, err, stdin):
 
 
 def run_stop(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     code, response = call(args, out, err, control.StopDHCP, ip_version=6 if args.ipv6 else 4)
     return _show_outcome(args, out, code, response)
 
 
 def run_status(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     code, response = call(args, out, err, control.GetStatus)
     if response is None:
         return code

@@ -20,6 +20,13 @@ Declared errors come back as `AgentError` with the code and the JSON
 description the agent sent; a socket nobody answers on is `AgentUnreachable`.
 `call` wraps it for a command: it prints what went wrong (as text, or JSON
 with ``--json``) and returns the exit code with the response.
+
+rackctl starts fast because it imports only what a command needs: this
+module imports Twisted and the AMP declarations only inside `call_agent`,
+and the command modules import `provisioningserver.rpc.control` inside
+their run functions, so ``rackctl render`` never loads the reactor and
+``rackctl status`` never loads jinja2, netifaces or the document reader
+(tests/cli/test_imports.py holds both).
 """
 
 import errno
@@ -27,14 +34,6 @@ import json
 import os
 import re
 import time
-
-from twisted.internet import defer
-from twisted.internet.error import ConnectionRefusedError
-from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
-from twisted.protocols import amp
-
-from provisioningserver.config import RackdConfig
-from provisioningserver.rpc import control
 
 OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3
 
@@ -44,7 +43,11 @@ EXIT_CODES = {"INVALID_DOCUMENT": INVALID, "CONFIG_REJECTED": REJECTED,
               "DHCPD_FAILED": REJECTED, "ENVIRONMENT": ENVIRONMENT,
               "CONFIGURE_TIMEOUT": ENVIRONMENT, "FAILOVER_REFUSED": REJECTED}
 
-DEFAULT_SOCKET = RackdConfig().control_socket_path
+# RackdConfig's defaults, written here so that rackctl need not import the
+# config module (and through it the renderer) to parse its arguments;
+# tests/cli/test_imports.py checks they agree.
+DEFAULT_SOCKET = "/run/rackd/control.sock"
+DEFAULT_CONFIG_PATH = "/etc/rackd/rackd.yaml"
 CONNECT_TIMEOUT = 5
 
 
@@ -152,34 +155,45 @@ def unreachable_message(path, error):
     if number in (errno.EACCES, errno.EPERM):
         return (f"permission denied on {path}: the control socket is root's (mode 0600), "
                 "so rackctl needs root (sudo rackctl ...)")
+    from twisted.internet.error import ConnectionRefusedError
+
     if isinstance(error, ConnectionRefusedError):
         return (f"nothing listens on {path}: rackd is not running or left the socket "
                 "behind (systemctl status rackd)")
     return f"no rackd answers on {path}: {error}"
 
 
-@defer.inlineCallbacks
 def _call_once(reactor, path, command, arguments, timeout):
-    endpoint = UNIXClientEndpoint(reactor, path, timeout=timeout)
-    try:
-        protocol = yield connectProtocol(endpoint, amp.AMP())
-    except Exception as error:
-        raise AgentUnreachable(unreachable_message(path, error))
-    try:
-        d = protocol.callRemote(command, **arguments)
-        result = yield d
-    except tuple(control.ERRORS) as error:
-        raise AgentError(control.ERRORS[type(error)].decode("ascii"), str(error))
-    except amp.RemoteAmpError as error:
-        raise AgentError(error.errorCode.decode("ascii", "replace"), error.description)
-    finally:
-        protocol.transport.loseConnection()
-    return result
+    from twisted.internet import defer
+    from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
+    from twisted.protocols import amp
+
+    from provisioningserver.rpc import control
+
+    @defer.inlineCallbacks
+    def once():
+        endpoint = UNIXClientEndpoint(reactor, path, timeout=timeout)
+        try:
+            protocol = yield connectProtocol(endpoint, amp.AMP())
+        except Exception as error:
+            raise AgentUnreachable(unreachable_message(path, error))
+        try:
+            d = protocol.callRemote(command, **arguments)
+            result = yield d
+        except tuple(control.ERRORS) as error:
+            raise AgentError(control.ERRORS[type(error)].decode("ascii"), str(error))
+        except amp.RemoteAmpError as error:
+            raise AgentError(error.errorCode.decode("ascii", "replace"), error.description)
+        finally:
+            protocol.transport.loseConnection()
+        return result
+
+    return once()
 
 
 def call_agent(path, command, timeout=300, **arguments):
     """Call ``command`` on the agent at ``path`` and return its response."""
-    from twisted.internet import reactor
+    from twisted.internet import defer, reactor
 
     box = {}
 

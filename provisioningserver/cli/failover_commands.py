@@ -11,7 +11,6 @@ state itself shows in ``rackctl status``.
 import json
 
 from provisioningserver.cli.common import OK, add_socket_argument, call
-from provisioningserver.rpc import control
 
 
 def add_failover_arguments(parser):
@@ -27,6 +26,8 @@ def add_failover_arguments(parser):
 
 
 def run_failover(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     code, response = call(args, out, err, control.FailoverPartnerDown, peer=args.peer,
                           force=args.force)
     if response is None:

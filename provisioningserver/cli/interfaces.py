@@ -16,10 +16,7 @@ import json
 
 from provisioningserver.cli import output
 from provisioningserver.cli.common import INVALID, OK
-from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.network.discovery import discover
-from provisioningserver.network.selection import select
 
 
 def add_interfaces_arguments(parser):
@@ -88,8 +85,14 @@ def selection_dict(selection):
     }
 
 
-def run_interfaces(args, out, err, discover=discover):
+def run_interfaces(args, out, err, discover=None):
     """Run the command; returns the exit code. ``discover`` is injectable for tests."""
+    # Here, not at the top: rackctl's other commands never load netifaces.
+    from provisioningserver.dhcp.document import document_from_file
+    from provisioningserver.network.selection import select
+
+    if discover is None:
+        from provisioningserver.network.discovery import discover
     snapshot = discover()
     report = {"links": snapshot.to_dict()["links"]}
     if args.document is None:

@@ -6,7 +6,6 @@ are those of `provisioningserver.cli.common`.
 """
 
 from provisioningserver.cli.common import add_status_arguments, report, when
-from provisioningserver.rpc import control
 
 
 def _client(event):
@@ -52,10 +51,14 @@ def _print_pools(pools, out):
 
 
 def run_leases(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     return report(args, out, err, control.GetLeases, "leases", _print_leases)
 
 
 def run_history(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     arguments = {"limit": args.limit}
     if args.ip:
         arguments["ip"] = args.ip
@@ -72,8 +75,12 @@ def run_history(args, out, err, stdin=None):
 
 
 def run_pools(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     return report(args, out, err, control.GetPools, "pools", _print_pools)
 
 
 def run_unknown(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     return report(args, out, err, control.GetUnknown, "clients", _print_events)

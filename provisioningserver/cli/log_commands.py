@@ -14,7 +14,6 @@ import re
 import time
 
 from provisioningserver.cli.common import INVALID, add_status_arguments, fail, report, when
-from provisioningserver.rpc import control
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -68,6 +67,8 @@ def _print_problems(problems, out):
 
 
 def run_log(args, out, err, stdin=None, clock=time):
+    from provisioningserver.rpc import control
+
     if args.problems:
         return report(args, out, err, control.GetProblems, "problems", _print_problems)
     arguments = {}

@@ -12,7 +12,6 @@ unreachable. The latest probe also shows in ``rackctl status``.
 import json
 
 from provisioningserver.cli.common import OK, add_socket_argument, call
-from provisioningserver.rpc import control
 
 
 def add_probe_arguments(parser):
@@ -40,6 +39,8 @@ def probe_lines(entries):
 
 
 def run_probe(args, out, err, stdin=None):
+    from provisioningserver.rpc import control
+
     arguments = {} if args.interface is None else {"interface": args.interface}
     code, response = call(args, out, err, control.ProbeForeignDHCP, **arguments)
     if response is None:

@@ -27,19 +27,14 @@ from provisioningserver.cli import (
     probe_commands,
 )
 from provisioningserver.cli.common import (
-    ENVIRONMENT, INVALID, OK, REJECTED, EmptyFile, add_global_arguments, add_status_arguments,
-    merge_global_arguments, read_document_text,
+    DEFAULT_CONFIG_PATH, ENVIRONMENT, INVALID, OK, REJECTED, EmptyFile, add_global_arguments,
+    add_status_arguments, merge_global_arguments, read_document_text,
 )
-from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
-from provisioningserver.dhcp.document import load_document, parse_document
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.dhcp.render import redact, render
-from provisioningserver.dhcp.syntax import UnsafeString
-from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
-from provisioningserver.network.discovery import discover
-from provisioningserver.network.resolve import resolve_ntp
-from provisioningserver.network.selection import Selection, select
-from provisioningserver.system.keys import KEY_FILE, read_key
+
+# render and check import the renderer, the document reader and the network
+# discovery inside their functions: the agent commands never need them, and
+# rackctl's start-up time is most of a `rackctl status` (common.py says more).
 
 DHCPD_ENV = "RACKD_DHCPD"
 
@@ -90,6 +85,8 @@ def _version(args):
 
 
 def _load(args):
+    from provisioningserver.dhcp.document import load_document, parse_document
+
     version = _version(args)
     try:
         text = read_document_text(args.document)
@@ -103,6 +100,8 @@ def _load(args):
 
 
 def _rackd_config(args):
+    from provisioningserver.config import load_config
+
     try:
         return load_config(args.config)
     except OSError as error:
@@ -128,6 +127,9 @@ def _parse_rack_addresses(args):
 def _selection(args, config):
     """The agent's choice of interfaces and addresses on this machine, or the
     operator's --rack-address values."""
+    from provisioningserver.network.discovery import discover
+    from provisioningserver.network.selection import Selection, select
+
     if args.rack_address:
         return Selection(rack_addresses=_parse_rack_addresses(args), interfaces=())
     try:
@@ -139,6 +141,8 @@ def _selection(args, config):
 def _omapi_key(config, rackd):
     """(key, warnings): the document's key, else the one the agent keeps in its
     state_dir (read, never created: the agent creates it at its first configure)."""
+    from provisioningserver.system.keys import KEY_FILE, read_key
+
     if config.omapi_key:
         return config.omapi_key, ()
     path = os.path.join(rackd.state_dir, KEY_FILE)
@@ -155,6 +159,10 @@ def _omapi_key(config, rackd):
 
 def _render(args, config):
     """(rackd's config, the rendered config) as the agent would render it."""
+    from provisioningserver.dhcp.render import render
+    from provisioningserver.dhcp.syntax import UnsafeString
+    from provisioningserver.network.resolve import resolve_ntp
+
     rackd = _rackd_config(args)
     selection = _selection(args, config)
     key, warnings = _omapi_key(config, rackd)
@@ -179,6 +187,8 @@ def render_arguments(parser):
 
 
 def render_run(args):
+    from provisioningserver.dhcp.render import redact
+
     config = _load(args)
     _, rendered = _render(args, config)
     text = rendered.text if args.show_secrets else redact(rendered.text)
@@ -199,6 +209,8 @@ def check_arguments(parser):
 
 
 def check_run(args):
+    from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
+
     config = _load(args)
     rackd, rendered = _render(args, config)
     try:

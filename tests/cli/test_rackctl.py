@@ -25,7 +25,9 @@ def _write(tmp_path, text, name="doc.yaml"):
 
 def _links(monkeypatch, addresses):
     """Make this machine's links, as rackctl discovers them, ``{name: [addresses]}``."""
-    monkeypatch.setattr(rackctl, "discover", lambda: Snapshot.from_addresses(addresses))
+    # rackctl imports discover when it renders, from the discovery module.
+    from provisioningserver.network import discovery
+    monkeypatch.setattr(discovery, "discover", lambda: Snapshot.from_addresses(addresses))
 
 
 def test_render_masks_secret(capsys):
