@@ -14,7 +14,9 @@ returned instead of carried out.
   `dhcp.plan.plan` (None when what is applied is not known), and whether
   everything but the hosts renders as dhcpd serves it (``structure_same``,
   only read for host changes). The configurator works these out (the
-  heavy parts in a thread); the planner only compares them.
+  heavy parts in a thread); the planner only compares them. `needs_diff`
+  tells it when the diff can be skipped: when dhcpd must start or restart
+  whatever the document says.
 
 The decision, in order, the first that holds:
 
@@ -129,17 +131,32 @@ def after_live_failure(plan, failure):
                         reason=f"OMAPI failed ({failure}), so dhcpd is restarted instead")
 
 
-def _restart_reason(observed, desired):
-    """Why dhcpd must read a new config (rules 2 to 7), or None."""
+def needs_diff(observed, spec):
+    """Whether the plan for a document to run at ``spec`` reads its host
+    diff at all: not when dhcpd must (re)start whatever the document says
+    (rules 2 to 4), so the configurator can skip working it out."""
+    return _before_diff(observed, spec) is None
+
+
+def _before_diff(observed, spec):
+    """Why dhcpd must read a new config whatever the diff (rules 2 to 4), or None."""
     if observed.state != "running":
         return f"dhcpd was {observed.state}"
     running = observed.running_spec
-    if running != desired.spec:
+    if running != spec:
         changed = [name for name in _SPEC_FIELDS
-                   if getattr(running, name, None) != getattr(desired.spec, name)]
+                   if getattr(running, name, None) != getattr(spec, name)]
         return f"dhcpd must run with other {', '.join(changed) or 'settings'}"
     if not observed.config_known:
         return "what dhcpd serves is not known to this rackd"
+    return None
+
+
+def _restart_reason(observed, desired):
+    """Why dhcpd must read a new config (rules 2 to 7), or None."""
+    reason = _before_diff(observed, desired.spec)
+    if reason is not None:
+        return reason
     changes = desired.changes
     if isinstance(changes, NoChange):
         same = desired.fingerprint == observed.fingerprint

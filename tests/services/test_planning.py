@@ -10,7 +10,8 @@ from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 from provisioningserver.dhcpd.process import DhcpdSpec
 from provisioningserver.services.planning import (
-    BEYOND_HOSTS, Desired, Observed, after_live_failure, plan_configure, plan_stop)
+    BEYOND_HOSTS, Desired, Observed, after_live_failure, needs_diff, plan_configure,
+    plan_stop)
 from provisioningserver.services.steps import (
     ApplyHosts, CheckConfig, EnsureRunning, RecordConfig, SaveState, StopDhcpd, WriteConfig)
 
@@ -165,3 +166,15 @@ def test_a_stop_requested_names_its_reason():
     assert plan_stop(SERVING, "stop requested").reason == "stop requested"
     assert plan_stop(Observed(), "stop requested").reason == "dhcpd is already off"
     assert plan_stop(SERVING, "stop requested").steps == (StopDhcpd(), SaveState())
+
+
+@pytest.mark.parametrize("observed, spec, needed", [
+    (SERVING, SPEC, True),
+    (Observed(), SPEC, False),  # not running: started whatever the diff
+    (SERVING, attrs.evolve(SPEC, interfaces=("eth1",)), False),  # another spec
+    (attrs.evolve(SERVING, config_known=False), SPEC, False),  # nothing to diff against
+])
+def test_the_diff_is_needed_only_when_dhcpd_may_be_left_running(observed, spec, needed):
+    """needs_diff: the host diff is read only when dhcpd runs the desired
+    spec and what it serves is known; otherwise the plan restarts anyway."""
+    assert needs_diff(observed, spec) is needed
