@@ -3,7 +3,7 @@
 `plan_configure` takes two values and returns a `Plan`; it does no I/O and
 needs no reactor, so every branch is a row in a table test
 (tests/services/test_planning.py), and a dry run is the same plan,
-returned instead of carried out.
+returned instead of carried out (only its ``dhcpd -t`` check is run).
 
 - `Observed` is how things are: the monitor's reading of dhcpd (its state,
   the spec it runs with), what this rackd applied last (the spec, whether
@@ -11,7 +11,7 @@ returned instead of carried out.
   kept to put it back on a rollback, and its fingerprint).
 - `Desired` is what the new document asks for: the spec dhcpd must run
   with, the rendered text and its fingerprint, the host diff from
-  `dhcp.plan.plan` (None when what is applied is not known), and whether
+  `dhcp.plan.plan` (None when it was not needed), and whether
   everything but the hosts renders as dhcpd serves it (``structure_same``,
   only read for host changes). The configurator works these out (the
   heavy parts in a thread); the planner only compares them. `needs_diff`
