@@ -1,26 +1,36 @@
 """Carrying out a configure: document in, dhcpd serving it (or an error) out.
 
-The steps, one family at a time (a lock per family serialises callers):
+The Configurator is the executor of a plan it does not make. For each
+configure (one at a time per family: a lock serialises callers) it:
 
-1. parse and check the document (`DocumentError` names every bad field);
-2. choose interfaces and this rack's address on each subnet, and render;
-3. plan against the applied state (`provisioningserver.dhcp.plan`): nothing
-   to do, host changes that can go live over OMAPI, or a restart with reasons;
-4. check the full rendered text with the real ``dhcpd -t`` (in a thread: it is
-   a subprocess); a rejection changes nothing;
-5. host changes: remove, update, add over OMAPI, then write the full config
-   (so a later restart serves the same reservations); any OMAPI failure falls
-   back to the restart path, and the outcome says so;
-6. restart: write the config atomically, have the monitor restart dhcpd and
-   verify that it serves; if it does not, put the previous config back and
-   start it again; the error says whether that rollback worked;
-7. persist the applied state (`provisioningserver.services.dhcpstate`), so
-   that a restarted rackd adopts the same dhcpd and plans against it.
+1. gathers the inputs: parses and checks the document (`DocumentError`
+   names every bad field), chooses interfaces and this rack's address on
+   each subnet, resolves NTP names, renders, reads the config on disk and
+   diffs the hosts against the applied state (`dhcp.plan`);
+2. asks the planner (`services.planning`, pure) for the plan: an action,
+   its reason and its steps (`services.steps`);
+3. carries the steps out in order: ``dhcpd -t`` (a rejection changes
+   nothing), live host changes over OMAPI (removes, updates, adds; any
+   failure turns the plan into its fallback restart, and the outcome says
+   so), writing the config atomically, having the monitor start or restart
+   dhcpd and verify that it serves, and last, saving the applied state
+   (`services.dhcpstate`) so that a restarted rackd adopts the same dhcpd;
+4. when the start fails, or a caller cancels after something changed (its
+   deadline passed), runs the undo of the steps begun (`steps.undo`): the
+   previous config back and dhcpd started with it, or dhcpd stopped when
+   there was nothing before; the error says whether that worked.
 
-An empty document (no shared networks) stops the family's dhcpd.
+A dry run is the plan returned with only the check run. An empty
+document (no shared networks) stops the family's dhcpd.
+
+Nothing whose cost grows with the site runs on the reactor: parsing,
+rendering, diffing and planning run through ``run_in_thread`` (the
+injected ``deferToThread``), with every value they read gathered on the
+reactor first (the monitor's status, the applied state, the interface
+snapshot, the key) and no shared object touched from the thread; the
+reactor then carries out the plan.
 """
 
-import hashlib
 import os
 
 import attrs
@@ -30,15 +40,16 @@ from twisted.logger import Logger
 from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.document import parse_document
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
-from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
-from provisioningserver.dhcp.render import render
+from provisioningserver.dhcp.plan import CostModel
 from provisioningserver.dhcpd.check import check_config
 from provisioningserver.network.resolve import resolve_ntp
-from provisioningserver.network.selection import select
 from provisioningserver.services.dhcpstate import AppliedState, DHCPState
+from provisioningserver.services.gather import Run, fingerprint, gather
+from provisioningserver.services.planning import (
+    Desired, Observed, after_live_failure, plan_configure, plan_stop)
+from provisioningserver.services import steps
 from provisioningserver.system.files import DhcpdPaths, atomic_write, read_text
 from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
-from provisioningserver.dhcpd.process import DhcpdSpec
 
 log = Logger()
 
@@ -102,17 +113,6 @@ class Outcome:
         return attrs.asdict(self, value_serializer=lambda _, __, v: list(v) if isinstance(v, tuple) else v)
 
 
-def _size(path):
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
-
-
-def fingerprint(text):
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] if text is not None else None
-
-
 class Configurator:
     """Applies documents for both families; see the module docstring."""
 
@@ -155,7 +155,7 @@ class Configurator:
         return self.locks[ip_version].run(self._configure, ip_version, document, dry_run)
 
     def stop(self, ip_version):
-        return self.locks[ip_version].run(self._stop, ip_version, "stop requested", False)
+        return self.locks[ip_version].run(self._stop, ip_version)
 
     def resume(self):
         """At start: bring back (adopting where it runs) what was applied."""
@@ -170,119 +170,129 @@ class Configurator:
             results.append(d)
         return defer.gatherResults(results)
 
-    def _decide(self, config, inputs, applied, status, spec, previous_text, rendered, paths):
-        """The plan: NoChange, HostChanges or Restart (see provisioningserver.dhcp.plan)."""
-        if status.state != "running":
-            return Restart((f"dhcpd was {status.state}",))
-        if status.spec != spec:
-            changed = [name for name in ("interfaces", "dhcpd", "config_path", "leases_path")
-                       if getattr(status.spec, name, None) != getattr(spec, name)]
-            return Restart((f"dhcpd must run with other {', '.join(changed) or 'settings'}",))
-        if applied.config is None:
-            return Restart(("what dhcpd serves is not known to this rackd",))
-        decision = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=self.cost)
-        if isinstance(decision, NoChange):
-            same = rendered.text == previous_text
-        elif isinstance(decision, HostChanges):
-            # Only hosts differ in the document; anything else that renders differently
-            # (this rack's addresses, agent settings, templates) still needs a restart.
-            same = render(attrs.evolve(config, hosts=applied.config.hosts), inputs).text \
-                == previous_text
-        else:
-            return decision
-        if not same:
-            return Restart(("the rendered config changed beyond the document's hosts "
-                            "(rack addresses, agent settings or templates)",))
-        return decision
+    # Gathering: the inputs of the plan.
 
     @defer.inlineCallbacks
-    def _configure(self, ip_version, document, dry_run):
-        """The steps, and what a cancellation (a caller's deadline) leaves:
-        nothing changed yet, or a rollback to the applied state."""
-        progress = {}
-        try:
-            return (yield self._configure_steps(ip_version, document, dry_run, progress))
-        except defer.CancelledError:
-            if not progress.get("touched"):
-                raise ConfigureCancelled(rolled_back=False, restored=True)
-            log.warn("IPv{v} configure cancelled after it changed dhcpd: rolling back",
-                     v=ip_version)
-            previous = progress["previous_text"], progress["previous_spec"]
-            restored = yield self._roll_back(ip_version, progress["paths"], *previous)
-            # With nothing applied before, "stopped" is the applied state.
-            raise ConfigureCancelled(rolled_back=True, restored=restored or None in previous)
-
-    @defer.inlineCallbacks
-    def _configure_steps(self, ip_version, document, dry_run, progress):
-        config = parse_document(document, ip_version)
+    def _prepare(self, ip_version, document, dry_run):
+        """The `Run` for ``document``: its plan and what its outcome reports."""
+        config = yield self.run_in_thread(parse_document, document, ip_version)
+        monitor = self.monitors[ip_version]
         if config.is_empty:
-            return (yield self._stop(ip_version, "the document has no shared networks", dry_run))
+            observed = Observed(state=monitor.status().state)
+            return Run(ip_version, plan_configure(observed, Desired(empty=True, dry_run=dry_run)),
+                       dry_run=dry_run)
         dhcpd = find_dhcpd(self.config.dhcpd)
         if dhcpd is None:
             raise DhcpdMissing(f"dhcpd not found ({self.config.dhcpd or 'on PATH'})")
-        selection = select(config, self.links())
+        # Read on the reactor: the thread sees only these values.
+        snapshot = self.links()
         key = config.omapi_key or self.key_source()
-        ntp_addresses = yield self.run_in_thread(self.resolver, config)
-        inputs = self.config.render_inputs(ip_version, selection, key, ntp_addresses)
-        rendered = render(config, inputs)
-        paths = DhcpdPaths.for_family(self.config, ip_version)
-        spec = DhcpdSpec(ip_version=ip_version, dhcpd=dhcpd, config_path=paths.config,
-                         leases_path=paths.leases, pid_path=paths.pid, log_path=paths.log,
-                         interfaces=selection.interfaces)
-        monitor = self.monitors[ip_version]
-        status = monitor.status()
         applied = self.applied(ip_version)
-        previous_text = read_text(paths.config)
-        previous_spec = status.spec if status.state == "running" else applied.spec
-        progress.update(paths=paths, previous_text=previous_text, previous_spec=previous_spec)
-        decision = self._decide(config, inputs, applied, status, spec, previous_text, rendered,
-                                paths)
-        warnings = tuple(rendered.warnings) + tuple(
-            f"subnet {cidr} has no address on this rack: served as relayed, without boot options"
-            for cidr in selection.relayed)
+        ntp_addresses = yield self.run_in_thread(self.resolver, config)
+        status = monitor.status()  # after the lookups, which may take seconds
+        run = yield self.run_in_thread(gather, self.config, self.cost, ip_version, config,
+                                       snapshot, key, ntp_addresses, dhcpd, status, applied,
+                                       dry_run)
+        return run
 
-        def outcome(action, reason, hosts=None):
-            result = Outcome(ip_version, action, reason, fingerprint(rendered.text), warnings,
-                             selection.interfaces, hosts)
-            if not dry_run:
-                self.last_outcome[ip_version] = result
-            return result
+    # Carrying out.
 
-        if isinstance(decision, NoChange):
-            return outcome("unchanged", "the rendered config is what dhcpd already serves")
-        result = yield self.run_in_thread(self.checker, rendered.text, ip_version, dhcpd)
+    @defer.inlineCallbacks
+    def _configure(self, ip_version, document, dry_run):
+        """Gather, plan, carry out; and what a cancellation (a caller's
+        deadline) leaves: nothing changed yet, or the undo of what had."""
+        begun = []
+        try:
+            run = yield self._prepare(ip_version, document, dry_run)
+            return (yield self._carry_out(run, begun))
+        except defer.CancelledError:
+            undo = steps.undo(begun)
+            if not undo:
+                raise ConfigureCancelled(rolled_back=False, restored=True)
+            log.warn("IPv{v} configure cancelled after it changed dhcpd: rolling back",
+                     v=ip_version)
+            restored = yield self._undo(ip_version, undo)
+            # With nothing applied before, "stopped" is the applied state.
+            raise ConfigureCancelled(rolled_back=True,
+                                     restored=restored or not steps.restores(undo))
+
+    def _stop(self, ip_version):
+        observed = Observed(state=self.monitors[ip_version].status().state)
+        return self._carry_out(Run(ip_version, plan_stop(observed, "stop requested")), [])
+
+    @defer.inlineCallbacks
+    def _carry_out(self, run, begun):
+        """Run the plan's steps (only the safe ones in a dry run), noting
+        each in ``begun`` as it starts; the outcome."""
+        v, plan = run.ip_version, run.plan
+        pending = list(plan.steps)
+        while pending:
+            step = pending.pop(0)
+            if run.dry_run and not step.safe:
+                continue
+            begun.append(step)
+            try:
+                done = yield self._step(v, run, step)
+            except DhcpdDidNotStart as error:
+                undo = steps.undo(begun)
+                restored = yield self._undo(v, undo)
+                self.last_outcome[v] = Outcome(v, "failed", str(error), run.served,
+                                               run.warnings, ())
+                raise StartFailed(str(error), steps.restores(undo), restored)
+            if isinstance(step, steps.ApplyHosts) and done is not None:
+                # Live changes refused (``done`` says what failed): the fallback restart.
+                failure = done
+                log.warn("IPv{v} OMAPI failed ({f}): restarting dhcpd instead", v=v, f=failure)
+                plan = after_live_failure(plan, failure)
+                pending = list(plan.steps)
+        result = Outcome(v, plan.action, plan.reason, run.fingerprint, run.warnings,
+                         run.interfaces, plan.hosts)
+        if not run.dry_run:
+            self.last_outcome[v] = result
+        return result  # logged by services.configurelog
+
+    def _step(self, ip_version, run, step):
+        """Carry out one step: a Deferred or a value; for ApplyHosts, what
+        failed (None when every change went live)."""
+        monitor = self.monitors[ip_version]
+        if isinstance(step, steps.CheckConfig):
+            return self._check(ip_version, step)
+        if isinstance(step, steps.ApplyHosts):
+            return self._apply_live(ip_version, run.key, step.changes)
+        if isinstance(step, steps.WriteConfig):
+            atomic_write(step.path, step.text, mode=0o600)
+        elif isinstance(step, steps.RemoveConfig):
+            if os.path.exists(step.path):
+                os.unlink(step.path)
+        elif isinstance(step, steps.EnsureRunning):
+            return monitor.ensure_running(step.spec, restart=step.restart)
+        elif isinstance(step, steps.RecordConfig):
+            monitor.record_config(step.spec)
+        elif isinstance(step, steps.StopDhcpd):
+            return monitor.ensure_stopped()
+        elif isinstance(step, steps.SaveState):
+            self.state.save(ip_version, DHCPState(spec=step.spec, config=step.config))
+        else:
+            raise TypeError(f"not a configure step: {step!r}")
+        return None
+
+    @defer.inlineCallbacks
+    def _check(self, ip_version, step):
+        result = yield self.run_in_thread(self.checker, step.text, ip_version, step.dhcpd)
         if not result.ok:
             raise ConfigRejected(result)
-        if isinstance(decision, HostChanges):
-            counts = {"added": len(decision.add), "removed": len(decision.remove),
-                      "updated": len(decision.update)}
-            if dry_run:
-                return outcome("would-apply-live", decision.reason, counts)
-            progress["touched"] = True
-            failure = yield self._apply_live(ip_version, key, decision)
-            if failure is None:
-                atomic_write(paths.config, rendered.text, mode=0o600)
-                monitor.record_config(spec)
-                self.state.save(ip_version, DHCPState(spec=spec, config=config))
-                return outcome("applied-live", decision.reason, counts)
-            log.warn("IPv{v} OMAPI failed ({f}): restarting dhcpd instead", v=ip_version, f=failure)
-            decision = Restart((f"OMAPI failed ({failure}), so dhcpd is restarted instead",))
-        action = "started" if status.state != "running" else "restarted"
-        reason = decision.reason
-        if dry_run:
-            return outcome("would-start" if action == "started" else "would-restart", reason)
-        progress["touched"] = True
-        atomic_write(paths.config, rendered.text, mode=0o600)
-        try:
-            yield monitor.ensure_running(spec, restart=True)
-        except DhcpdDidNotStart as error:
-            restored = yield self._roll_back(ip_version, paths, previous_text, previous_spec)
-            self.last_outcome[ip_version] = Outcome(
-                ip_version, "failed", str(error), fingerprint(previous_text), warnings, ())
-            raise StartFailed(str(error), previous_text is not None and previous_spec is not None,
-                              restored)
-        self.state.save(ip_version, DHCPState(spec=spec, config=config))
-        return outcome(action, reason)  # logged by services.configurelog
+
+    @defer.inlineCallbacks
+    def _undo(self, ip_version, undo):
+        """Run an undo; whether the previous dhcpd came back (False too
+        when there was none to bring back)."""
+        for step in undo:
+            try:
+                yield self._step(ip_version, None, step)
+            except DhcpdDidNotStart as error:
+                log.error("Rollback of IPv{v} dhcpd failed: {e}", v=ip_version, e=error)
+                return False
+        return steps.restores(undo)
 
     @defer.inlineCallbacks
     def _apply_live(self, ip_version, key, changes):
@@ -308,36 +318,6 @@ class Configurator:
                 return f"{failed[0].error}{more}"
         return None
 
-    @defer.inlineCallbacks
-    def _roll_back(self, ip_version, paths, previous_text, previous_spec):
-        monitor = self.monitors[ip_version]
-        if previous_text is None or previous_spec is None:
-            if os.path.exists(paths.config):
-                os.unlink(paths.config)
-            yield monitor.ensure_stopped()
-            self.state.save(ip_version, DHCPState())
-            return False
-        atomic_write(paths.config, previous_text, mode=0o600)
-        try:
-            yield monitor.ensure_running(previous_spec, restart=True)
-        except DhcpdDidNotStart as error:
-            log.error("Rollback of IPv{v} dhcpd failed: {e}", v=ip_version, e=error)
-            return False
-        return True
-
-    @defer.inlineCallbacks
-    def _stop(self, ip_version, reason, dry_run):
-        monitor = self.monitors[ip_version]
-        running = monitor.status().state != "off"
-        action = ("would-stop" if dry_run else "stopped") if running else "unchanged"
-        result = Outcome(ip_version, action, reason if running else "dhcpd is already off")
-        if dry_run:
-            return result
-        yield monitor.ensure_stopped()
-        self.state.save(ip_version, DHCPState())
-        self.last_outcome[ip_version] = result
-        return result
-
     def status(self):
         report = {}
         for ip_version, monitor in self.monitors.items():
@@ -362,3 +342,4 @@ class Configurator:
         if self.failover_status is not None and "v4" in report:
             report["v4"]["failover_state"] = self.failover_status()
         return report
+

@@ -14,6 +14,7 @@ import pytest
 from twisted.internet import defer, task
 
 from provisioningserver.config import RackdConfig
+from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.omapi.client import AddHost, ChangeResult, RemoveHost, UpdateHostIP
 from provisioningserver.omapi.errors import OmapiError
@@ -21,7 +22,8 @@ from provisioningserver.dhcpd.check import CheckResult, DhcpdError
 from provisioningserver.network.links import Snapshot
 from provisioningserver.services.coalesce import Coalescer, ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected, Configurator, StartFailed
-from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
+from provisioningserver.services.gather import gather
+from provisioningserver.dhcpd.monitor import DhcpdDidNotStart, Outcome as MonitorOutcome
 
 IF = ipaddress.ip_interface
 
@@ -55,7 +57,8 @@ class FakeMonitor:
             self.current = FakeStatus(state="dead", reason="exited")
             return defer.fail(DhcpdDidNotStart("dhcpd exited: Not configured to listen"))
         self.current = FakeStatus(state="running", pid=100 + len(self.calls), spec=spec)
-        return defer.succeed(None)
+        # As the real monitor: what it did, which the configure must not mistake for a failure.
+        return defer.succeed(MonitorOutcome("started", self.current.pid, "started"))
 
     def record_config(self, spec):
         self.calls.append(("record", spec))
@@ -403,3 +406,18 @@ def test_the_applied_state_is_read_once_and_then_held_in_memory(rig):
     result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
     assert rig.configurator.state.generation == generation + 1
     assert os.path.exists(os.path.join(rig.config.state_dir, "applied-v4.json"))
+
+
+def test_parsing_rendering_and_planning_run_off_the_reactor(rig):
+    """What grows with the site (parsing the document; selecting, rendering,
+    diffing and planning) goes through run_in_thread, not the reactor."""
+    threaded = []
+
+    def run_in_thread(f, *args):
+        threaded.append(f)
+        return defer.maybeDeferred(f, *args)
+
+    rig.configurator.run_in_thread = run_in_thread
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    assert parse_document in threaded and gather in threaded
+    assert rig.configurator.checker in threaded

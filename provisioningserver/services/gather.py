@@ -1,0 +1,102 @@
+"""The inputs of a configure's plan, worked out in a thread.
+
+`gather` is what the Configurator hands ``run_in_thread``: everything a
+plan needs whose cost grows with the site (selecting interfaces, rendering
+the whole config, reading the file on disk, diffing the hosts, planning).
+It is a plain function of its arguments and reads nothing else: the
+monitor's status, the applied state, the interface snapshot and the key
+are read on the reactor first and handed in as values (all immutable), so
+the thread touches no object the reactor may change meanwhile. The files
+it reads are written only by the Configurator, under the family's lock,
+which the configure that called it holds.
+
+What it returns is a `Run`: the plan and what the configure's outcome
+reports beyond it. The rendered text itself is held only by the plan's
+steps (to check and write it); the outcome keeps its fingerprint.
+
+`structure_same` answers "does everything but the hosts render as dhcpd
+serves it?" for host changes, today by a second render with the applied
+hosts: the one function that structure fingerprints from the renderer will
+replace.
+"""
+
+import hashlib
+import os
+
+import attrs
+
+from provisioningserver.dhcp.plan import HostChanges, plan
+from provisioningserver.dhcp.render import render
+from provisioningserver.dhcpd.process import DhcpdSpec
+from provisioningserver.network.selection import select
+from provisioningserver.services.planning import Desired, Observed, needs_diff, plan_configure
+from provisioningserver.system.files import DhcpdPaths, read_text
+
+
+def fingerprint(text):
+    """A short digest of a config text (None for no text), as reported."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] if text is not None else None
+
+
+@attrs.frozen
+class Run:
+    """One configure's plan and what its outcome reports: the rendered
+    text's fingerprint, warnings and interfaces, and the fingerprint of what
+    was served before (the outcome of a failed start)."""
+
+    ip_version: int
+    plan: object
+    key: "str | None" = attrs.field(default=None, repr=False)  # for OMAPI
+    fingerprint: "str | None" = None
+    warnings: tuple = ()
+    interfaces: tuple = ()
+    served: "str | None" = None
+    dry_run: bool = False
+
+
+def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses, dhcpd,
+           status, applied, dry_run):
+    """The `Run` for ``config`` (a parsed, non-empty document) on this rack:
+    ``rackd_config`` the agent's settings, ``cost`` its `CostModel`,
+    ``status`` the monitor's reading, ``applied`` the family's `DHCPState`."""
+    selection = select(config, snapshot)
+    inputs = rackd_config.render_inputs(ip_version, selection, key, ntp_addresses)
+    rendered = render(config, inputs)
+    paths = DhcpdPaths.for_family(rackd_config, ip_version)
+    spec = DhcpdSpec(ip_version=ip_version, dhcpd=dhcpd, config_path=paths.config,
+                     leases_path=paths.leases, pid_path=paths.pid, log_path=paths.log,
+                     interfaces=selection.interfaces)
+    previous_text = read_text(paths.config)
+    observed = Observed(state=status.state, running_spec=status.spec,
+                        applied_spec=applied.spec, config_known=applied.config is not None,
+                        config_text=previous_text, fingerprint=fingerprint(previous_text))
+    changes = same = None
+    if needs_diff(observed, spec):
+        changes = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=cost)
+        same = structure_same(config, applied.config, inputs, previous_text, changes)
+    desired = Desired(spec=spec, config=config, text=rendered.text,
+                      fingerprint=fingerprint(rendered.text), changes=changes,
+                      structure_same=same, dry_run=dry_run)
+    warnings = tuple(rendered.warnings) + tuple(
+        f"subnet {cidr} has no address on this rack: served as relayed, without boot options"
+        for cidr in selection.relayed)
+    return Run(ip_version, plan_configure(observed, desired), key=key,
+               fingerprint=desired.fingerprint, warnings=warnings,
+               interfaces=selection.interfaces, served=observed.fingerprint, dry_run=dry_run)
+
+
+def structure_same(config, applied_config, inputs, previous_text, changes):
+    """Whether everything but the hosts renders as dhcpd serves it; only
+    asked for host changes (None otherwise). See the module docstring."""
+    if not isinstance(changes, HostChanges):
+        return None
+    # Only hosts differ in the document; anything else that renders differently
+    # (this rack's addresses, agent settings, templates) still needs a restart.
+    return render(attrs.evolve(config, hosts=applied_config.hosts), inputs).text == previous_text
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
