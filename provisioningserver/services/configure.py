@@ -38,7 +38,8 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from provisioningserver.dhcpd.binary import find_dhcpd
-from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.fragments import Fragments
+from provisioningserver.dhcp.incremental import read_document
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel
 from provisioningserver.dhcpd.check import check_config
@@ -136,6 +137,11 @@ class Configurator:
         self.state = state if state is not None else AppliedState(config.state_dir)
         # () -> the failover watch's reading, for the v4 status.
         self.failover_status = failover_status
+        # Per family: the applied document as read (`incremental.Parsed`), so
+        # the next read checks only what changed (None until a configure
+        # succeeds in this process), and the rendered host declarations.
+        self._parsed = {4: None, 6: None}
+        self._fragments = {4: Fragments(), 6: Fragments()}
 
     def applied(self, ip_version):
         return self.state.get(ip_version)
@@ -175,7 +181,10 @@ class Configurator:
     @defer.inlineCallbacks
     def _prepare(self, ip_version, document, dry_run):
         """The `Run` for ``document``: its plan and what its outcome reports."""
-        config = yield self.run_in_thread(parse_document, document, ip_version)
+        # Only what changed since the applied document is read and checked again.
+        parsed = yield self.run_in_thread(read_document, document, ip_version,
+                                          self._parsed[ip_version])
+        config = parsed.config
         monitor = self.monitors[ip_version]
         if config.is_empty:
             observed = Observed(state=monitor.status().state)
@@ -192,8 +201,8 @@ class Configurator:
         status = monitor.status()  # after the lookups, which may take seconds
         run = yield self.run_in_thread(gather, self.config, self.cost, ip_version, config,
                                        snapshot, key, ntp_addresses, dhcpd, status, applied,
-                                       dry_run)
-        return run
+                                       dry_run, self._fragments[ip_version])
+        return attrs.evolve(run, parsed=parsed)
 
     # Carrying out.
 
@@ -271,7 +280,10 @@ class Configurator:
         elif isinstance(step, steps.StopDhcpd):
             return monitor.ensure_stopped()
         elif isinstance(step, steps.SaveState):
-            self.state.save(ip_version, DHCPState(spec=step.spec, config=step.config))
+            self.state.save(ip_version, DHCPState(spec=step.spec, config=step.config,
+                                                  structure=step.structure))
+            # What the next read of a document compares against (None: stopped).
+            self._parsed[ip_version] = run.parsed if step.config is not None else None
         else:
             raise TypeError(f"not a configure step: {step!r}")
         return None

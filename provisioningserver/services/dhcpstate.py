@@ -36,6 +36,9 @@ class DHCPState:
 
     spec: "DhcpdSpec | None" = None
     config: object = None
+    # The rendered structure's digest (`Rendered.structure`: the config but
+    # its host declarations) of what dhcpd serves; None when not known.
+    structure: "str | None" = None
 
 
 def state_path(state_dir, ip_version):
@@ -64,7 +67,7 @@ def load_state(state_dir, ip_version):
         config = None
         if data.get("document") is not None:
             config = parse_document(data["document"], ip_version)
-        return DHCPState(spec=spec, config=config)
+        return DHCPState(spec=spec, config=config, structure=data.get("structure"))
     except (ValueError, KeyError, TypeError, DocumentError) as error:
         log.warn("Ignoring unreadable applied state for IPv{v}: {e}", v=ip_version, e=error)
         return DHCPState()
@@ -75,6 +78,7 @@ def save_state(state_dir, ip_version, state):
         "version": FORMAT_VERSION,
         "spec": attrs.asdict(state.spec) if state.spec is not None else None,
         "document": to_document(state.config) if state.config is not None else None,
+        "structure": state.structure,
     }
     # The document holds the OMAPI key: owner only.
     atomic_write(state_path(state_dir, ip_version), json.dumps(data), mode=0o600)

@@ -15,9 +15,9 @@ reports beyond it. The rendered text itself is held only by the plan's
 steps (to check and write it); the outcome keeps its fingerprint.
 
 `structure_same` answers "does everything but the hosts render as dhcpd
-serves it?" for host changes, today by a second render with the applied
-hosts: the one function that structure fingerprints from the renderer will
-replace.
+serves it?" for host changes: the rendered structure's digest
+(`Rendered.structure`) against the one kept in the applied state, so a
+hosts-only change needs no second full render.
 """
 
 import hashlib
@@ -52,16 +52,19 @@ class Run:
     interfaces: tuple = ()
     served: "str | None" = None
     dry_run: bool = False
+    parsed: object = attrs.field(default=None, repr=False)  # incremental.Parsed
 
 
 def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses, dhcpd,
-           status, applied, dry_run):
+           status, applied, dry_run, fragments=None):
     """The `Run` for ``config`` (a parsed, non-empty document) on this rack:
     ``rackd_config`` the agent's settings, ``cost`` its `CostModel`,
-    ``status`` the monitor's reading, ``applied`` the family's `DHCPState`."""
+    ``status`` the monitor's reading, ``applied`` the family's `DHCPState`,
+    ``fragments`` the family's `render.Fragments` (its host declarations
+    kept from the last render; the family's lock keeps it to one thread)."""
     selection = select(config, snapshot)
     inputs = rackd_config.render_inputs(ip_version, selection, key, ntp_addresses)
-    rendered = render(config, inputs)
+    rendered = render(config, inputs, fragments)
     paths = DhcpdPaths.for_family(rackd_config, ip_version)
     spec = DhcpdSpec(ip_version=ip_version, dhcpd=dhcpd, config_path=paths.config,
                      leases_path=paths.leases, pid_path=paths.pid, log_path=paths.log,
@@ -73,10 +76,10 @@ def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses,
     changes = same = None
     if needs_diff(observed, spec):
         changes = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=cost)
-        same = structure_same(config, applied.config, inputs, previous_text, changes)
+        same = structure_same(config, applied, inputs, previous_text, changes, rendered)
     desired = Desired(spec=spec, config=config, text=rendered.text,
                       fingerprint=fingerprint(rendered.text), changes=changes,
-                      structure_same=same, dry_run=dry_run)
+                      structure_same=same, structure=rendered.structure, dry_run=dry_run)
     warnings = tuple(rendered.warnings) + tuple(
         f"subnet {cidr} has no address on this rack: served as relayed, without boot options"
         for cidr in selection.relayed)
@@ -85,14 +88,20 @@ def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses,
                interfaces=selection.interfaces, served=observed.fingerprint, dry_run=dry_run)
 
 
-def structure_same(config, applied_config, inputs, previous_text, changes):
+def structure_same(config, applied, inputs, previous_text, changes, rendered):
     """Whether everything but the hosts renders as dhcpd serves it; only
-    asked for host changes (None otherwise). See the module docstring."""
+    asked for host changes (None otherwise). See the module docstring.
+
+    Only hosts differ in the document; anything else that renders
+    differently (this rack's addresses, agent settings, templates) still
+    needs a restart. With the applied structure's digest known, that is one
+    comparison; a state file from before digests were kept costs one more
+    render, with the applied hosts, compared with the file dhcpd serves."""
     if not isinstance(changes, HostChanges):
         return None
-    # Only hosts differ in the document; anything else that renders differently
-    # (this rack's addresses, agent settings, templates) still needs a restart.
-    return render(attrs.evolve(config, hosts=applied_config.hosts), inputs).text == previous_text
+    if applied.structure is not None:
+        return rendered.structure == applied.structure
+    return render(attrs.evolve(config, hosts=applied.config.hosts), inputs).text == previous_text
 
 
 def _size(path):

@@ -84,6 +84,7 @@ class Desired:
     fingerprint: "str | None" = None
     changes: object = None  # NoChange, HostChanges or Restart; None when not known
     structure_same: "bool | None" = None  # all but hosts renders as served
+    structure: "str | None" = None  # the rendered structure's digest, kept as applied
     dry_run: bool = False
 
 
@@ -179,7 +180,7 @@ def _restart_steps(observed, desired):
     text, spec = _restores(observed)
     return (WriteConfig(desired.spec.config_path, desired.text, restore=text),
             EnsureRunning(desired.spec, restart=True, restore=spec),
-            SaveState(desired.spec, desired.config))
+            SaveState(desired.spec, desired.config, desired.structure))
 
 
 def _restart(observed, desired, reason):
@@ -200,7 +201,7 @@ def _live(observed, desired, changes):
              ApplyHosts(changes, restore=spec),
              WriteConfig(desired.spec.config_path, desired.text, restore=text),
              RecordConfig(desired.spec),
-             SaveState(desired.spec, desired.config))
+             SaveState(desired.spec, desired.config, desired.structure))
     # Only reached with dhcpd running, so the fallback is a restart.
     fallback = Plan("restarted", "", _restart_steps(observed, desired))
     action = "would-apply-live" if desired.dry_run else "applied-live"

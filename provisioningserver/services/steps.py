@@ -150,6 +150,7 @@ class SaveState:
 
     spec: object = None
     config: object = attrs.field(default=None, repr=False)
+    structure: "str | None" = None  # the rendered structure's digest
     safe = False
     phase = STATE
 

@@ -22,6 +22,7 @@ from provisioningserver.dhcpd.check import CheckResult, DhcpdError
 from provisioningserver.network.links import Snapshot
 from provisioningserver.services.coalesce import Coalescer, ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected, Configurator, StartFailed
+from provisioningserver.dhcp.incremental import read_document
 from provisioningserver.services.gather import gather
 from provisioningserver.dhcpd.monitor import DhcpdDidNotStart, Outcome as MonitorOutcome
 
@@ -409,7 +410,7 @@ def test_the_applied_state_is_read_once_and_then_held_in_memory(rig):
 
 
 def test_parsing_rendering_and_planning_run_off_the_reactor(rig):
-    """What grows with the site (parsing the document; selecting, rendering,
+    """What grows with the site (reading the document; selecting, rendering,
     diffing and planning) goes through run_in_thread, not the reactor."""
     threaded = []
 
@@ -419,5 +420,27 @@ def test_parsing_rendering_and_planning_run_off_the_reactor(rig):
 
     rig.configurator.run_in_thread = run_in_thread
     result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
-    assert parse_document in threaded and gather in threaded
+    assert read_document in threaded and gather in threaded
     assert rig.configurator.checker in threaded
+
+
+def test_a_hosts_only_change_is_judged_by_the_structure_digest_not_a_second_render(rig):
+    """After a configure the applied state keeps the rendered structure's
+    digest; a later host change compares digests (no second render), and a
+    change elsewhere that renders differently still restarts."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    assert rig.configurator.applied(4).structure
+    outcome = result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    assert outcome.action == "applied-live"
+    outcome = result_of(rig.configurator.configure(4, document(hosts=[host(10)],
+                                                               dns="198.18.0.3")))
+    assert outcome.action == "restarted"
+
+
+def test_the_next_read_reuses_the_applied_document(rig):
+    """A successful configure keeps the document as read; the next read
+    starts from it (an unchanged host is the very same object)."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    first = rig.configurator.applied(4).config.hosts[0]
+    result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    assert rig.configurator.applied(4).config.hosts[0] is first
