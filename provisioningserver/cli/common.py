@@ -31,6 +31,7 @@ from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
 from twisted.protocols import amp
 
 from provisioningserver.config import RackdConfig
+from provisioningserver.dhcpd.check import error_text
 from provisioningserver.rpc import control
 
 OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3
@@ -149,8 +150,8 @@ def _print_agent_error(details, err):
         if "field" in problem:
             print(f"rackctl: {problem['field'] or 'document'}: {problem['error']}", file=err)
         else:
-            print(f"rackctl: dhcpd: line {problem.get('line_num')}: {problem['error']}",
-                  file=err)
+            text = error_text(problem["error"], problem.get("line_num"), problem.get("where"))
+            print(f"rackctl: dhcpd: {text}", file=err)
             if problem.get("line") is not None:
                 print(f"    {problem['line']}", file=err)
                 if problem.get("position") is not None:

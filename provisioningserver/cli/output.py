@@ -6,6 +6,8 @@ way and the tests can check the words without running anything.
 
 import json
 
+from provisioningserver.dhcpd.check import error_record, located_text
+
 
 def problems_json(error):
     """A `DocumentError` as ``{"errors": [{"field", "error"}]}``."""
@@ -22,9 +24,9 @@ def problems_text(error, source):
 
 
 def dhcpd_error_text(error):
-    """One dhcpd complaint: line number and message, the line, a caret under the spot."""
-    where = f"line {error.line_num}: " if error.line_num is not None else ""
-    lines = [f"{where}{error.error}"]
+    """One dhcpd complaint: where (in the document when located, else the
+    rendered line) and message, the line, a caret under the spot."""
+    lines = [located_text(error)]
     if error.line is not None:
         lines.append(f"    {error.line}")
         if error.position is not None:
@@ -43,8 +45,7 @@ def check_text(result, ip_version):
 def check_json(result, warnings=()):
     return json.dumps({
         "ok": result.ok,
-        "errors": [{"error": e.error, "line_num": e.line_num, "line": e.line,
-                    "position": e.position} for e in result.errors],
+        "errors": [error_record(e) for e in result.errors],
         "warnings": list(warnings),
     }, indent=2)
 

@@ -32,7 +32,8 @@ from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
-from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
+from provisioningserver.dhcp.sourcemap import source_map
+from provisioningserver.dhcpd.check import DhcpdNotFound, check_config, locate
 from provisioningserver.network.discovery import discover
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.network.selection import Selection, select
@@ -195,6 +196,8 @@ def check_run(args):
         result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd or rackd.dhcpd)
     except DhcpdNotFound as error:
         _fail(args, ENVIRONMENT, str(error))
+    if not result.ok:
+        result = locate(result, source_map(config, rendered.text))
     if args.json:
         print(output.check_json(result, rendered.warnings))
     else:

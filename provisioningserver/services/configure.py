@@ -32,7 +32,8 @@ from provisioningserver.dhcp.document import parse_document
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 from provisioningserver.dhcp.render import render
-from provisioningserver.dhcpd.check import check_config
+from provisioningserver.dhcp.sourcemap import source_map
+from provisioningserver.dhcpd.check import check_config, locate
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.network.selection import select
 from provisioningserver.services.dhcpstate import AppliedState, DHCPState
@@ -47,10 +48,20 @@ class DhcpdMissing(Exception):
     """No dhcpd binary where rackd looks for one."""
 
 
+# What serves after a rejection (ConfigRejected.before): a rejection changes nothing.
+STILL_SERVES = "the previous config still serves"
+UNKNOWN_SERVES = "dhcpd keeps serving the config it had (not one this rackd applied)"
+NOTHING_SERVED = "nothing served before"
+
+
 class ConfigRejected(Exception):
-    def __init__(self, result):
-        self.result = result
-        super().__init__("dhcpd rejected the rendered config")
+    """dhcpd -t refused the rendered config. ``result`` is the `CheckResult`
+    (its errors located in the document); ``before`` says what serves."""
+
+    def __init__(self, result, before=None):
+        self.result, self.before = result, before
+        tail = f"; {before}" if before else ""
+        super().__init__(f"dhcpd rejected the rendered config{tail}")
 
 
 class StartFailed(Exception):
@@ -252,7 +263,10 @@ class Configurator:
             return outcome("unchanged", "the rendered config is what dhcpd already serves")
         result = yield self.run_in_thread(self.checker, rendered.text, ip_version, dhcpd)
         if not result.ok:
-            raise ConfigRejected(result)
+            # Mapped back to the document only now: the map reads every line.
+            before = (NOTHING_SERVED if status.state != "running" else
+                      STILL_SERVES if applied.config is not None else UNKNOWN_SERVES)
+            raise ConfigRejected(locate(result, source_map(config, rendered.text)), before=before)
         if isinstance(decision, HostChanges):
             counts = {"added": len(decision.add), "removed": len(decision.remove),
                       "updated": len(decision.update)}
