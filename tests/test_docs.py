@@ -178,7 +178,7 @@ OPERATOR_DOCS = ("defaults.md", "boot.md", "troubleshooting.md", "maas.md", "reg
 # Names in those docs that are neither rackd.yaml keys nor document fields: wire
 # and report fields, a metric.
 REPORT_NAMES = {"no_free_leases", "rackd_foreign_dhcp_servers", "line_num", "rolled_back",
-                "server_id", "state_known"}
+                "server_id", "state_known", "snippet_line"}
 
 
 def _config_keys():

@@ -254,6 +254,8 @@ def family_mismatch(problems, source):
 
 
 def _print_agent_error(details, err, source="the document"):
+    from provisioningserver.dhcpd.check import error_text  # only for a rejection
+
     errors = details.get("errors", ())
     line = family_mismatch([(p["field"], p["error"]) for p in errors if "field" in p], source)
     if line and all("field" in p for p in errors):
@@ -263,8 +265,8 @@ def _print_agent_error(details, err, source="the document"):
         if "field" in problem:
             print(f"rackctl: {problem['field'] or 'document'}: {problem['error']}", file=err)
         else:
-            print(f"rackctl: dhcpd: line {problem.get('line_num')}: {problem['error']}",
-                  file=err)
+            text = error_text(problem["error"], problem.get("line_num"), problem.get("where"))
+            print(f"rackctl: dhcpd: {text}", file=err)
             if problem.get("line") is not None:
                 print(f"    {problem['line']}", file=err)
                 if problem.get("position") is not None:

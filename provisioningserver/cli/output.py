@@ -28,9 +28,11 @@ def problems_text(error, source):
 
 
 def dhcpd_error_text(error):
-    """One dhcpd complaint: line number and message, the line, a caret under the spot."""
-    where = f"line {error.line_num}: " if error.line_num is not None else ""
-    lines = [f"{where}{error.error}"]
+    """One dhcpd complaint: where (in the document when located, else the
+    rendered line) and message, the line, a caret under the spot."""
+    from provisioningserver.dhcpd.check import located_text  # with the check, not before
+
+    lines = [located_text(error)]
     if error.line is not None:
         lines.append(f"    {error.line}")
         if error.position is not None:
@@ -47,10 +49,11 @@ def check_text(result, ip_version):
 
 
 def check_json(result, warnings=()):
+    from provisioningserver.dhcpd.check import error_record
+
     return json.dumps({
         "ok": result.ok,
-        "errors": [{"error": e.error, "line_num": e.line_num, "line": e.line,
-                    "position": e.position} for e in result.errors],
+        "errors": [error_record(e) for e in result.errors],
         "warnings": list(warnings),
     }, indent=2)
 

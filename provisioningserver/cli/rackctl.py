@@ -209,7 +209,8 @@ def check_arguments(parser):
 
 
 def check_run(args):
-    from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
+    from provisioningserver.dhcp.sourcemap import source_map
+    from provisioningserver.dhcpd.check import DhcpdNotFound, check_config, locate
 
     config = _load(args)
     rackd, rendered = _render(args, config)
@@ -217,6 +218,8 @@ def check_run(args):
         result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd or rackd.dhcpd)
     except DhcpdNotFound as error:
         _fail(args, ENVIRONMENT, str(error))
+    if not result.ok:
+        result = locate(result, source_map(config, rendered.text))
     if args.json:
         print(output.check_json(result, rendered.warnings))
     else:

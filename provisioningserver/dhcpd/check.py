@@ -16,6 +16,14 @@ recorded output); `check_config` does the I/O: a private temporary file (mode
 0600: the config holds the OMAPI secret) and the process, with the process
 runner injectable. dhcpd echoes lines of the config, so its output is
 redacted before anyone sees it.
+
+dhcpd's line numbers are the rendered file's, which nobody wrote. A caller
+holding the document passes a refused result through `locate` with the
+config's `provisioningserver.dhcp.sourcemap.source_map`: each error then
+carries its `Origin` (a snippet's name and own line, a field's path, or
+rackd's text), and `error_text` and `error_record` put it first wherever the
+error is shown. The map is made only then, so an accepted config costs
+nothing more.
 """
 
 import os
@@ -27,6 +35,7 @@ import attrs
 
 from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.render import redact
+from provisioningserver.dhcp.sourcemap import describe
 
 
 class DhcpdNotFound(Exception):
@@ -39,6 +48,8 @@ class DhcpdError:
     line_num: "int | None" = None
     line: "str | None" = None
     position: "int | None" = None
+    # Where the line came from in the document (a sourcemap.Origin); set by `locate`.
+    origin: object = None
 
 
 @attrs.frozen
@@ -80,6 +91,44 @@ def parse_errors(output, path):
                                      position=caret))
         i += 1
     return tuple(errors)
+
+
+def locate(result, source_map):
+    """``result`` with each error that names a line given that line's origin
+    in the document, from ``source_map`` (a `sourcemap.SourceMap`)."""
+    return attrs.evolve(result, errors=tuple(
+        attrs.evolve(e, origin=source_map.origin(e.line_num)) if e.line_num is not None else e
+        for e in result.errors))
+
+
+def error_text(message, line_num=None, where=None):
+    """One complaint in words: the document's place first when known, e.g.
+    ``in snippet 'pxe-extra' (global_dhcp_snippets[0]) line 2: semicolon
+    expected. (rendered line 47)``; else ``line 47: ...``."""
+    if where:
+        rendered = f" (rendered line {line_num})" if line_num is not None else ""
+        return f"{where}: {message}{rendered}"
+    if line_num is not None:
+        return f"line {line_num}: {message}"
+    return message
+
+
+def located_text(error):
+    """`error_text` of a `DhcpdError`, with its origin when `locate` gave one."""
+    where = describe(error.origin) if error.origin is not None else None
+    return error_text(error.error, error.line_num, where)
+
+
+def error_record(error):
+    """A `DhcpdError` as the JSON rackctl and the control socket give: dhcpd's
+    line (``line_num``, ``line``, ``position``) and, when located, ``where``
+    in words with its parts (``path``, ``snippet``, ``snippet_line``)."""
+    origin = error.origin
+    return {"error": error.error, "line_num": error.line_num, "line": error.line,
+            "position": error.position,
+            "where": describe(origin) if origin is not None else None,
+            "path": getattr(origin, "path", None), "snippet": getattr(origin, "snippet", None),
+            "snippet_line": getattr(origin, "line", None)}
 
 
 def _unlocated(output):

@@ -17,7 +17,10 @@ class InvalidDocument(Exception):
 
 class ConfigRejected(Exception):
     """dhcpd -t rejected the rendered config; the description holds dhcpd's
-    errors (line, text, caret position) as JSON, secrets redacted."""
+    errors as JSON (line, text, caret position, secrets redacted; and where
+    in the document: ``where`` in words, ``path``, ``snippet``,
+    ``snippet_line``), ``before`` (what serves meanwhile: the previous config,
+    or nothing served before) and ``error``, the whole in one sentence."""
 
 
 class DhcpdFailed(Exception):

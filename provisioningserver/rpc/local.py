@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from twisted.protocols import amp
 
 from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.dhcpd.check import error_record
 from provisioningserver.rpc import control
 from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.leases import reports
@@ -38,9 +39,9 @@ def translate(failure):
         raise control.InvalidDocument(_describe("invalid-document", errors=[
             {"field": p.path, "error": p.message} for p in error.problems]))
     if isinstance(error, ConfigRejected):
-        raise control.ConfigRejected(_describe("config-rejected", errors=[
-            {"error": e.error, "line_num": e.line_num, "line": e.line, "position": e.position}
-            for e in error.result.errors], output=error.result.output))
+        raise control.ConfigRejected(_describe(
+            "config-rejected", errors=[error_record(e) for e in error.result.errors],
+            output=error.result.output, before=error.before, error=str(error)))
     if isinstance(error, StartFailed):
         raise control.DhcpdFailed(_describe("dhcpd-failed", error=str(error),
                                              rolled_back=error.rolled_back,

@@ -42,7 +42,8 @@ from provisioningserver.dhcp.fragments import Fragments
 from provisioningserver.dhcp.incremental import read_document
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel
-from provisioningserver.dhcpd.check import check_config
+from provisioningserver.dhcp.sourcemap import source_map
+from provisioningserver.dhcpd.check import check_config, locate
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.services.dhcpstate import AppliedState, DHCPState
 from provisioningserver.services.gather import Run, fingerprint, gather
@@ -59,10 +60,20 @@ class DhcpdMissing(Exception):
     """No dhcpd binary where rackd looks for one."""
 
 
+# What serves after a rejection (ConfigRejected.before): a rejection changes nothing.
+STILL_SERVES = "the previous config still serves"
+UNKNOWN_SERVES = "dhcpd keeps serving the config it had (not one this rackd applied)"
+NOTHING_SERVED = "nothing served before"
+
+
 class ConfigRejected(Exception):
-    def __init__(self, result):
-        self.result = result
-        super().__init__("dhcpd rejected the rendered config")
+    """dhcpd -t refused the rendered config. ``result`` is the `CheckResult`
+    (its errors located in the document); ``before`` says what serves."""
+
+    def __init__(self, result, before=None):
+        self.result, self.before = result, before
+        tail = f"; {before}" if before else ""
+        super().__init__(f"dhcpd rejected the rendered config{tail}")
 
 
 class StartFailed(Exception):
@@ -265,7 +276,7 @@ class Configurator:
         failed (None when every change went live)."""
         monitor = self.monitors[ip_version]
         if isinstance(step, steps.CheckConfig):
-            return self._check(ip_version, step)
+            return self._check(ip_version, run, step)
         if isinstance(step, steps.ApplyHosts):
             return self._apply_live(ip_version, run.key, step.changes)
         if isinstance(step, steps.WriteConfig):
@@ -289,10 +300,19 @@ class Configurator:
         return None
 
     @defer.inlineCallbacks
-    def _check(self, ip_version, step):
+    def _check(self, ip_version, run, step):
         result = yield self.run_in_thread(self.checker, step.text, ip_version, step.dhcpd)
         if not result.ok:
-            raise ConfigRejected(result)
+            # Mapped back to the document only now: the map reads every line.
+            if run is not None and run.parsed is not None:
+                result = locate(result, source_map(run.parsed.config, step.text))
+            raise ConfigRejected(result, before=self._serving(ip_version))
+
+    def _serving(self, ip_version):
+        """What serves while a rejected config changes nothing."""
+        if self.monitors[ip_version].status().state != "running":
+            return NOTHING_SERVED
+        return STILL_SERVES if self.applied(ip_version).config is not None else UNKNOWN_SERVES
 
     @defer.inlineCallbacks
     def _undo(self, ip_version, undo):

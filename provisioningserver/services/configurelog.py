@@ -7,7 +7,9 @@ the reason, the host counts of a live change and the run's duration, e.g.::
     IPv4 configure: applied-live in 0.042 s: 2 hosts changed (hosts +1 -0 ~1)
     IPv4 configure: restarted in 0.61 s: dns_servers changed
     IPv4 configure: invalid document in 0.003 s: 2 problems: hosts[3].mac: ...
-    IPv4 configure: rejected by dhcpd in 0.2 s: line 40: expecting a parameter ...
+    IPv4 configure: rejected by dhcpd in 0.2 s: in snippet 'pxe-extra'
+        (global_dhcp_snippets[0]) line 2: semicolon expected. (rendered line 47);
+        nothing was changed: the previous config still serves
 
 An operator reading ``journalctl -u rackd`` sees every change to DHCP
 there, with nothing else needed.
@@ -17,6 +19,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.dhcpd.check import located_text
 from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
 
@@ -45,8 +48,9 @@ def describe(ip_version, result, seconds):
         n = len(error.problems)
         return "warn", f"{head}: invalid document {took}: {n} problem{'s' * (n != 1)}: {shown}"
     if isinstance(error, ConfigRejected):
-        found = "; ".join(_located(e) for e in error.result.errors) or "no error text"
-        return "warn", f"{head}: rejected by dhcpd {took}: {found}; nothing was changed"
+        found = "; ".join(located_text(e) for e in error.result.errors) or "no error text"
+        before = f": {error.before}" if error.before else ""
+        return "warn", f"{head}: rejected by dhcpd {took}: {found}; nothing was changed{before}"
     if isinstance(error, StartFailed):
         return "error", f"{head}: failed {took}: {error}"
     if isinstance(error, ConfigureTimeout):
@@ -55,10 +59,6 @@ def describe(ip_version, result, seconds):
         return "error", f"{head}: no dhcpd {took}: {error}"
     return "error", f"{head}: error {took}: {type(error).__name__}: {error}"
 
-
-def _located(error):
-    where = f"line {error.line_num}: " if error.line_num is not None else ""
-    return f"{where}{error.error}"
 
 
 class ConfigureLog:

@@ -14,9 +14,14 @@ import sys
 
 import pytest
 from twisted.internet.error import ConnectError
+from twisted.python.failure import Failure
 
 from provisioningserver.cli import common
+from provisioningserver.dhcp.sourcemap import Origin
+from provisioningserver.dhcpd.check import CheckResult, DhcpdError
 from provisioningserver.rpc import control
+from provisioningserver.rpc.local import translate
+from provisioningserver.services.configure import ConfigRejected
 
 PACKAGE = pathlib.Path(common.__file__).resolve().parents[1]
 
@@ -52,6 +57,33 @@ def test_call_maps_declared_errors_to_exit_codes(monkeypatch, code, exit_code):
     out, err = io.StringIO(), io.StringIO()
     assert common.call(_args(), out, err, control.GetStatus) == (exit_code, None)
     assert err.getvalue() == "rackctl: refused\n" and out.getvalue() == ""
+
+
+@pytest.mark.parametrize("before", ["the previous config still serves", "nothing served before"])
+def test_call_prints_a_rejection_in_the_documents_terms(monkeypatch, before):
+    """A rejection, described by the agent's own translate, prints the snippet and its
+    line before the rendered line, dhcpd's line with a caret, and what serves."""
+    origin = Origin(path="global_dhcp_snippets[0]", snippet="pxe-extra", line=2)
+    rejected = ConfigRejected(CheckResult(ok=False, errors=(
+        DhcpdError("semicolon expected.", 47, "bogus 1;", 6, origin=origin),)), before=before)
+    try:
+        translate(Failure(rejected))
+    except control.ConfigRejected as declared:
+        description = str(declared)
+
+    def refuse(socket, command, **arguments):
+        raise common.AgentError("CONFIG_REJECTED", description)
+
+    monkeypatch.setattr(common, "call_agent", refuse)
+    out, err = io.StringIO(), io.StringIO()
+    assert common.call(_args(), out, err, control.Configure) == (common.REJECTED, None)
+    assert err.getvalue().splitlines() == [
+        "rackctl: dhcpd: in snippet 'pxe-extra' (global_dhcp_snippets[0]) line 2: "
+        "semicolon expected. (rendered line 47)",
+        "    bogus 1;",
+        "          ^",
+        f"rackctl: dhcpd rejected the rendered config; {before}",
+    ]
 
 
 def test_call_unreachable_agent_is_environment_and_json_says_so(monkeypatch):

@@ -3,6 +3,7 @@ that they render with what the agent renders with (rackd.yaml, the selection
 of interfaces and addresses, the agent's OMAPI key)."""
 
 import json
+import re
 
 import pytest
 
@@ -214,13 +215,15 @@ global_dhcp_snippets:
 
 @pytest.mark.dhcpd
 def test_check_rejection_exits_1_with_line_and_caret(tmp_path, capsys):
-    """dhcpd's rejection exits 1 and shows the line number, the line and a caret; the
-    secret is not in the output."""
+    """dhcpd's rejection exits 1 and shows where in the document (the snippet and its
+    line) with the rendered line number, the line and a caret; the secret is not in
+    the output."""
     assert main(["check", *RACK_V4, _write(tmp_path, BROKEN)]) == 1
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     at = next(i for i, line in enumerate(lines) if "expecting number." in line)
-    assert lines[at].startswith("line ")
+    assert re.fullmatch(r"in snippet 'broken' \(global_dhcp_snippets\[0\]\) line 1: "
+                        r"expecting number\. \(rendered line \d+\)", lines[at])
     assert lines[at + 1] == "    default-lease-time many;"
     assert lines[at + 2] == "    " + " " * 20 + "^"
     assert SECRET not in captured.out + captured.err
@@ -228,7 +231,8 @@ def test_check_rejection_exits_1_with_line_and_caret(tmp_path, capsys):
 
 @pytest.mark.dhcpd
 def test_check_rejection_json(tmp_path, capsys):
-    """--json gives {"ok": false, "errors": [{error, line_num, line, position}]}."""
+    """--json gives {"ok": false, "errors": [{error, line_num, line, position, where,
+    path, snippet, snippet_line}]}."""
     assert main(["check", "--json", *RACK_V4, _write(tmp_path, BROKEN)]) == 1
     out = capsys.readouterr().out
     data = json.loads(out)
@@ -237,4 +241,7 @@ def test_check_rejection_json(tmp_path, capsys):
     assert data["errors"][0]["line"] == "default-lease-time many;"
     assert isinstance(data["errors"][0]["line_num"], int)
     assert data["errors"][0]["position"] == 20
+    assert data["errors"][0]["where"] == "in snippet 'broken' (global_dhcp_snippets[0]) line 1"
+    assert (data["errors"][0]["path"], data["errors"][0]["snippet"],
+            data["errors"][0]["snippet_line"]) == ("global_dhcp_snippets[0]", "broken", 1)
     assert SECRET not in out

@@ -8,6 +8,7 @@ from twisted.protocols import amp
 from twisted.test import iosim
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
+from provisioningserver.dhcp.sourcemap import Origin
 from provisioningserver.dhcpd.check import CheckResult, DhcpdError
 from provisioningserver.rpc import control
 from provisioningserver.rpc.local import ControlLocator
@@ -76,8 +77,9 @@ def test_configure_carries_a_fifty_thousand_host_document():
     (ConfigRejected(CheckResult(ok=False, errors=(DhcpdError("expecting ;", 12, "foo bar", 4),),
                                 output="...")),
      b"CONFIG_REJECTED",
-     lambda d: d["errors"][0] == {"error": "expecting ;", "line_num": 12, "line": "foo bar",
-                                  "position": 4}),
+     lambda d: d["errors"][0].items() >= {"error": "expecting ;", "line_num": 12,
+                                          "line": "foo bar", "position": 4,
+                                          "where": None}.items()),
     (StartFailed("dhcpd exited", True, True), b"DHCPD_FAILED",
      lambda d: d["rolled_back"] and d["restored"] and "restored" in d["error"]),
     (DhcpdMissing("dhcpd not found"), b"ENVIRONMENT", lambda d: d["error"] == "dhcpd not found"),
@@ -94,6 +96,25 @@ def test_internal_errors_become_declared_errors(error, code, check):
     failure.trap(declared)
     assert check(json.loads(str(failure.value)))
     assert call(configurator, control.GetStatus, connection)["status"]["v4"]["pid"] == 7
+
+
+@pytest.mark.parametrize("before", ["the previous config still serves", "nothing served before"])
+def test_config_rejected_says_where_and_what_serves(before):
+    """A rejection reaches the caller with each error's place in the document and what
+    serves meanwhile, in its own key and in the sentence of ``error``."""
+    origin = Origin(path="global_dhcp_snippets[0]", snippet="pxe-extra", line=2)
+    rejected = ConfigRejected(CheckResult(ok=False, errors=(
+        DhcpdError("semicolon expected.", 47, "bogus 1;", 6, origin=origin),)), before=before)
+    failure = call(FakeConfigurator(raises=rejected), control.Configure, ip_version=4,
+                   document={}, allow_stop=True)  # {}: past the empty-document guard
+    failure.trap(control.ConfigRejected)
+    details = json.loads(str(failure.value))
+    assert details["before"] == before
+    assert details["error"] == f"dhcpd rejected the rendered config; {before}"
+    assert details["errors"][0]["where"] == (
+        "in snippet 'pxe-extra' (global_dhcp_snippets[0]) line 2")
+    assert (details["errors"][0]["snippet"], details["errors"][0]["snippet_line"]) == (
+        "pxe-extra", 2)
 
 
 def test_bad_ip_version_is_an_invalid_document_naming_the_field():

@@ -115,7 +115,9 @@ def rig(tmp_path):
     omapi = FakeOmapi()
 
     def checker(text, ip_version, dhcpd):
-        return verdicts.pop(0) if verdicts else CheckResult(ok=True)
+        # A verdict may be a function of the rendered text (to name one of its lines).
+        verdict = verdicts.pop(0) if verdicts else CheckResult(ok=True)
+        return verdict(text) if callable(verdict) else verdict
 
     links = {"lo": [IF("127.0.0.1/8")], "eth0": [IF("198.18.0.5/24")]}
 
@@ -185,6 +187,46 @@ def test_rejected_config_changes_nothing(rig):
     assert caught.value.result.errors[0].line_num == 3
     assert config_text(rig) == before
     assert len(rig.monitor.calls) == 1
+
+
+def _bad_snippet_document(**fields):
+    bad = document(**fields)
+    bad["global_dhcp_snippets"] = [{"name": "pxe-extra", "value": "ping-check true;\nbogus 1;"}]
+    return bad
+
+
+def _refuse_line(wanted):
+    """A verdict refusing the rendered line equal to ``wanted``, as dhcpd would."""
+    def verdict(text):
+        line_num = text.split("\n").index(wanted) + 1
+        return CheckResult(ok=False, errors=(DhcpdError("semicolon expected.", line_num,
+                                                        wanted, 6),))
+    return verdict
+
+
+def test_rejection_while_serving_says_the_previous_config_still_serves(rig):
+    """A rejection with dhcpd running an applied config says that config still serves,
+    and its error names the snippet and the snippet's own line."""
+    result_of(rig.configurator.configure(4, document()))
+    rig.verdicts.append(_refuse_line("bogus 1;"))
+    with pytest.raises(ConfigRejected) as caught:
+        result_of(rig.configurator.configure(4, _bad_snippet_document()))
+    assert caught.value.before == "the previous config still serves"
+    assert str(caught.value) == (
+        "dhcpd rejected the rendered config; the previous config still serves")
+    origin = caught.value.result.errors[0].origin
+    assert (origin.path, origin.snippet, origin.line) == ("global_dhcp_snippets[0]",
+                                                          "pxe-extra", 2)
+
+
+def test_rejection_of_the_first_config_says_nothing_served_before(rig):
+    """A rejection with no dhcpd running says nothing served before."""
+    rig.verdicts.append(_refuse_line("bogus 1;"))
+    with pytest.raises(ConfigRejected) as caught:
+        result_of(rig.configurator.configure(4, _bad_snippet_document()))
+    assert caught.value.before == "nothing served before"
+    assert "nothing served before" in str(caught.value)
+    assert rig.monitor.calls == []
 
 
 def test_failed_start_rolls_back_to_the_previous_config(rig):

@@ -4,6 +4,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from provisioningserver.dhcp.errors import DocumentError, Problem
+from provisioningserver.dhcp.sourcemap import Origin
 from provisioningserver.dhcpd.check import CheckResult, DhcpdError
 from provisioningserver.services.configure import ConfigRejected, Outcome, StartFailed
 from provisioningserver.services.configurelog import ConfigureLog, describe
@@ -46,6 +47,21 @@ def test_a_rejected_config_names_dhcpds_line_and_says_nothing_changed():
     level, text = describe(4, failure(ConfigRejected(result)), 0.2)
     assert level == "warn"
     assert "rejected by dhcpd in 0.2 s: line 40: expecting a parameter; nothing was changed" in text
+
+
+def test_a_located_rejection_names_the_snippet_and_what_still_serves():
+    """A rejection located in the document leads with the snippet and its line, and
+    says what serves meanwhile."""
+    error = DhcpdError("semicolon expected.", line_num=47,
+                       origin=Origin(path="global_dhcp_snippets[0]", snippet="pxe-extra", line=2))
+    rejected = ConfigRejected(CheckResult(ok=False, errors=(error,)),
+                              before="the previous config still serves")
+    level, text = describe(4, failure(rejected), 0.2)
+    assert level == "warn"
+    assert text == (
+        "IPv4 configure: rejected by dhcpd in 0.2 s: in snippet 'pxe-extra' "
+        "(global_dhcp_snippets[0]) line 2: semicolon expected. (rendered line 47); "
+        "nothing was changed: the previous config still serves")
 
 
 def test_a_failed_start_is_an_error_with_its_rollback():
