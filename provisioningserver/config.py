@@ -151,6 +151,7 @@ _STR_KEYS = ("state_dir", "run_dir", "control_socket", "dhcpd", "region_ca",
 _BOOL_KEYS = ("lease_events",)
 SERVICE_BACKENDS = ("process", "systemd")
 LEASE_SOURCES = ("log", "dhcp-notify")
+_CHOICES = {"service_backend": SERVICE_BACKENDS, "lease_source": LEASE_SOURCES}
 
 
 def config_from_mapping(data, source="rackd config"):
@@ -177,15 +178,9 @@ def config_from_mapping(data, source="rackd config"):
                 problems.append(Problem(key, f"expected true or false, got {value!r}"))
             else:
                 values[key] = value
-        elif key == "lease_source":
-            if value not in LEASE_SOURCES:
-                problems.append(Problem(key, f"expected one of {', '.join(LEASE_SOURCES)}, "
-                                             f"got {value!r}"))
-            else:
-                values[key] = value
-        elif key == "service_backend":
-            if value not in SERVICE_BACKENDS:
-                problems.append(Problem(key, f"expected one of {', '.join(SERVICE_BACKENDS)}, "
+        elif key in _CHOICES:
+            if value not in _CHOICES[key]:
+                problems.append(Problem(key, f"expected one of {', '.join(_CHOICES[key])}, "
                                              f"got {value!r}"))
             else:
                 values[key] = value

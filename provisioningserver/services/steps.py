@@ -42,6 +42,14 @@ import attrs
 FILES, DHCPD, STATE = 0, 1, 2
 
 
+def _back_to(spec):
+    """Undo a change to the running dhcpd: run ``spec`` again, or with none
+    to go back to, stop dhcpd and forget the applied state."""
+    if spec is None:
+        return (StopDhcpd(), SaveState())
+    return (EnsureRunning(spec, restart=True),)
+
+
 @attrs.frozen
 class CheckConfig:
     """``dhcpd -t`` on the text; a rejection stops the configure, changing nothing."""
@@ -67,9 +75,7 @@ class ApplyHosts:
     phase = DHCPD
 
     def inverse(self):
-        if self.restore is None:
-            return (StopDhcpd(), SaveState())
-        return (EnsureRunning(self.restore, restart=True),)
+        return _back_to(self.restore)
 
 
 @attrs.frozen
@@ -114,9 +120,7 @@ class EnsureRunning:
     phase = DHCPD
 
     def inverse(self):
-        if self.restore is None:
-            return (StopDhcpd(), SaveState())
-        return (EnsureRunning(self.restore, restart=True),)
+        return _back_to(self.restore)
 
 
 @attrs.frozen
