@@ -4,7 +4,10 @@ Rendering is pure: everything that needs a lookup (this rack's address on
 each subnet, the addresses of NTP host names, the OMAPI key, the boot server
 settings) comes in as `RenderInputs`. This module turns the model and those
 inputs into plain view data (strings, lists, dicts) and the jinja2 templates
-in ``templates/dhcp`` only lay that data out. Undefined names fail loudly
+in ``templates/dhcp`` only lay that data out. Installed, the templates travel
+inside this package (setup.py copies them to ``provisioningserver/dhcp/templates``
+at build time) and are read through ``importlib.resources``, so a wheel, the
+Debian package and a source checkout need no path and no environment variable. Undefined names fail loudly
 (`StrictUndefined`), nothing is HTML-escaped, and every string of the
 document passes a filter of `provisioningserver.dhcp.syntax` (``quote``,
 ``comment``, ``bare``) on its way into dhcpd's syntax.
@@ -39,6 +42,7 @@ Choices written down here rather than in the templates:
 """
 
 import functools
+import importlib.resources
 import ipaddress
 import os
 import pathlib
@@ -53,7 +57,7 @@ from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.hooks import log_statements
 
 _TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}
-_INSTALLED_TEMPLATES = "/usr/share/rackd/templates/dhcp"
+_TEMPLATE_PACKAGE = "provisioningserver.dhcp"  # its templates/ is made by setup.py
 
 FAILOVER_PORT = 647
 FAILOVER_SETTINGS = {
@@ -108,20 +112,43 @@ class Rendered:
 
 
 def templates_dir():
-    """Where the dhcpd templates are: $RACKD_TEMPLATES_DIR, the source tree, or installed."""
+    """Where the dhcpd templates are: $RACKD_TEMPLATES_DIR, the source tree, or the package.
+
+    A `Traversable` (a `pathlib.Path` for the first two): an installed
+    package is read through ``importlib.resources``, wherever it lives.
+    """
     configured = os.environ.get("RACKD_TEMPLATES_DIR")
     if configured:
-        return configured
+        return pathlib.Path(configured)
     source = pathlib.Path(__file__).resolve().parents[2] / "templates" / "dhcp"
     if source.is_dir():
-        return str(source)
-    return _INSTALLED_TEMPLATES
+        return source
+    return importlib.resources.files(_TEMPLATE_PACKAGE) / "templates"
+
+
+def template_loader(directory):
+    """A jinja2 loader for ``directory``, a path or any other `Traversable`.
+
+    An installed package is a plain directory in practice, read by jinja2's
+    own file loader (which reloads a template edited in place); a package
+    inside a zip archive is read through the Traversable interface.
+    """
+    if isinstance(directory, pathlib.Path):
+        return jinja2.FileSystemLoader(str(directory))
+
+    def load(name):
+        template = directory / name
+        if not template.is_file():
+            raise jinja2.TemplateNotFound(name, f"{name!r} not found in {directory}")
+        return template.read_text(encoding="utf-8"), str(template), lambda: True
+
+    return jinja2.FunctionLoader(load)
 
 
 @functools.lru_cache(maxsize=4)
 def _environment(directory):
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
+        loader=template_loader(directory),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,

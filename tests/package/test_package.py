@@ -15,6 +15,9 @@ from tests.package import build, chroot
 
 pytestmark = pytest.mark.package
 
+# dhcpd's templates travel in the Python package (setup.py), found through
+# importlib.resources as from a wheel; there is no second copy in /usr/share.
+TEMPLATES = "/usr/lib/python3/dist-packages/provisioningserver/dhcp/templates/"
 CONFFILES = {"/etc/rackd/rackd.yaml", "/etc/apparmor.d/dhcpd.d/rackd"}
 
 
@@ -57,8 +60,8 @@ def test_layout_and_conffiles(deb):
         "/usr/bin/rackd": "-rwxr-xr-x",
         "/usr/bin/rackctl": "-rwxr-xr-x",
         "/usr/lib/rackd/dhcp-notify": "-rwxr-xr-x",
-        "/usr/share/rackd/templates/dhcp/dhcpd.conf.j2": "-rw-r--r--",
-        "/usr/share/rackd/templates/dhcp/dhcpd6.conf.j2": "-rw-r--r--",
+        TEMPLATES + "dhcpd.conf.j2": "-rw-r--r--",
+        TEMPLATES + "dhcpd6.conf.j2": "-rw-r--r--",
         "/etc/rackd/rackd.yaml": "-rw-r--r--",
         "/etc/apparmor.d/dhcpd.d/rackd": "-rw-r--r--",
         "/lib/systemd/system/rackd.service": "-rw-r--r--",
@@ -139,7 +142,7 @@ def test_remove_keeps_data_and_purge_removes_it(root):
     purged = root.run("apt-get", "purge", "-y", "-q", "rackd")
     assert purged.returncode == 0, purged.stdout + purged.stderr
     for path in ("/var/lib/rackd", "/etc/rackd", "/etc/apparmor.d/dhcpd.d/rackd",
-                 "/usr/lib/rackd", "/usr/share/rackd"):
+                 "/usr/lib/rackd", TEMPLATES):
         assert root.stat(path) is None, path
     status = root.run("dpkg-query", "-W", "-f=${Status}", "rackd")
     assert "not-installed" in status.stdout or status.returncode != 0
