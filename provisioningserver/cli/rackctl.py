@@ -26,7 +26,7 @@ from provisioningserver.dhcp.document import document_from_file
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.render import RenderInputs, redact, render
 from provisioningserver.dhcp.syntax import UnsafeString
-from provisioningserver.dhcpd.check import DhcpdNotFound, check_config
+from provisioningserver.dhcpd.check import DhcpdNotFound, check_config, check_directory
 from provisioningserver.network.resolve import resolve_ntp
 
 OK, REJECTED, INVALID, ENVIRONMENT = 0, 1, 2, 3
@@ -144,7 +144,9 @@ def check_run(args):
     config = _load(args)
     rendered = _render(args, config)
     try:
-        result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd)
+        # Where the agent's dhcpd -t reads from, so that AppArmor lets dhcpd read it too.
+        result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd,
+                              directory=check_directory(RackdConfig().run_dir))
     except DhcpdNotFound as error:
         _fail(args, ENVIRONMENT, str(error))
     if args.json:

@@ -19,7 +19,8 @@ _SKIP = {".git", ".venv", ".venv-system", ".pybuild", "__pycache__", ".pytest_ca
 # pyenv python3 would build against the wrong interpreter).
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
-BUILD_TOOLS = ("dpkg-buildpackage", "dh", "lintian")
+# apparmor_parser compiles Debian's dhcpd profile with rackd's drop-in (test_apparmor).
+BUILD_TOOLS = ("dpkg-buildpackage", "dh", "lintian", "apparmor_parser")
 
 
 def missing_tools():
