@@ -53,8 +53,8 @@ def test_package_depends_on_debian_libraries(deb):
 
 
 def test_layout_and_conffiles(deb):
-    """Commands, templates, hook, config, unit, AppArmor drop-in and examples are where
-    the README says; files under /etc are conffiles."""
+    """Commands, templates, hook, config, unit, AppArmor drop-in, examples and man
+    pages are where the README says; files under /etc are conffiles."""
     entries = build.contents(deb)
     expected = {
         "/usr/bin/rackd": "-rwxr-xr-x",
@@ -68,6 +68,8 @@ def test_layout_and_conffiles(deb):
         "/lib/systemd/system/rackd-dhcpd.service": "-rw-r--r--",
         "/lib/systemd/system/rackd-dhcpd6.service": "-rw-r--r--",
         "/usr/share/doc/rackd/examples/lab-v4.yaml": "-rw-r--r--",
+        "/usr/share/man/man8/rackd.8.gz": "-rw-r--r--",
+        "/usr/share/man/man8/rackctl.8.gz": "-rw-r--r--",
     }
     for path, mode in expected.items():
         assert entries.get(path, ("missing",))[0] == mode, path
@@ -114,6 +116,20 @@ def test_commands_run_in_a_clean_root(root):
     assert version.returncode == 0 and version.stdout.startswith("rackd "), version
     check = root.run("rackctl", "check", "/usr/share/doc/rackd/examples/lab-v4.yaml")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_every_module_imports_on_debians_libraries(root):
+    """Every rackd module imports with bookworm's libraries, the versions setup.cfg's
+    minimums are (so a pip install on them is proven too), and the templates are
+    found through importlib.resources."""
+    script = ("import importlib, pkgutil, provisioningserver\n"
+              "for m in pkgutil.walk_packages(provisioningserver.__path__, 'provisioningserver.'):\n"
+              "    importlib.import_module(m.name)\n"
+              "from provisioningserver.dhcp.render import templates_dir\n"
+              "print(templates_dir())\n")
+    done = root.run("python3", "-c", script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == TEMPLATES.rstrip("/")
 
 
 def test_owners_and_modes(root):
