@@ -46,6 +46,7 @@ from twisted.internet.endpoints import UNIXServerEndpoint
 
 from provisioningserver.omapi.client import OmapiClient
 from provisioningserver.dhcp.render import OMAPI_KEY_NAME
+from provisioningserver.dhcpd.check import check_config
 from provisioningserver.network.discovery import discover
 from provisioningserver.rpc.local import ControlFactory
 from provisioningserver.rpc.region import region_service
@@ -143,6 +144,8 @@ def makeService(config, reactor=None):
         links=discover,
         clock=reactor,
         omapi_factory=omapi_factory,
+        # dhcpd -t reads its check file from run_dir, which AppArmor lets it read.
+        checker=functools.partial(check_config, directory=config.run_dir),
         state=state,
         failover_status=failover.status,
     )

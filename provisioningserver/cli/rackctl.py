@@ -210,12 +210,14 @@ def check_arguments(parser):
 
 def check_run(args):
     from provisioningserver.dhcp.sourcemap import source_map
-    from provisioningserver.dhcpd.check import DhcpdNotFound, check_config, locate
+    from provisioningserver.dhcpd.check import DhcpdNotFound, check_config, check_directory, locate
 
     config = _load(args)
     rackd, rendered = _render(args, config)
     try:
-        result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd or rackd.dhcpd)
+        # Where the agent's dhcpd -t reads from, so that AppArmor lets dhcpd read it too.
+        result = check_config(rendered.text, config.ip_version, dhcpd=args.dhcpd or rackd.dhcpd,
+                              directory=check_directory(rackd.run_dir))
     except DhcpdNotFound as error:
         _fail(args, ENVIRONMENT, str(error))
     if not result.ok:

@@ -4,7 +4,10 @@ Rendering is pure: everything that needs a lookup (this rack's address on
 each subnet, the addresses of NTP host names, the OMAPI key, the boot server
 settings) comes in as `RenderInputs`. This module turns the model and those
 inputs into plain view data (strings, lists, dicts) and the jinja2 templates
-in ``templates/dhcp`` only lay that data out. Undefined names fail loudly
+in ``templates/dhcp`` only lay that data out. Installed, the templates travel
+inside this package (setup.py copies them to ``provisioningserver/dhcp/templates``
+at build time) and are read through ``importlib.resources``, so a wheel, the
+Debian package and a source checkout need no path and no environment variable. Undefined names fail loudly
 (`StrictUndefined`), nothing is HTML-escaped, and every string of the
 document passes a filter of `provisioningserver.dhcp.syntax` (``quote``,
 ``comment``, ``bare``) on its way into dhcpd's syntax.
@@ -50,8 +53,6 @@ Choices written down here rather than in the templates:
 import functools
 import hashlib
 import ipaddress
-import os
-import pathlib
 import re
 
 import attrs
@@ -63,9 +64,9 @@ from provisioningserver.dhcp import syntax
 # Fragments is imported for render's callers: they keep the cache it fills.
 from provisioningserver.dhcp.fragments import Fragments, declarations  # noqa: F401
 from provisioningserver.dhcp.hooks import log_statements
+from provisioningserver.dhcp.templatefiles import template_loader, templates_dir
 
 _TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}
-_INSTALLED_TEMPLATES = "/usr/share/rackd/templates/dhcp"
 
 FAILOVER_PORT = 647
 FAILOVER_SETTINGS = {
@@ -134,21 +135,10 @@ class Rendered:
     structure: str = ""
 
 
-def templates_dir():
-    """Where the dhcpd templates are: $RACKD_TEMPLATES_DIR, the source tree, or installed."""
-    configured = os.environ.get("RACKD_TEMPLATES_DIR")
-    if configured:
-        return configured
-    source = pathlib.Path(__file__).resolve().parents[2] / "templates" / "dhcp"
-    if source.is_dir():
-        return str(source)
-    return _INSTALLED_TEMPLATES
-
-
 @functools.lru_cache(maxsize=4)
 def _environment(directory):
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
+        loader=template_loader(directory),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,

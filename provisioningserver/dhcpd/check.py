@@ -24,6 +24,16 @@ carries its `Origin` (a snippet's name and own line, a field's path, or
 rackd's text), and `error_text` and `error_record` put it first wherever the
 error is shown. The map is made only then, so an accepted config costs
 nothing more.
+
+Where the file goes matters on Debian: its AppArmor profile for dhcpd (from
+isc-dhcp-server) lets dhcpd read only the places it names, and /tmp is not
+one, so on a host that enforces it a check file in /tmp is unreadable and
+every config would be rejected. The agent therefore writes it in its own
+run_dir (``/run/rackd``, a tmpfs, so the secret never reaches a disk), which
+the package's drop-in opens to dhcpd as ``CHECK_PREFIX*CHECK_SUFFIX``;
+rackctl does the same when it may write there (`check_directory`), and falls
+back to the system's temporary directory where it may not (a user, or a
+machine without rackd's directories, where no profile confines dhcpd to them).
 """
 
 import os
@@ -36,6 +46,11 @@ import attrs
 from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.render import redact
 from provisioningserver.dhcp.sourcemap import describe
+
+
+# The check file's name; debian/apparmor/usr.sbin.dhcpd.d-rackd allows exactly this.
+CHECK_PREFIX = "rackd-check-"
+CHECK_SUFFIX = ".conf"
 
 
 class DhcpdNotFound(Exception):
@@ -153,15 +168,27 @@ def _scrub(output, text):
     return output
 
 
-def check_config(text, ip_version, dhcpd=None, timeout=30, *, run=subprocess.run):
-    """Run ``dhcpd -t`` on ``text``; `CheckResult` says whether dhcpd accepts it."""
+def check_directory(preferred):
+    """``preferred`` if this process may write there, else None (the system's temp dir)."""
+    if os.path.isdir(preferred) and os.access(preferred, os.W_OK | os.X_OK):
+        return preferred
+    return None
+
+
+def check_config(text, ip_version, dhcpd=None, timeout=30, *, directory=None,
+                 run=subprocess.run):
+    """Run ``dhcpd -t`` on ``text``; `CheckResult` says whether dhcpd accepts it.
+
+    The config is written to a private file in ``directory`` (default: the
+    system's temporary directory; the agent passes its run_dir, see above).
+    """
     if ip_version not in (4, 6):
         raise ValueError(f"ip_version must be 4 or 6, not {ip_version!r}")
     binary = find_dhcpd(dhcpd)
     if binary is None:
         raise DhcpdNotFound(f"dhcpd not found ({dhcpd or 'on PATH or /usr/sbin'}); "
                             "install isc-dhcp-server")
-    fd, path = tempfile.mkstemp(prefix="rackd-check-", suffix=".conf")
+    fd, path = tempfile.mkstemp(prefix=CHECK_PREFIX, suffix=CHECK_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(text)

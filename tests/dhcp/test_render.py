@@ -3,14 +3,17 @@ tests/dhcpd/test_check.py runs the real ``dhcpd -t`` on the same output)."""
 
 import ipaddress
 import os
+import zipfile
 
 import attrs
+import jinja2
 import pytest
 
 from provisioningserver.dhcp import boot
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp import syntax
-from provisioningserver.dhcp.render import BootSettings, RenderInputs, redact, render, templates_dir
+from provisioningserver.dhcp.render import BootSettings, RenderInputs, redact, render
+from provisioningserver.dhcp.templatefiles import template_loader, templates_dir
 from tests.dhcp.samples import GOLDEN, GOLDENS, KEY, example, inputs_for
 
 
@@ -174,11 +177,25 @@ def test_redact_masks_the_whole_secret():
 def test_templates_dir_from_environment(monkeypatch, tmp_path):
     """RACKD_TEMPLATES_DIR wins; otherwise the source tree's templates/dhcp is used."""
     monkeypatch.delenv("RACKD_TEMPLATES_DIR", raising=False)
-    assert templates_dir().endswith(os.path.join("templates", "dhcp"))
+    assert str(templates_dir()).endswith(os.path.join("templates", "dhcp"))
     (tmp_path / "dhcpd.conf.j2").write_text("custom {{ lease_time }}\n")
     monkeypatch.setenv("RACKD_TEMPLATES_DIR", str(tmp_path))
     config = _v4()
     assert render(config, _inputs(config)).text == "custom 600\n"
+
+
+def test_template_loader_reads_a_package_inside_a_zip(tmp_path):
+    """A package read through importlib.resources need not be a directory: the
+    loader reads a zip archive's templates, and names the place of a missing one."""
+
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as stream:
+        stream.writestr("provisioningserver/dhcp/templates/dhcpd.conf.j2", "zipped {{ n }}\n")
+    directory = zipfile.Path(archive) / "provisioningserver" / "dhcp" / "templates"
+    env = jinja2.Environment(loader=template_loader(directory), keep_trailing_newline=True)
+    assert env.get_template("dhcpd.conf.j2").render(n=1) == "zipped 1\n"
+    with pytest.raises(jinja2.TemplateNotFound, match="dhcpd6.conf.j2.*site.zip"):
+        env.get_template("dhcpd6.conf.j2")
 
 
 # The quoting filters and render's own refusal of hostile strings.

@@ -12,7 +12,8 @@ import pytest
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp.render import render
 from provisioningserver.dhcpd.check import (
-    DhcpdError, DhcpdNotFound, check_config, parse_errors)
+    CHECK_PREFIX, CHECK_SUFFIX, DhcpdError, DhcpdNotFound, check_config, check_directory,
+    parse_errors)
 from tests.dhcp.samples import GOLDEN, GOLDENS, KEY, example, example_version, examples, inputs_for
 
 RECORDED = """\
@@ -82,6 +83,45 @@ def test_check_config_calls_dhcpd_with_family_before_cf(version):
     assert run.argv[:4] == ["/bin/true", "-t", f"-{version}", "-cf"]
     assert run.mode == 0o600 and run.text == "authoritative;\n"
     assert not os.path.exists(run.argv[4])
+
+
+def test_check_config_writes_the_file_in_the_directory_it_is_given(tmp_path):
+    """With a directory (the agent's run_dir), the check file is made there, named
+    CHECK_PREFIX...CHECK_SUFFIX as the AppArmor drop-in allows, and removed after."""
+    run = FakeRun()
+    assert check_config("authoritative;\n", 4, dhcpd="/bin/true", directory=str(tmp_path),
+                        run=run).ok
+    path = run.argv[4]
+    assert os.path.dirname(path) == str(tmp_path)
+    name = os.path.basename(path)
+    assert name.startswith(CHECK_PREFIX) and name.endswith(CHECK_SUFFIX)
+    assert os.listdir(tmp_path) == []
+
+
+def test_check_directory_is_the_preferred_one_only_where_it_can_be_written(tmp_path):
+    """check_directory keeps a directory this process may write, and falls back to
+    the system's temporary directory (None) for a missing one or a file."""
+    assert check_directory(str(tmp_path)) == str(tmp_path)
+    assert check_directory(str(tmp_path / "missing")) is None
+    (tmp_path / "file").write_text("")
+    assert check_directory(str(tmp_path / "file")) is None
+
+
+def test_agent_checks_in_its_run_dir(tmp_path):
+    """The agent makeService builds runs dhcpd -t on a file in its run_dir, not in /tmp
+    (Debian's AppArmor profile would keep dhcpd from reading /tmp)."""
+    from twisted.internet import task
+
+    from provisioningserver.config import config_from_mapping
+    from provisioningserver.tap import makeService
+
+    config = config_from_mapping({"state_dir": str(tmp_path / "state"),
+                                  "run_dir": str(tmp_path / "run"), "lease_events": False})
+    top = makeService(config, reactor=task.Clock())
+    (configurator,) = [s.configurator for s in top if hasattr(s, "configurator")]
+    run = FakeRun()
+    assert configurator.checker("authoritative;\n", 4, "/bin/true", run=run).ok
+    assert os.path.dirname(run.argv[4]) == str(tmp_path / "run")
 
 
 def test_check_config_reports_rejection_and_scrubs_secrets():

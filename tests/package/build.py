@@ -19,7 +19,8 @@ _SKIP = {".git", ".venv", ".venv-system", ".pybuild", "__pycache__", ".pytest_ca
 # pyenv python3 would build against the wrong interpreter).
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
-BUILD_TOOLS = ("dpkg-buildpackage", "dh", "lintian")
+# apparmor_parser compiles Debian's dhcpd profile with rackd's drop-in (test_apparmor).
+BUILD_TOOLS = ("dpkg-buildpackage", "dh", "lintian", "apparmor_parser")
 
 
 def missing_tools():
@@ -40,17 +41,35 @@ def copy_tree(dest):
     return src
 
 
-def run(argv, **kwargs):
-    env = dict(os.environ, PATH=SYSTEM_PATH, LC_ALL="C.UTF-8")
+def run(argv, path=SYSTEM_PATH, **kwargs):
+    env = dict(os.environ, PATH=path, LC_ALL="C.UTF-8")
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
     return subprocess.run(argv, env=env, capture_output=True, text=True, **kwargs)
 
 
+def _decoy_python(workdir):
+    """A directory whose python3 fails loudly, as a pyenv or venv one would
+    (it lacks Debian's build module): debian/rules must not reach it."""
+    decoy = os.path.join(workdir, "decoy-bin")
+    os.makedirs(decoy, exist_ok=True)
+    for name in ("python3", "python3.11"):
+        path = os.path.join(decoy, name)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write("#!/bin/sh\necho \"decoy $0 used: the build left Debian's python3\" >&2\n"
+                         "exit 97\n")
+        os.chmod(path, 0o755)
+    return decoy
+
+
 def build_package(workdir):
-    """Build the binary package; returns the path of rackd_*.deb."""
+    """Build the binary package; returns the path of rackd_*.deb.
+
+    Another python3 comes first on PATH, as on a machine with pyenv: the
+    package must still be built with Debian's (debian/rules sees to it)."""
     src = copy_tree(workdir)
-    result = run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, timeout=300)
+    path = _decoy_python(workdir) + ":" + SYSTEM_PATH
+    result = run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, timeout=300, path=path)
     if result.returncode != 0:
         raise AssertionError("dpkg-buildpackage failed:\n" + result.stdout[-4000:]
                              + result.stderr[-4000:])

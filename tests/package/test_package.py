@@ -15,6 +15,9 @@ from tests.package import build, chroot
 
 pytestmark = pytest.mark.package
 
+# dhcpd's templates travel in the Python package (setup.py), found through
+# importlib.resources as from a wheel; there is no second copy in /usr/share.
+TEMPLATES = "/usr/lib/python3/dist-packages/provisioningserver/dhcp/templates/"
 CONFFILES = {"/etc/rackd/rackd.yaml", "/etc/apparmor.d/dhcpd.d/rackd"}
 
 
@@ -50,21 +53,23 @@ def test_package_depends_on_debian_libraries(deb):
 
 
 def test_layout_and_conffiles(deb):
-    """Commands, templates, hook, config, unit, AppArmor drop-in and examples are where
-    the README says; files under /etc are conffiles."""
+    """Commands, templates, hook, config, unit, AppArmor drop-in, examples and man
+    pages are where the README says; files under /etc are conffiles."""
     entries = build.contents(deb)
     expected = {
         "/usr/bin/rackd": "-rwxr-xr-x",
         "/usr/bin/rackctl": "-rwxr-xr-x",
         "/usr/lib/rackd/dhcp-notify": "-rwxr-xr-x",
-        "/usr/share/rackd/templates/dhcp/dhcpd.conf.j2": "-rw-r--r--",
-        "/usr/share/rackd/templates/dhcp/dhcpd6.conf.j2": "-rw-r--r--",
+        TEMPLATES + "dhcpd.conf.j2": "-rw-r--r--",
+        TEMPLATES + "dhcpd6.conf.j2": "-rw-r--r--",
         "/etc/rackd/rackd.yaml": "-rw-r--r--",
         "/etc/apparmor.d/dhcpd.d/rackd": "-rw-r--r--",
         "/lib/systemd/system/rackd.service": "-rw-r--r--",
         "/lib/systemd/system/rackd-dhcpd.service": "-rw-r--r--",
         "/lib/systemd/system/rackd-dhcpd6.service": "-rw-r--r--",
         "/usr/share/doc/rackd/examples/lab-v4.yaml": "-rw-r--r--",
+        "/usr/share/man/man8/rackd.8.gz": "-rw-r--r--",
+        "/usr/share/man/man8/rackctl.8.gz": "-rw-r--r--",
     }
     for path, mode in expected.items():
         assert entries.get(path, ("missing",))[0] == mode, path
@@ -115,6 +120,20 @@ def test_commands_run_in_a_clean_root(root):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_every_module_imports_on_debians_libraries(root):
+    """Every rackd module imports with bookworm's libraries, the versions setup.cfg's
+    minimums are (so a pip install on them is proven too), and the templates are
+    found through importlib.resources."""
+    script = ("import importlib, pkgutil, provisioningserver\n"
+              "for m in pkgutil.walk_packages(provisioningserver.__path__, 'provisioningserver.'):\n"
+              "    importlib.import_module(m.name)\n"
+              "from provisioningserver.dhcp.templatefiles import templates_dir\n"
+              "print(templates_dir())\n")
+    done = root.run("python3", "-c", script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == TEMPLATES.rstrip("/")
+
+
 def test_owners_and_modes(root):
     """State is root-only (0750), the config readable, the hook executable."""
     assert root.stat("/var/lib/rackd") == (0o750, 0, 0)
@@ -141,7 +160,7 @@ def test_remove_keeps_data_and_purge_removes_it(root):
     purged = root.run("apt-get", "purge", "-y", "-q", "rackd")
     assert purged.returncode == 0, purged.stdout + purged.stderr
     for path in ("/var/lib/rackd", "/etc/rackd", "/etc/apparmor.d/dhcpd.d/rackd",
-                 "/usr/lib/rackd", "/usr/share/rackd"):
+                 "/usr/lib/rackd", TEMPLATES):
         assert root.stat(path) is None, path
     status = root.run("dpkg-query", "-W", "-f=${Status}", "rackd")
     assert "not-installed" in status.stdout or status.returncode != 0
