@@ -121,3 +121,26 @@ def test_render_inputs_carry_the_agent_settings_and_the_selection():
     assert inputs.boot.http_port == 5300
     assert inputs.rack_addresses == selection.rack_addresses
     assert inputs.empty_subnets == (empty,)
+
+
+def test_the_packaged_sample_config_is_valid_and_names_every_key():
+    """debian/rackd.yaml, its commented defaults uncommented, is a valid
+    rackd.yaml, and it names every key rackd accepts."""
+    import os
+
+    import attrs
+    import yaml
+
+    from provisioningserver.config import RackdConfig, config_from_mapping
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "debian", "rackd.yaml")) as f:
+        # "#key: value" and its indented continuation "#  - item"; prose is "# text".
+        lines = [line[1:] for line in f.read().splitlines() if line.startswith("#")
+                 and len(line) > 1 and (line[1] != " " or line.startswith("#  "))]
+    data = yaml.safe_load("\n".join(line for line in lines if "(default" not in line
+                                    and "..." not in line))
+    region = data.pop("region")
+    assert region == ["region.example.org:5250"]
+    config_from_mapping(data)
+    named = set(data) | {"region", "region_fingerprint", "rack_id", "rack_name"}
+    assert {f.name for f in attrs.fields(RackdConfig)} <= named
