@@ -70,8 +70,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from bench.figures import spread  # noqa: E402
 from bench.scalelab import BareDhcpd, Poller, Prober, memory, python_pid  # noqa: E402
+from bench.scaletable import table  # noqa: E402
 
 METRICS_PORT = 9250
 METRICS_URL = f"http://127.0.0.1:{METRICS_PORT}/metrics"
@@ -390,71 +390,6 @@ def run(sizes, reps, cap):
             bench.rackctl("stop-dhcp", timeout=120)
             agent.stop()
     return bench
-
-
-# The table.
-
-ROWS = [
-    ("grow seconds", "hosts-only change from the previous size (grow), s", 2, "see below"),
-    ("one host: reply", "one host added: call -> reply (wall), s", 3,
-     "<= 0.10 at 10k, <= 0.30 at 50k"),
-    ("one host: in agent", "one host added: in the agent (metrics), s", 3, ""),
-    ("one host: reservation offered", "one host added: call -> reserved address offered, s",
-     3, "<= reply + 0.05"),
-    ("no change: reply", "configure that changes nothing: call -> reply, s", 3,
-     "<= 0.15 at 50k"),
-    ("no change: in agent", "configure that changes nothing: in the agent, s", 3, ""),
-    ("structural: reply", "structural change (DNS server): call -> reply, s", 2, ""),
-    ("structural: new OFFER", "structural change: call -> first OFFER of the new config, s",
-     2, ""),
-    ("bare: check + start -> OFFER", "anchor: bare `dhcpd -t` + start -> first OFFER, s", 2,
-     ""),
-    ("structural: rackd excess", "structural change: rackd's excess over the anchor, s", 2,
-     "<= 0.10 at 10k, <= 0.40 at 50k"),
-    ("structural: unanswered", "DISCOVERs unanswered while rackd's restart applies", 0,
-     "<= bare restart"),
-    ("bare: restart unanswered", "anchor: DISCOVERs unanswered in bare dhcpd's restart", 0, ""),
-    ("bare: restart -> OFFER", "anchor: bare dhcpd stop + start -> first OFFER, s", 2, ""),
-    ("rename all: reply", "all N hosts renamed: call -> reply, s", 2, "<= 1.0 at 10k"),
-    ("rename all: in agent", "all N hosts renamed: in the agent, s", 2, ""),
-    ("rename all: per 1k hosts", "all N hosts renamed: s per 1,000 hosts", 3, "flat (linear)"),
-    ("rackd VmRSS MB", "rackd VmRSS after the N configure, MB", 0, ""),
-    ("dhcpd VmRSS MB", "its dhcpd's VmRSS, MB", 0, ""),
-    ("rackd / dhcpd RSS", "rackd RSS / dhcpd RSS", 2, "<= 2 at 50k"),
-    ("rackd VmHWM MB (end of size)", "rackd VmHWM at the end of the size, MB", 0, ""),
-    ("longest wait: metrics", "longest /metrics wait during a structural configure, s", 2,
-     "<= 0.10"),
-    ("longest wait: status", "longest GetStatus wait during a structural configure, s", 2,
-     "<= 0.10"),
-    ("rackctl status wall", "`rackctl status` wall time, idle, s", 2, "<= 0.25"),
-    ("live adds: rackd", "N reservations added live through rackd, s", 2, ""),
-    ("live adds: pypureomapi", "N `Omapi.add_host` one by one (pypureomapi), s", 2, ""),
-    ("live adds: rackd rate / pypureomapi rate", "live adds: rackd's rate / pypureomapi's", 2,
-     ""),
-]
-
-
-def cell(values, digits):
-    if not values:
-        return "-"
-    low, median, high = spread(values)
-    if low == high:
-        return f"{median:,.{digits}f}"
-    return f"{median:,.{digits}f} ({low:,.{digits}f}-{high:,.{digits}f})"
-
-
-def table(bench, sizes):
-    lines = ["| what | " + " | ".join(f"{n:,} hosts" for n in sizes) + " | goal |",
-             "|---|" + "---|" * len(sizes) + "---|"]
-    for key, label, digits, goal in ROWS:
-        cells = [cell(bench.figures.get(n, {}).get(key), digits) for n in sizes]
-        if any(c != "-" for c in cells):
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | {goal} |")
-    lines.append("")
-    for n in sizes:
-        for text in bench.notes.get(n, ()):
-            lines.append(f"- {n:,}: {text}")
-    return "\n".join(lines)
 
 
 def main(argv=None):
