@@ -59,7 +59,6 @@ for) and what rackd did, and with ``--json FILE`` writes every raw figure.
 """
 
 import argparse
-import ipaddress
 import json
 import os
 import subprocess
@@ -71,12 +70,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from bench.scalelab import BareDhcpd, Poller, Prober, memory, python_pid  # noqa: E402
+from bench.scalesite import DNS, Site, extra_host, live_host, raw_host  # noqa: E402
 from bench.scaletable import table  # noqa: E402
 
 METRICS_PORT = 9250
 METRICS_URL = f"http://127.0.0.1:{METRICS_PORT}/metrics"
-DNS = ("198.18.0.53", "198.18.0.54")
-POOL = ("198.18.0.100", "198.18.0.200")
 PROBE_MACS = ["02:99:00:00:00:%02x" % i for i in range(8)]
 KEY_NAME = "omapi_key"
 FETCH = ("import sys, urllib.request; "
@@ -92,45 +90,6 @@ for h in job["hosts"]:
     omapi.add_host(h["ip"], h["mac"])
 print(time.monotonic() - started)
 """
-
-
-def _mac(kind, i):
-    return "02:%02x:%02x:%02x:%02x:01" % (kind, i >> 16, (i >> 8) & 255, i & 255)
-
-
-def base_host(i, generation):
-    return {"host": f"h{i}-g{generation}", "mac": _mac(0x10, i),
-            "ip": str(ipaddress.IPv4Address("198.18.1.0") + i)}
-
-
-def extra_host(k):
-    return {"host": f"extra{k}", "mac": _mac(0x11, k),
-            "ip": str(ipaddress.IPv4Address("198.18.250.0") + k)}
-
-
-def live_host(i):
-    return {"host": f"live{i}", "mac": _mac(0x12, i),
-            "ip": str(ipaddress.IPv4Address("198.18.200.0") + i)}
-
-
-def raw_host(i):
-    return {"host": f"raw{i}", "mac": _mac(0x13, i),
-            "ip": str(ipaddress.IPv4Address("198.19.0.0") + i)}
-
-
-class Site:
-    """The document rackd is given, as a few numbers."""
-
-    def __init__(self):
-        self.size, self.generation, self.dns, self.extras, self.live = 0, 0, DNS[0], [], []
-
-    def document(self):
-        hosts = [base_host(i, self.generation) for i in range(self.size)]
-        return {"shared_networks": [{"name": "lab", "subnets": [{
-            "subnet_cidr": "198.18.0.0/16", "router_ip": "198.18.0.254",
-            "domain_name": "scale.example", "dns_servers": [self.dns],
-            "pools": [{"ip_range_low": POOL[0], "ip_range_high": POOL[1]}]}]}],
-            "hosts": hosts + self.extras + self.live}
 
 
 class Call:
