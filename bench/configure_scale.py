@@ -93,6 +93,9 @@ print(time.monotonic() - started)
 
 
 class Call:
+    """One configure call as seen from outside: its start and end (monotonic),
+    the outcome rackctl printed, the seconds the agent itself counted."""
+
     def __init__(self, started, ended, outcome, in_agent, error=None):
         self.started, self.ended, self.outcome = started, ended, outcome
         self.in_agent, self.error = in_agent, error
@@ -107,13 +110,13 @@ class Call:
 
 
 class Bench:
+    """The rows, in the order `size` runs them, against one rackd."""
+
     def __init__(self, agent, client, reps, cap):
         self.agent, self.rack, self.client = agent, agent.host, client
         self.reps, self.cap = reps, cap
         self.site, self.figures, self.notes = Site(), {}, {}
         self.extras_made = self.raw_made = 0
-        with open(os.path.join(agent.state_dir, "omapi.key")) as f:
-            self.secret = f.read().strip()
 
     # Recording.
 
@@ -232,7 +235,9 @@ class Bench:
             self.configure()
             hosts = [raw_host(self.raw_made + i) for i in range(size)]
             self.raw_made += size
-            job = json.dumps({"key_name": KEY_NAME, "secret": self.secret, "hosts": hosts})
+            with open(os.path.join(self.agent.state_dir, "omapi.key")) as f:
+                secret = f.read().strip()  # written by rackd's first configure
+            job = json.dumps({"key_name": KEY_NAME, "secret": secret, "hosts": hosts})
             started = time.monotonic()
             out = self.rack.run([sys.executable, "-c", PYPUREOMAPI], input=job, timeout=1200)
             raw = time.monotonic() - started
