@@ -93,6 +93,8 @@ def _poll(ask, interval, stop_path, out_path):
         started = time.monotonic()
         error = ask()
         samples.append([started, time.monotonic() - started, error])
+        if len(samples) == 1:
+            open(out_path + ".ready", "w").close()  # the driver starts its call now
         time.sleep(max(0.0, started + interval - time.monotonic()))
     with open(out_path, "w") as f:
         json.dump(samples, f)
@@ -232,7 +234,11 @@ class Poller:
         argv = [sys.executable, "-m", "bench.scalelab", self.kind, "--target", self.target,
                 "--interval", str(self.interval), "--stop", self.stop_path, "--out", self.out_path]
         self.process = subprocess.Popen(self.host.command(argv), cwd=REPO)
-        time.sleep(0.5)  # started and asking before the measured call
+        deadline = time.monotonic() + 60
+        while not os.path.exists(self.out_path + ".ready"):  # asking before the call
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind} did not start")
+            time.sleep(0.05)
         return self
 
     def __exit__(self, *exc):
