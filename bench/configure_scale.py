@@ -290,6 +290,7 @@ class Bench:
         dns = self.site.dns
         prober = Prober(self.client, PROBE_MACS, 0.01, bind=True, tag="bare").__enter__()
         try:
+            prober.sending()
             for _ in range(self.reps):
                 started = time.monotonic()
                 bare.check()

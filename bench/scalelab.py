@@ -210,6 +210,16 @@ class Prober:
                                         cwd=REPO)
         return self
 
+    def sending(self, timeout=30):
+        """Wait until the probe has sent its first DISCOVER."""
+        deadline = time.monotonic() + timeout
+        while not self.log.sent:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the probe did not start")
+            time.sleep(0.02)
+            self.log.refresh()
+        return self
+
     def __exit__(self, *exc):
         open(self.stop_path, "w").close()
         try:
