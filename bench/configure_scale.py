@@ -65,6 +65,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -117,6 +118,7 @@ class Bench:
         self.reps, self.cap = reps, cap
         self.site, self.figures, self.notes = Site(), {}, {}
         self.extras_made = self.raw_made = 0
+        self.failed = None
 
     # Recording.
 
@@ -351,6 +353,9 @@ def run(sizes, reps, cap):
             warm.__exit__(None, None, None)
             for size in sizes:
                 bench.size(size, size == max(sizes), workdir)
+        except Exception:  # what was measured so far is still printed
+            bench.failed = traceback.format_exc()
+            print(bench.failed, f"(rackd's logs: {agent.directory})", file=sys.stderr)
         finally:
             bench.rackctl("stop-dhcp", timeout=120)
             agent.stop()
@@ -375,8 +380,12 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump({"sizes": sorted(sizes), "reps": args.reps, "figures": {
                 str(n): rows for n, rows in bench.figures.items()},
-                "notes": {str(n): notes for n, notes in bench.notes.items()}}, f, indent=1)
+                "notes": {str(n): notes for n, notes in bench.notes.items()},
+                "failed": bench.failed}, f, indent=1)
+    if bench.failed:
+        print("(the run failed part way: the figures above are what it measured)")
+        return 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
