@@ -73,7 +73,8 @@ import traceback
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from bench.scalelab import BareDhcpd, Poller, Prober, memory, python_pid  # noqa: E402
+from bench.scalelab import (  # noqa: E402
+    FETCH, PYPUREOMAPI, BareDhcpd, Poller, Prober, memory, python_pid)
 from bench.scalesite import DNS, Site, extra_host, live_host, raw_host  # noqa: E402
 from bench.scaletable import table  # noqa: E402
 
@@ -81,19 +82,7 @@ METRICS_PORT = 9250
 METRICS_URL = f"http://127.0.0.1:{METRICS_PORT}/metrics"
 PROBE_MACS = ["02:99:00:00:00:%02x" % i for i in range(8)]
 KEY_NAME = "omapi_key"
-FETCH = ("import sys, urllib.request; "
-         "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=600).read().decode())")
 LIVE_ADDS_UP_TO = 10_000
-PYPUREOMAPI = """
-import json, sys, time
-from pypureomapi import Omapi
-job = json.load(sys.stdin)
-omapi = Omapi("127.0.0.1", 7911, job["key_name"].encode(), job["secret"].encode())
-started = time.monotonic()
-for h in job["hosts"]:
-    omapi.add_host(h["ip"], h["mac"])
-print(time.monotonic() - started)
-"""
 
 
 class Call:
