@@ -14,7 +14,9 @@ its leases file that every host change costs), so the default of 8 keeps a
 quarter of the smallest window seen to kill dhcpd, and 16 is the cap.
 A remove or update is two requests (open, then delete or update by the
 handle) and holds one window slot throughout, since a handle belongs to the
-connection that opened it.
+connection that opened it. A batch (`apply`) is read from its iterable only
+as slots free (`omapi.batch`), so 40,000 changes cost the window's worth of
+requests in memory, not 40,000 of them queued on the semaphore.
 
 Reconnection is lazy: a lost connection is re-opened by the next request, not
 by a background loop with backoff. rackd stops and restarts dhcpd itself and
@@ -31,13 +33,7 @@ import binascii
 
 import attrs
 from pypureomapi import OmapiHMACMD5Authenticator
-from twisted.internet.defer import (
-    Deferred,
-    DeferredList,
-    DeferredSemaphore,
-    fail,
-    succeed,
-)
+from twisted.internet.defer import Deferred, DeferredSemaphore, fail, succeed
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
     TCP6ClientEndpoint,
@@ -46,6 +42,7 @@ from twisted.internet.endpoints import (
 from twisted.logger import Logger
 
 from provisioningserver.omapi import objects
+from provisioningserver.omapi.batch import PacedBatch
 from provisioningserver.omapi.errors import OmapiConnectionLost, OmapiError
 from provisioningserver.omapi.protocol import OmapiConnection
 
@@ -217,23 +214,10 @@ class OmapiClient:
         the order given. A failed change does not stop the others; changes
         that name the same MAC or host name run one after the other, in the
         order given, so that a batch may remove a host and add it anew.
+        ``changes`` is read as the window frees (see `omapi.batch`), so a
+        generator serves as well as a list.
         """
-        last_by_key = {}
-        results = []
-        for change in changes:
-            keys = {
-                (kind, value.lower())
-                for kind, value in (("mac", change.mac), ("name", change.name))
-                if value is not None
-            }
-            before = [last_by_key[k] for k in keys if k in last_by_key]
-            done = self._after(before, change)
-            for key in keys:
-                last_by_key[key] = done
-            results.append(done)
-        gathered = DeferredList(results)
-        gathered.addCallback(lambda outcome: [value for _, value in outcome])
-        return gathered
+        return PacedBatch(changes, self._one_safely, self._slots.limit).run()
 
     def disconnect(self):
         """Close the connection; a Deferred that fires once it is closed."""
@@ -245,17 +229,11 @@ class OmapiClient:
 
     # Machinery.
 
-    def _after(self, before, change):
-        if not before:
-            # Most changes of a batch wait for nothing: skip a Deferred per change.
-            try:
-                return self._one(change)
-            except Exception as error:
-                return succeed(ChangeResult(change, error=error))
-        start = DeferredList(before)
-        start.addCallback(lambda _: self._one(change))
-        start.addErrback(lambda failure: ChangeResult(change, error=failure.value))
-        return start
+    def _one_safely(self, change):
+        try:
+            return self._one(change)
+        except Exception as error:
+            return succeed(ChangeResult(change, error=error))
 
     def _one(self, change):
         if isinstance(change, AddHost):
