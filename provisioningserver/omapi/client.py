@@ -30,10 +30,11 @@ is never put into a message, a repr or a log line.
 """
 
 import binascii
+from collections import deque
 
 import attrs
 from pypureomapi import OmapiHMACMD5Authenticator
-from twisted.internet.defer import Deferred, DeferredSemaphore, fail, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
     TCP6ClientEndpoint,
@@ -50,6 +51,37 @@ MAX_WINDOW = 16
 DEFAULT_WINDOW = 8
 
 log = Logger()
+
+
+class Window:
+    """The slots of the window: at most ``limit`` taken at once; a slot that
+    is released goes to the longest waiter first. (Twisted's
+    DeferredSemaphore does the same with a Deferred for every acquisition,
+    even a free one, which a batch pays once per change.)"""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.free = limit
+        self.waiting = deque()
+
+    def take(self):
+        """Take a free slot at once; False when none is free."""
+        if self.free:
+            self.free -= 1
+            return True
+        return False
+
+    def wait(self):
+        """A Deferred that fires once a slot is released to it."""
+        waiter = Deferred()
+        self.waiting.append(waiter)
+        return waiter
+
+    def release(self):
+        if self.waiting:
+            self.waiting.popleft().callback(None)
+        else:
+            self.free += 1
 
 
 @attrs.frozen
@@ -120,7 +152,7 @@ class OmapiClient:
         self._port = port
         self._key_name = key_name
         self._timeout = timeout
-        self._slots = DeferredSemaphore(window)
+        self._slots = Window(window)
         self._connection = None
         self._waiting = []
 
@@ -142,11 +174,10 @@ class OmapiClient:
         except ValueError as error:
             return fail(error)
 
-        async def add(connection):
-            reply = await connection.request(message, doing)
+        def added(reply):
             objects.check_reply(reply, doing)
 
-        return self._run(add)
+        return self._request(message, doing, added)
 
     def update_host_ip(self, ip, mac=None, name=None):
         doing = f"set ip-address of {_which(mac, name)} to {ip}"
@@ -157,7 +188,7 @@ class OmapiClient:
             reply = await connection.request(objects.host_set_ip(handle, ip), doing)
             objects.check_reply(reply, doing)
 
-        return self._run(update)
+        return self._run(lambda connection: Deferred.fromCoroutine(update(connection)))
 
     def remove_host(self, mac=None, name=None):
         doing = f"remove {_which(mac, name)}"
@@ -168,7 +199,7 @@ class OmapiClient:
             reply = await connection.request(objects.object_delete(handle), doing)
             objects.check_reply(reply, doing)
 
-        return self._run(remove)
+        return self._run(lambda connection: Deferred.fromCoroutine(remove(connection)))
 
     def lookup_host(self, mac=None, name=None):
         """A `HostInfo`, or failure with `OmapiNotFound`."""
@@ -204,7 +235,7 @@ class OmapiClient:
                 objects.failover_set_local_state(handle, state_name), doing)
             objects.check_reply(reply, doing)
 
-        return self._run(update)
+        return self._run(lambda connection: Deferred.fromCoroutine(update(connection)))
 
     # Batches.
 
@@ -253,23 +284,40 @@ class OmapiClient:
         return running
 
     def _lookup(self, message, doing, interpret):
-        async def lookup(connection):
-            reply = await connection.request(message, doing)
-            return interpret(objects.check_reply(reply, doing))
+        return self._request(
+            message, doing, lambda reply: interpret(objects.check_reply(reply, doing)))
 
-        return self._run(lookup)
+    def _request(self, message, doing, interpret):
+        """One request and its reply, ``interpret``ed, holding a slot: the
+        path of nearly every change of a batch, so it is one Deferred with
+        a few callbacks rather than a coroutine and a Deferred per step."""
+        return self._run(
+            lambda connection: connection.request(message, doing).addCallback(interpret))
 
     def _run(self, operation):
-        """Run ``operation(connection)`` holding one window slot."""
+        """Run ``operation(connection)`` (a Deferred) holding one window slot."""
+        if self._slots.take():
+            return self._in_slot(operation)
+        waiting = self._slots.wait()
+        waiting.addCallback(lambda _: self._in_slot(operation))
+        return waiting
 
-        def start():
-            opened = self._connected()
-            opened.addCallback(
-                lambda connection: Deferred.fromCoroutine(operation(connection))
-            )
-            return opened
+    def _in_slot(self, operation):
+        connection = self._connection
+        if connection is not None and connection.usable:
+            try:
+                running = operation(connection)
+            except Exception as error:
+                running = fail(error)
+        else:
+            running = self._connected()
+            running.addCallback(operation)
+        running.addBoth(self._release_slot)
+        return running
 
-        return self._slots.run(start)
+    def _release_slot(self, outcome):
+        self._slots.release()
+        return outcome
 
     def _connected(self):
         if self._connection is not None and self._connection.usable:

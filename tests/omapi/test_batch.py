@@ -119,7 +119,7 @@ def test_client_reads_a_large_batch_only_as_the_window_frees():
     batch = lab.client.apply(counting(adds, pulled))
     lab.pump.flush()
     assert len(pulled) == 8 and len(server.received) - before == 8
-    assert lab.client._slots.waiting == []
+    assert not lab.client._slots.waiting
     for _ in range(3):
         server.release(1)
         lab.pump.flush()

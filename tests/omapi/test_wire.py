@@ -161,3 +161,21 @@ def test_a_message_over_the_size_limit_is_not_sent():
     message = objects.host_create("h" * SIZE_LIMIT, MAC, "198.18.0.10")
     with pytest.raises(OmapiProtocolError, match="over 65536"):
         encode(message)
+
+
+def test_pack_mac_matches_pypureomapi():
+    """rackd's quick MAC packing gives pypureomapi's bytes for every form
+    pypureomapi accepts, and its errors for the rest."""
+    import pypureomapi
+
+    from provisioningserver.omapi.objects import pack_mac
+
+    for mac in ("02:00:00:00:00:01", "AA:bb:Cc:dD:ee:FF", "2:0:0:0:0:1",
+                "00:12:4B:00:0B:27:67:4B"):
+        assert pack_mac(mac) == pypureomapi.pack_mac(mac)
+    for bad in ("02:00:00:00:00", "02:00:00:00:00:0g", "02-00-00-00-00-01", "", None):
+        with pytest.raises(ValueError) as ours:
+            pack_mac(bad)
+        with pytest.raises(ValueError) as theirs:
+            pypureomapi.pack_mac(bad)
+        assert str(ours.value) == str(theirs.value)
