@@ -58,7 +58,14 @@ from provisioningserver.omapi.objects import (
     check_reply,
     object_open,
 )
-from provisioningserver.omapi.wire import Decoder, encode, encode_startup, sign, verifies
+from provisioningserver.omapi.wire import (
+    Decoder,
+    encode,
+    encode_signed,
+    encode_startup,
+    sign,
+    verifies,
+)
 
 _KEY_CHECK_NAME = "rackd-omapi-key-check"
 
@@ -175,9 +182,8 @@ class OmapiConnection(Protocol):
     def _send(self, message, doing, sign_it):
         self._tid = (self._tid + 1) % (1 << 32) or 1
         message.tid = self._tid
-        if sign_it:
-            sign(message, self._authenticator)
-        data = encode(message)  # an oversized message fails here, before it is pending
+        # An oversized message fails here, before it is pending.
+        data = encode_signed(message, self._authenticator) if sign_it else encode(message)
         done = Deferred()
         if not self._pending:
             # An idle connection's silence starts now, not at its last reply.

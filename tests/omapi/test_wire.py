@@ -179,3 +179,22 @@ def test_pack_mac_matches_pypureomapi():
         with pytest.raises(ValueError) as theirs:
             pypureomapi.pack_mac(bad)
         assert str(ours.value) == str(theirs.value)
+
+
+def test_encode_signed_is_sign_then_encode():
+    """Signing and encoding in one pass gives the bytes of `sign` followed by
+    `encode`, and pypureomapi's."""
+    from pypureomapi import OmapiHMACMD5Authenticator
+
+    from provisioningserver.omapi.objects import host_create
+    from provisioningserver.omapi.wire import encode, encode_signed, sign
+
+    key = OmapiHMACMD5Authenticator(b"omapi_key", base64.b64encode(b"a secret of the tests"))
+    key.authid = 7
+    one, two, pure = (host_create("h1", "02:00:00:00:00:01", "198.18.0.9") for _ in range(3))
+    for message in (one, two, pure):
+        message.tid = 42
+    sign(two, key)
+    pure.sign(key)
+    assert encode_signed(one, key) == encode(two) == pure.as_string()
+    assert one.signature == two.signature
