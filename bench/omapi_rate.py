@@ -24,7 +24,8 @@ times itself from its first add to its last reply, on a connection already
 authenticated. The raw loop builds and signs each message when it sends it
 (rackd's own codec, omapi/wire.py, since a client must) and checks each
 reply's status, not its signature. ``--profile PATH`` runs rackd's client
-under cProfile once more at the end and writes the stats to PATH.
+under cProfile once more at the end and writes the stats to PATH; ``--only
+TEXT`` runs only the cases whose name contains TEXT.
 """
 
 import argparse
@@ -163,17 +164,18 @@ def client_adds(job, profile=None):
 
 # The lab.
 
-def cases():
-    return ([(f"raw, window {w}", "raw", w) for w in RAW_WINDOWS]
-            + [(f"OmapiClient, window {w}", "client", w) for w in CLIENT_WINDOWS])
+def cases(only=None):
+    every = ([(f"raw, window {w}", "raw", w) for w in RAW_WINDOWS]
+             + [(f"OmapiClient, window {w}", "client", w) for w in CLIENT_WINDOWS])
+    return [case for case in every if only is None or only in case[0]]
 
 
-def run(count, rounds, preload, profile):
+def run(count, rounds, preload, profile, only=None):
     from tests.lab.netns import Lab
 
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
-    seconds = {name: [] for name, _, _ in cases()}
-    gaps = {name: [] for name, _, _ in cases()}
+    seconds = {name: [] for name, _, _ in cases(only)}
+    gaps = {name: [] for name, _, _ in cases(only)}
     with Lab(prefix="rkor-") as lab:
         server = lab.add_host("srv")
         other = lab.add_host("cli")
@@ -207,7 +209,7 @@ def run(count, rounds, preload, profile):
                 dhcpd.stop()
             return result
 
-        all_cases = cases()
+        all_cases = cases(only)
         for round_ in range(rounds):
             shift = round_ % len(all_cases)
             order = all_cases[shift:] + all_cases[:shift]
@@ -254,6 +256,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--preload", type=int, default=0)
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--only", default=None,
+                        help="run only the cases whose name contains this")
     args = parser.parse_args(argv)
     if args.mode == "raw":
         print(json.dumps(raw_adds(json.load(sys.stdin))))
@@ -261,8 +265,8 @@ def main(argv=None):
     if args.mode == "client":
         print(json.dumps(client_adds(json.load(sys.stdin), args.profile)))
         return
-    seconds, _ = run(args.hosts, args.rounds, args.preload, args.profile)
-    if args.rounds:
+    seconds, _ = run(args.hosts, args.rounds, args.preload, args.profile, args.only)
+    if args.rounds and any(name.startswith("raw") for name in seconds):
         print()
         print(table(args.hosts, seconds))
 
