@@ -43,8 +43,9 @@ client times out only a dhcpd that has stopped answering, not one busy with
 its fsyncs, and it paces a batch of any size by its window. Growing a site
 from 10,000 to 50,000 hosts (40,000 adds, about 16 s at 2,500/s) stays live
 against a restart priced at 25.5 s; bench/omapi_rate.py measured rackd's
-client at 2,000-2,800/s for 10,000 adds on a loaded 2-core machine, under
-a best raw pipelined rate of 2,800-3,600/s, so 2,500/s is the rate to keep
+client at medians of 2,030-3,160/s for 10,000 adds on a shared 2-core
+machine, under best raw pipelined medians of 3,060-3,780/s, so 2,500/s is
+the rate to keep
 (BENCHMARKS.md, "OMAPI at its limit").
 """
 
