@@ -14,7 +14,9 @@ its leases file that every host change costs), so the default of 8 keeps a
 quarter of the smallest window seen to kill dhcpd, and 16 is the cap.
 A remove or update is two requests (open, then delete or update by the
 handle) and holds one window slot throughout, since a handle belongs to the
-connection that opened it.
+connection that opened it. A batch (`apply`) is read from its iterable only
+as slots free (`omapi.batch`), so 40,000 changes cost the window's worth of
+requests in memory, not 40,000 of them queued on the semaphore.
 
 Reconnection is lazy: a lost connection is re-opened by the next request, not
 by a background loop with backoff. rackd stops and restarts dhcpd itself and
@@ -28,16 +30,11 @@ is never put into a message, a repr or a log line.
 """
 
 import binascii
+from collections import deque
 
 import attrs
 from pypureomapi import OmapiHMACMD5Authenticator
-from twisted.internet.defer import (
-    Deferred,
-    DeferredList,
-    DeferredSemaphore,
-    fail,
-    succeed,
-)
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
     TCP6ClientEndpoint,
@@ -46,6 +43,7 @@ from twisted.internet.endpoints import (
 from twisted.logger import Logger
 
 from provisioningserver.omapi import objects
+from provisioningserver.omapi.batch import PacedBatch
 from provisioningserver.omapi.errors import OmapiConnectionLost, OmapiError
 from provisioningserver.omapi.protocol import OmapiConnection
 
@@ -53,6 +51,37 @@ MAX_WINDOW = 16
 DEFAULT_WINDOW = 8
 
 log = Logger()
+
+
+class Window:
+    """The slots of the window: at most ``limit`` taken at once; a slot that
+    is released goes to the longest waiter first. (Twisted's
+    DeferredSemaphore does the same with a Deferred for every acquisition,
+    even a free one, which a batch pays once per change.)"""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.free = limit
+        self.waiting = deque()
+
+    def take(self):
+        """Take a free slot at once; False when none is free."""
+        if self.free:
+            self.free -= 1
+            return True
+        return False
+
+    def wait(self):
+        """A Deferred that fires once a slot is released to it."""
+        waiter = Deferred()
+        self.waiting.append(waiter)
+        return waiter
+
+    def release(self):
+        if self.waiting:
+            self.waiting.popleft().callback(None)
+        else:
+            self.free += 1
 
 
 @attrs.frozen
@@ -123,7 +152,7 @@ class OmapiClient:
         self._port = port
         self._key_name = key_name
         self._timeout = timeout
-        self._slots = DeferredSemaphore(window)
+        self._slots = Window(window)
         self._connection = None
         self._waiting = []
 
@@ -145,11 +174,10 @@ class OmapiClient:
         except ValueError as error:
             return fail(error)
 
-        async def add(connection):
-            reply = await connection.request(message, doing)
+        def added(reply):
             objects.check_reply(reply, doing)
 
-        return self._run(add)
+        return self._request(message, doing, added)
 
     def update_host_ip(self, ip, mac=None, name=None):
         doing = f"set ip-address of {_which(mac, name)} to {ip}"
@@ -160,7 +188,7 @@ class OmapiClient:
             reply = await connection.request(objects.host_set_ip(handle, ip), doing)
             objects.check_reply(reply, doing)
 
-        return self._run(update)
+        return self._run(lambda connection: Deferred.fromCoroutine(update(connection)))
 
     def remove_host(self, mac=None, name=None):
         doing = f"remove {_which(mac, name)}"
@@ -171,7 +199,7 @@ class OmapiClient:
             reply = await connection.request(objects.object_delete(handle), doing)
             objects.check_reply(reply, doing)
 
-        return self._run(remove)
+        return self._run(lambda connection: Deferred.fromCoroutine(remove(connection)))
 
     def lookup_host(self, mac=None, name=None):
         """A `HostInfo`, or failure with `OmapiNotFound`."""
@@ -207,7 +235,7 @@ class OmapiClient:
                 objects.failover_set_local_state(handle, state_name), doing)
             objects.check_reply(reply, doing)
 
-        return self._run(update)
+        return self._run(lambda connection: Deferred.fromCoroutine(update(connection)))
 
     # Batches.
 
@@ -217,23 +245,10 @@ class OmapiClient:
         the order given. A failed change does not stop the others; changes
         that name the same MAC or host name run one after the other, in the
         order given, so that a batch may remove a host and add it anew.
+        ``changes`` is read as the window frees (see `omapi.batch`), so a
+        generator serves as well as a list.
         """
-        last_by_key = {}
-        results = []
-        for change in changes:
-            keys = {
-                (kind, value.lower())
-                for kind, value in (("mac", change.mac), ("name", change.name))
-                if value is not None
-            }
-            before = [last_by_key[k] for k in keys if k in last_by_key]
-            done = self._after(before, change)
-            for key in keys:
-                last_by_key[key] = done
-            results.append(done)
-        gathered = DeferredList(results)
-        gathered.addCallback(lambda outcome: [value for _, value in outcome])
-        return gathered
+        return PacedBatch(changes, self._one_safely, self._slots.limit).run()
 
     def disconnect(self):
         """Close the connection; a Deferred that fires once it is closed."""
@@ -245,17 +260,11 @@ class OmapiClient:
 
     # Machinery.
 
-    def _after(self, before, change):
-        if not before:
-            # Most changes of a batch wait for nothing: skip a Deferred per change.
-            try:
-                return self._one(change)
-            except Exception as error:
-                return succeed(ChangeResult(change, error=error))
-        start = DeferredList(before)
-        start.addCallback(lambda _: self._one(change))
-        start.addErrback(lambda failure: ChangeResult(change, error=failure.value))
-        return start
+    def _one_safely(self, change):
+        try:
+            return self._one(change)
+        except Exception as error:
+            return succeed(ChangeResult(change, error=error))
 
     def _one(self, change):
         if isinstance(change, AddHost):
@@ -275,23 +284,40 @@ class OmapiClient:
         return running
 
     def _lookup(self, message, doing, interpret):
-        async def lookup(connection):
-            reply = await connection.request(message, doing)
-            return interpret(objects.check_reply(reply, doing))
+        return self._request(
+            message, doing, lambda reply: interpret(objects.check_reply(reply, doing)))
 
-        return self._run(lookup)
+    def _request(self, message, doing, interpret):
+        """One request and its reply, ``interpret``ed, holding a slot: the
+        path of nearly every change of a batch, so it is one Deferred with
+        a few callbacks rather than a coroutine and a Deferred per step."""
+        return self._run(
+            lambda connection: connection.request(message, doing).addCallback(interpret))
 
     def _run(self, operation):
-        """Run ``operation(connection)`` holding one window slot."""
+        """Run ``operation(connection)`` (a Deferred) holding one window slot."""
+        if self._slots.take():
+            return self._in_slot(operation)
+        waiting = self._slots.wait()
+        waiting.addCallback(lambda _: self._in_slot(operation))
+        return waiting
 
-        def start():
-            opened = self._connected()
-            opened.addCallback(
-                lambda connection: Deferred.fromCoroutine(operation(connection))
-            )
-            return opened
+    def _in_slot(self, operation):
+        connection = self._connection
+        if connection is not None and connection.usable:
+            try:
+                running = operation(connection)
+            except Exception as error:
+                running = fail(error)
+        else:
+            running = self._connected()
+            running.addCallback(operation)
+        running.addBoth(self._release_slot)
+        return running
 
-        return self._slots.run(start)
+    def _release_slot(self, outcome):
+        self._slots.release()
+        return outcome
 
     def _connected(self):
         if self._connection is not None and self._connection.usable:

@@ -57,8 +57,10 @@ class OmapiNotAuthorized(OmapiError):
 
 
 class OmapiTimeout(OmapiError):
-    """No reply came within the client's timeout; the connection was dropped
-    because its stream state is then unknown."""
+    """dhcpd answered nothing on the connection for the client's timeout
+    while requests were outstanding (a slow but answering dhcpd is not
+    timed out); the connection was dropped, because its stream state is then
+    unknown, and every request outstanding on it fails with this."""
 
 
 class OmapiConnectionLost(OmapiError):

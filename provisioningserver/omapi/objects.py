@@ -9,6 +9,7 @@ different hosts is a key conflict, so a lookup sends exactly one.
 """
 
 import ipaddress
+import re
 import struct
 
 import attrs
@@ -19,7 +20,8 @@ from pypureomapi import (
     OMAPI_OP_UPDATE,
     OmapiMessage,
 )
-from pypureomapi import pack_mac, unpack_mac
+from pypureomapi import pack_mac as _pure_pack_mac
+from pypureomapi import unpack_mac
 
 from provisioningserver.omapi.errors import (
     OmapiError,
@@ -101,6 +103,19 @@ def _u32(value):
 
 def _flag():
     return _u32(1)
+
+
+_ETHERNET_MAC = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
+
+
+def pack_mac(mac):
+    """A hardware address as dhcpd stores it: pypureomapi's `pack_mac`, with
+    the common form (six two-digit groups) done in one call, since a batch
+    packs one per change; every other form, and every error, is
+    pypureomapi's."""
+    if isinstance(mac, str) and _ETHERNET_MAC.fullmatch(mac):
+        return bytes.fromhex(mac.replace(":", ""))
+    return _pure_pack_mac(mac)
 
 
 def pack_address(ip):

@@ -15,11 +15,22 @@ After that, requests may be written back to back. Each gets a fresh
 transaction id (tid); dhcpd answers in order and puts the request's tid in the
 reply's rid, which is how a reply finds its Deferred. A reply signed by
 anyone else, or with a signature that does not verify, is never taken as a
-success. Each request has its own timer: when it runs out the request fails
-with `OmapiTimeout` and the connection is aborted, because the position of
-the stream is then unknown; every other request on it then fails with
-`OmapiConnectionLost`. How many requests are outstanding at once is the
-caller's business (`OmapiClient` keeps a window).
+success.
+
+Timeouts go by progress, not by request. dhcpd answers in order and commits
+(fsyncs) every host change before it reads the next request, so the last of
+16 outstanding adds waits for the 15 before it: a timer per request would
+call a dhcpd that is busy but answering "gone". One timer per connection
+runs while requests are outstanding; every reply moves its deadline to
+``timeout`` seconds later (cheaply: the reply notes the time, and the timer,
+when it fires, re-arms itself for what is left). It expires only when
+nothing at all was answered for ``timeout`` seconds; then the connection is
+aborted, because the position of the stream is unknown, and every
+outstanding request fails with the same `OmapiTimeout`. A timer that fires
+late, because rackd's own reactor was busy, first lets the reactor read
+what has arrived meanwhile (one more turn), so that replies waiting in the
+socket are not mistaken for silence. How many requests are outstanding at
+once is the caller's business (`OmapiClient` keeps a window).
 
 The framing is `omapi_wire`'s (pypureomapi's format, encoded and decoded
 with less CPU); its size limit counts the bytes of one incomplete message,
@@ -47,17 +58,31 @@ from provisioningserver.omapi.objects import (
     check_reply,
     object_open,
 )
-from provisioningserver.omapi.wire import Decoder, encode, encode_startup, sign, verifies
+from provisioningserver.omapi.wire import (
+    Decoder,
+    encode,
+    encode_signed,
+    encode_startup,
+    sign,
+    verifies,
+)
 
 _KEY_CHECK_NAME = "rackd-omapi-key-check"
 
 log = Logger()
 
 
+# A timer that fires this much later than asked was held up by the reactor,
+# not by dhcpd: give the reactor a turn to read replies before deciding. The
+# second look is a short delay, not callLater(0), so that the reactor polls
+# its sockets before it (a reactor runs due calls before it polls again).
+_LATE = 0.25
+_SECOND_LOOK = 0.01
+
+
 @attrs.define
 class _Pending:
     deferred: Deferred
-    timer: object
     doing: str
 
 
@@ -82,6 +107,8 @@ class OmapiConnection(Protocol):
         self._signed = False
         self._lost_because = None
         self._handshake_timer = None
+        self._silence_timer = None
+        self._last_progress = 0.0
         self.connected = False
 
     @property
@@ -143,23 +170,28 @@ class OmapiConnection(Protocol):
 
     def _fail_outstanding(self):
         why = self._lost_because
+        self._stop_silence_timer()
         pending, self._pending = self._pending, {}
         for request in pending.values():
-            if request.timer.active():
-                request.timer.cancel()
-            request.deferred.errback(
-                OmapiConnectionLost(f"{request.doing}: no reply, {why}")
-            )
+            if isinstance(why, OmapiTimeout):
+                error = OmapiTimeout(f"{request.doing}: {why}")
+            else:
+                error = OmapiConnectionLost(f"{request.doing}: no reply, {why}")
+            request.deferred.errback(error)
 
     def _send(self, message, doing, sign_it):
         self._tid = (self._tid + 1) % (1 << 32) or 1
         message.tid = self._tid
-        if sign_it:
-            sign(message, self._authenticator)
-        data = encode(message)  # an oversized message fails here, before it is pending
+        # An oversized message fails here, before it is pending.
+        data = encode_signed(message, self._authenticator) if sign_it else encode(message)
         done = Deferred()
-        timer = self._clock.callLater(self._timeout, self._timed_out, message.tid)
-        self._pending[message.tid] = _Pending(done, timer, doing)
+        if not self._pending:
+            # An idle connection's silence starts now, not at its last reply.
+            self._last_progress = self._clock.seconds()
+            if self._silence_timer is None:
+                self._silence_timer = self._clock.callLater(
+                    self._timeout, self._silence_check, self._last_progress + self._timeout)
+        self._pending[message.tid] = _Pending(done, doing)
         self.transport.write(data)
         return done
 
@@ -224,15 +256,30 @@ class OmapiConnection(Protocol):
             )
         )
 
-    def _timed_out(self, tid):
-        request = self._pending.pop(tid, None)
-        if request is None:
+    def _silence_check(self, due, second_look=False):
+        """The silence timer: re-arm it for what is left of the deadline since
+        the last reply, or time the connection out."""
+        self._silence_timer = None
+        if not self._pending or self._lost_because is not None:
             return
-        error = OmapiTimeout(
-            f"{request.doing}: no reply from {self._peer} within {self._timeout}s"
-        )
-        request.deferred.errback(error)
-        self.drop(OmapiConnectionLost(f"connection dropped after a timeout ({error})"))
+        now = self._clock.seconds()
+        deadline = self._last_progress + self._timeout
+        if now < deadline:
+            self._silence_timer = self._clock.callLater(
+                deadline - now, self._silence_check, deadline)
+        elif now - due > _LATE and not second_look:
+            self._silence_timer = self._clock.callLater(
+                _SECOND_LOOK, self._silence_check, due, second_look=True)
+        else:
+            self.drop(OmapiTimeout(
+                f"no reply from {self._peer} within {self._timeout}s"
+                f" ({len(self._pending)} requests outstanding); connection dropped"))
+
+    def _stop_silence_timer(self):
+        if self._silence_timer is not None:
+            if self._silence_timer.active():
+                self._silence_timer.cancel()
+            self._silence_timer = None
 
     def _reply_received(self, reply):
         request = self._pending.pop(reply.rid, None)
@@ -243,7 +290,10 @@ class OmapiConnection(Protocol):
                 )
             )
             return
-        request.timer.cancel()
+        if self._pending:
+            self._last_progress = self._clock.seconds()
+        else:
+            self._stop_silence_timer()
         problem = self._signature_problem(reply, request.doing)
         if problem is None:
             request.deferred.callback(reply)

@@ -79,6 +79,19 @@ def sign(message, authenticator):
     message.signature = signature(authenticator, encode(message, forsigning=True))
 
 
+def encode_signed(message, authenticator):
+    """`sign` then `encode`, with one encoding: the wire bytes are the
+    authid, the bytes the signature covers, and the signature."""
+    message.authid = authenticator.authid
+    message.signature = b"\0" * authenticator.authlen
+    covered = encode(message, forsigning=True)
+    message.signature = signature(authenticator, covered)
+    data = _U32.pack(message.authid) + covered + message.signature
+    if len(data) > SIZE_LIMIT:
+        raise OmapiProtocolError(f"OMAPI message of {len(data)} bytes is over {SIZE_LIMIT}")
+    return data
+
+
 def verifies(message, authenticator):
     """Whether ``message`` carries ``authenticator``'s signature."""
     signed = getattr(message, "signed_bytes", None)

@@ -116,6 +116,49 @@ def test_cost_model_crossover(changes, leases_mb, failover, expect):
     assert (Restart if restart < live else HostChanges) is expect
 
 
+@pytest.mark.parametrize("applied, desired, failover, penalty, expect", [
+    (0, 10_000, False, 20.0, "live"),
+    (10_000, 11_000, False, 20.0, "live"),
+    (10_000, 50_000, False, 20.0, "live"),
+    (50_000, 10_000, False, 20.0, "live"),
+    (10_000, 100_000, False, 20.0, "restart"),
+    (10_000, 100_000, True, 20.0, "live"),
+    (10_000, 50_000, False, 0.0, "restart"),
+    (10_000, 11_000, False, 0.0, "live"),
+], ids=["first-ten-thousand", "a-thousand-more", "grow-10k-to-50k", "shrink-50k-to-10k",
+        "grow-10k-to-100k", "grow-10k-to-100k-with-failover", "grow-10k-to-50k-no-penalty",
+        "a-thousand-more-no-penalty"])
+def test_growing_a_site_is_decided_before_any_change(applied, desired, failover, penalty,
+                                                     expect):
+    """A hosts-only change is priced against a restart up front, from the
+    count of changes and the hosts the new config declares: 40,000 adds
+    (10k -> 50k hosts, about 16 s at 2,500/s) stay live against a restart
+    priced at 25.5 s; 90,000 do not, unless a failover partner makes the
+    restart dearer; an operator who puts no price on the outage gets a
+    restart as soon as it is quicker."""
+    cost = CostModel(outage_penalty_seconds=penalty)
+    priced = cost.price(abs(desired - applied), desired, failover=failover)
+    assert ("restart" if priced.restart else "live") == expect
+    assert priced.live_seconds == abs(desired - applied) / cost.live_changes_per_second
+
+
+def test_plan_of_growing_10k_to_50k_hosts_is_live_with_both_prices():
+    """Through plan itself: an applied config of 10,000 hosts and a desired
+    one of 50,000 give 40,000 live adds, the reason naming both prices."""
+    def site(count):
+        doc = copy.deepcopy(BASE)
+        doc["shared_networks"][0]["subnets"].append({"subnet_cidr": "10.0.0.0/8"})
+        doc["hosts"] = [{"host": f"n{i}", "mac": "52:54:%02x:%02x:%02x:01" % (
+            i >> 16, (i >> 8) & 255, i & 255),
+            "ip": f"10.{(i + 1) >> 16}.{((i + 1) >> 8) & 255}.{(i + 1) & 255}"}
+            for i in range(count)]
+        return cfg(doc)
+
+    result = plan(site(10_000), site(50_000))
+    assert isinstance(result, HostChanges) and len(result.add) == 40_000
+    assert "about 16.00 s; a restart is priced at 25.5 s" in result.reason
+
+
 def test_large_batch_is_planned_as_restart_with_both_prices():
     """When the model prefers a restart, the reason gives both prices."""
     cheap_outage = CostModel(outage_penalty_seconds=0.0, live_changes_per_second=1.0)

@@ -5,7 +5,9 @@ an authenticator object opened by key name, unsigned status replies to
 requests whose signature does not verify, status codes 23 (not found) and 18
 (exists) with dhcpd's texts, host objects found by name or hardware address,
 handles for update and delete. Setting ``hold`` keeps replies back until
-``release`` so that tests can count outstanding requests.
+``release`` so that tests can count outstanding requests; `pace` makes it a
+dhcpd busy with its fsync, answering one request per interval of a clock,
+in order, and `stop_answering` one that has gone silent.
 """
 
 import struct
@@ -21,6 +23,7 @@ from pypureomapi import (
     OmapiStartupMessage,
 )
 from twisted.internet.protocol import Protocol
+from twisted.test import iosim
 
 AUTHID = 7
 NOT_FOUND = (23, b"no object matches specification")
@@ -45,6 +48,8 @@ class FakeOmapiServer(Protocol):
         self.hosts = {}  # handle -> dict of attributes
         self.objects = {}  # (type, key attribute, value) -> attributes
         self.authenticated = False
+        self._pacer = None
+        self._paced = None
         self._next_handle = 100
         self._inbuffer = InBuffer()
         self._parser = self._inbuffer.parse_startup_message()
@@ -66,6 +71,33 @@ class FakeOmapiServer(Protocol):
                     self.max_outstanding, len(self.received) - self.replied
                 )
                 self._answer(parsed)
+
+    def pace(self, clock, interval):
+        """From now on answer one request every ``interval`` seconds of
+        ``clock``, in the order received (as dhcpd does, committing each)."""
+        self.hold = True
+        self._pacer = (clock, interval)
+        self._next_paced()
+
+    def stop_answering(self):
+        """Answer nothing more (replies are kept, never sent)."""
+        self.hold = True
+        self._pacer = None
+        if self._paced is not None and self._paced.active():
+            self._paced.cancel()
+        self._paced = None
+
+    def _next_paced(self):
+        clock, interval = self._pacer
+        self._paced = clock.callLater(interval, self._paced_reply)
+
+    def _paced_reply(self):
+        self._paced = None
+        if self._pacer is None:
+            return
+        if self.held:
+            self.release(1)
+        self._next_paced()
 
     def release(self, count=None):
         """Send ``count`` held replies (all when None)."""
@@ -150,3 +182,22 @@ class FakeOmapiServer(Protocol):
             if host.get(b"name") == name:
                 return host
         return None
+
+
+def connect_in_memory(server, protocol, clock):
+    """iosim.connect with the test clock where this Twisted takes one (22.4,
+    Debian 12's, does not: its pump never advances a clock, so do it by hand)."""
+    arguments = (server, iosim.makeFakeServer(server), protocol, iosim.makeFakeClient(protocol))
+    try:
+        return iosim.connect(*arguments, greet=False, clock=clock)
+    except TypeError:
+        pump = iosim.connect(*arguments, greet=False)
+        flush = pump.flush
+
+        def flush_and_advance(*args, **kwargs):
+            result = flush(*args, **kwargs)
+            clock.advance(0)
+            return result
+
+        pump.flush = flush_and_advance
+        return pump

@@ -161,3 +161,40 @@ def test_a_message_over_the_size_limit_is_not_sent():
     message = objects.host_create("h" * SIZE_LIMIT, MAC, "198.18.0.10")
     with pytest.raises(OmapiProtocolError, match="over 65536"):
         encode(message)
+
+
+def test_pack_mac_matches_pypureomapi():
+    """rackd's quick MAC packing gives pypureomapi's bytes for every form
+    pypureomapi accepts, and its errors for the rest."""
+    import pypureomapi
+
+    from provisioningserver.omapi.objects import pack_mac
+
+    for mac in ("02:00:00:00:00:01", "AA:bb:Cc:dD:ee:FF", "2:0:0:0:0:1",
+                "00:12:4B:00:0B:27:67:4B"):
+        assert pack_mac(mac) == pypureomapi.pack_mac(mac)
+    for bad in ("02:00:00:00:00", "02:00:00:00:00:0g", "02-00-00-00-00-01", "", None):
+        with pytest.raises(ValueError) as ours:
+            pack_mac(bad)
+        with pytest.raises(ValueError) as theirs:
+            pypureomapi.pack_mac(bad)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_encode_signed_is_sign_then_encode():
+    """Signing and encoding in one pass gives the bytes of `sign` followed by
+    `encode`, and pypureomapi's."""
+    from pypureomapi import OmapiHMACMD5Authenticator
+
+    from provisioningserver.omapi.objects import host_create
+    from provisioningserver.omapi.wire import encode, encode_signed, sign
+
+    key = OmapiHMACMD5Authenticator(b"omapi_key", base64.b64encode(b"a secret of the tests"))
+    key.authid = 7
+    one, two, pure = (host_create("h1", "02:00:00:00:00:01", "198.18.0.9") for _ in range(3))
+    for message in (one, two, pure):
+        message.tid = 42
+    sign(two, key)
+    pure.sign(key)
+    assert encode_signed(one, key) == encode(two) == pure.as_string()
+    assert one.signature == two.signature

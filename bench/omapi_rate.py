@@ -1,0 +1,275 @@
+"""Benchmark: rackd's OMAPI client against the fastest safe raw OMAPI rate.
+
+    flock /tmp/rackd-lab.lock .venv/bin/python -m bench.omapi_rate \\
+        [--hosts 10000] [--rounds 3] [--preload 0]
+
+Why. A live batch through rackd can go no faster than dhcpd accepts host
+changes, and dhcpd commits (fsyncs) every change before it reads the next
+request; so the honest yardstick for rackd's client is not another client
+but the best any client could do on this machine, this run: a bare loop
+that writes pipelined host creates on a socket and reads the replies, with
+nothing else to do. That loop is run with 1, 4, 8 and 16 requests
+outstanding (16 is rackd's cap; 32 has killed dhcpd 4.4.3-P1, see
+omapi/client.py), and the fastest of them is "the fastest safe raw rate".
+rackd's `OmapiClient.apply` then adds the same number of hosts, at its
+default window (8) and at its cap (16).
+
+How. One network namespace (prefix ``rkor-``), one veth for dhcpd to serve
+on; OMAPI goes to 127.0.0.1 inside the namespace, nothing leaves it. Each
+case gets a fresh dhcpd (no hosts, a leases file on disk, fsync per change
+as rackd runs it); ``--preload N`` first adds N hosts untimed (raw, window
+4), to measure a batch that grows a site rather than starts one. The cases
+run in a different order each round (rotated), and each case's process
+times itself from its first add to its last reply, on a connection already
+authenticated. The raw loop builds and signs each message when it sends it
+(rackd's own codec, omapi/wire.py, since a client must) and checks each
+reply's status, not its signature. ``--profile PATH`` runs rackd's client
+under cProfile once more at the end and writes the stats to PATH; ``--only
+TEXT`` runs only the cases whose name contains TEXT.
+"""
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import select
+import socket
+import statistics
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+KEY_NAME = "omapi_key"
+PORT = 7911
+RAW_WINDOWS = (1, 4, 8, 16)
+CLIENT_WINDOWS = (8, 16)
+CONFIG = """\
+omapi-port %(port)d;
+key %(key)s { algorithm HMAC-MD5; secret "%(secret)s"; }
+omapi-key %(key)s;
+subnet 198.18.0.0 netmask 255.255.0.0 { pool { range 198.18.0.100 198.18.0.200; } }
+"""
+
+
+def hosts(tag, count):
+    """``count`` hosts of their own for one case (``tag`` < 256)."""
+    return [{"name": f"r{tag}-{i}", "mac": "02:%02x:%02x:%02x:%02x:01" % (
+        tag, (i >> 16) & 255, (i >> 8) & 255, i & 255),
+        "ip": f"198.18.{1 + i // 250}.{1 + i % 250}"} for i in range(count)]
+
+
+# The raw loop, run inside the namespace.
+
+def raw_adds(job):
+    from pypureomapi import OmapiHMACMD5Authenticator
+
+    from provisioningserver.omapi.objects import authenticator_open, check_reply, host_create
+    from provisioningserver.omapi.wire import Decoder, encode, encode_startup, sign
+
+    sock = socket.create_connection(("127.0.0.1", job["port"]))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    decoder = Decoder()
+
+    def messages():
+        while True:
+            message = decoder.next_message()
+            if message is not None:
+                return message
+            data = sock.recv(65536)
+            if not data:
+                raise RuntimeError("dhcpd closed the OMAPI connection")
+            decoder.feed(data)
+
+    sock.sendall(encode_startup())
+    messages()
+    auth = OmapiHMACMD5Authenticator(job["key_name"].encode(), job["secret"].encode())
+    opening = authenticator_open(auth)
+    opening.tid = 1
+    sock.sendall(encode(opening))
+    auth.authid = messages().handle
+    todo, window = job["hosts"], job["window"]
+    sent = answered = 0
+    tid = 1
+    max_gap, last = 0.0, None
+    started = time.monotonic()
+    while answered < len(todo):
+        while sent < len(todo) and sent - answered < window:
+            host = todo[sent]
+            message = host_create(host["name"], host["mac"], host["ip"])
+            tid += 1
+            message.tid = tid
+            sign(message, auth)
+            sock.sendall(encode(message))
+            sent += 1
+        select.select([sock], [], [])
+        data = sock.recv(65536)
+        if not data:
+            raise RuntimeError(f"dhcpd closed the connection after {answered} replies")
+        decoder.feed(data)
+        while (reply := decoder.next_message()) is not None:
+            check_reply(reply, f"add {todo[answered]['name']}")
+            answered += 1
+        now = time.monotonic()
+        max_gap, last = max(max_gap, now - (last or started)), now
+    seconds = time.monotonic() - started
+    sock.close()
+    return {"seconds": seconds, "max_gap": max_gap}
+
+
+# rackd's client, run inside the namespace.
+
+def client_adds(job, profile=None):
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import react
+
+    from provisioningserver.omapi.client import AddHost, OmapiClient
+    from provisioningserver.omapi.errors import OmapiNotFound
+
+    out = {}
+    changes = [AddHost(h["name"], h["mac"], h["ip"]) for h in job["hosts"]]
+
+    async def main(reactor):
+        client = OmapiClient(reactor, "127.0.0.1", job["port"], job["key_name"],
+                             job["secret"], timeout=5.0, window=job["window"])
+        try:
+            await client.lookup_host(name="warm-up")
+        except OmapiNotFound:
+            pass
+        profiler = None
+        if profile:
+            import cProfile
+            profiler = cProfile.Profile()
+            profiler.enable()
+        started = time.monotonic()
+        results = await client.apply(changes)
+        out["seconds"] = time.monotonic() - started
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        failed = [str(r.error) for r in results if not r.ok]
+        if failed:
+            raise RuntimeError(f"{len(failed)} adds failed, first: {failed[0]}")
+        await client.disconnect()
+
+    try:
+        react(lambda reactor: Deferred.fromCoroutine(main(reactor)))
+    except SystemExit as exit_:
+        if exit_.code:
+            raise
+    return out
+
+
+# The lab.
+
+def cases(only=None):
+    every = ([(f"raw, window {w}", "raw", w) for w in RAW_WINDOWS]
+             + [(f"OmapiClient, window {w}", "client", w) for w in CLIENT_WINDOWS])
+    return [case for case in every if only is None or only in case[0]]
+
+
+def run(count, rounds, preload, profile, only=None):
+    from tests.lab.netns import Lab
+
+    secret = base64.b64encode(secrets.token_bytes(32)).decode()
+    seconds = {name: [] for name, _, _ in cases(only)}
+    gaps = {name: [] for name, _, _ in cases(only)}
+    with Lab(prefix="rkor-") as lab:
+        server = lab.add_host("srv")
+        other = lab.add_host("cli")
+        lab.link(server, other, "s0", "c0")
+        server.add_address("s0", "198.18.0.1/16")
+        server.run(["ip", "link", "set", "lo", "up"])
+        run_no = 0
+
+        def one(name, mode, window, tag, profile_to=None):
+            nonlocal run_no
+            run_no += 1
+            path = os.path.join(lab.workdir, f"run{run_no}")
+            os.makedirs(path)
+            conf, leases = os.path.join(path, "dhcpd.conf"), os.path.join(path, "leases")
+            with open(conf, "w") as f:
+                f.write(CONFIG % {"port": PORT, "key": KEY_NAME, "secret": secret})
+            open(leases, "w").close()
+            dhcpd = server.popen(["dhcpd", "-d", "-4", "-cf", conf, "-lf", leases,
+                                  "-pf", os.path.join(path, "pid"), "s0"],
+                                 name=f"dhcpd{run_no}", log=os.path.join(path, "log"))
+            try:
+                time.sleep(0.7)
+                job = {"port": PORT, "key_name": KEY_NAME, "secret": secret}
+                if preload:
+                    inside(server, "raw", dict(job, window=4, hosts=hosts(250, preload)))
+                result = inside(server, mode, dict(job, window=window, hosts=hosts(tag, count)),
+                                profile_to)
+                if not dhcpd.running():
+                    raise RuntimeError(f"dhcpd died during {name}")
+            finally:
+                dhcpd.stop()
+            return result
+
+        all_cases = cases(only)
+        for round_ in range(rounds):
+            shift = round_ % len(all_cases)
+            order = all_cases[shift:] + all_cases[:shift]
+            if round_ % 2:
+                order.reverse()
+            for tag, (name, mode, window) in enumerate(order, start=1):
+                result = one(name, mode, window, tag)
+                seconds[name].append(result["seconds"])
+                gaps[name].append(result.get("max_gap"))
+                print(f"round {round_ + 1}: {name:24} {count / result['seconds']:8,.0f}/s"
+                      + (f"  longest wait for a reply {result['max_gap'] * 1000:.1f} ms"
+                         if result.get("max_gap") is not None else ""), flush=True)
+        if profile:
+            one("profile", "client", 8, 99, profile_to=profile)
+    return seconds, gaps
+
+
+def inside(server, mode, job, profile=None):
+    argv = [sys.executable, "-m", "bench.omapi_rate", mode]
+    if profile:
+        argv += ["--profile", profile]
+    out = server.run(argv, input=json.dumps(job), cwd=REPO, timeout=900,
+                     env=dict(os.environ, PYTHONPATH=REPO))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def table(count, seconds):
+    rates = {name: [count / s for s in values] for name, values in seconds.items()}
+    raw = {name: r for name, r in rates.items() if name.startswith("raw")}
+    best = max(raw, key=lambda name: statistics.median(raw[name]))
+    lines = [f"| path ({count:,} host adds) | min hosts/s | median | max "
+             f"| median / best raw ({best}) |", "|---|---|---|---|---|"]
+    for name, values in rates.items():
+        median = statistics.median(values)
+        lines.append(f"| {name} | {min(values):,.0f} | {median:,.0f} | {max(values):,.0f} "
+                     f"| {median / statistics.median(raw[best]):.2f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.omapi_rate")
+    parser.add_argument("mode", nargs="?", choices=("raw", "client"))
+    parser.add_argument("--hosts", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--preload", type=int, default=0)
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--only", default=None,
+                        help="run only the cases whose name contains this")
+    args = parser.parse_args(argv)
+    if args.mode == "raw":
+        print(json.dumps(raw_adds(json.load(sys.stdin))))
+        return
+    if args.mode == "client":
+        print(json.dumps(client_adds(json.load(sys.stdin), args.profile)))
+        return
+    seconds, _ = run(args.hosts, args.rounds, args.preload, args.profile, args.only)
+    if args.rounds and any(name.startswith("raw") for name in seconds):
+        print()
+        print(table(args.hosts, seconds))
+
+
+if __name__ == "__main__":
+    main()
