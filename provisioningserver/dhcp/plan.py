@@ -143,9 +143,12 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
     # Every step is linear in the hosts: one subnet index per config, dict
     # lookups by key, and the renames split off in the same pass (a test of
     # each pair against a tuple of renames took 8 s for 10,000 renames).
+    # A host that is the very object applied (an incremental read reuses the
+    # unchanged ones) is unchanged: only the others are keyed and compared.
+    kept = {id(h) for h in applied.hosts}.intersection(map(id, desired.hosts))
     applied_subnets, desired_subnets = SubnetIndex.of(applied), SubnetIndex.of(desired)
-    old = {host_key(applied, h, applied_subnets): h for h in applied.hosts}
-    new = {host_key(desired, h, desired_subnets): h for h in desired.hosts}
+    old = {host_key(applied, h, applied_subnets): h for h in applied.hosts if id(h) not in kept}
+    new = {host_key(desired, h, desired_subnets): h for h in desired.hosts if id(h) not in kept}
     remove = tuple(old[k] for k in old if k not in new)
     add = tuple(new[k] for k in new if k not in old)
     changed = [(old[k], new[k]) for k in new if k in old and old[k] != new[k]]

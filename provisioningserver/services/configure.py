@@ -213,7 +213,7 @@ class Configurator:
         run = yield self.run_in_thread(gather, self.config, self.cost, ip_version, config,
                                        snapshot, key, ntp_addresses, dhcpd, status, applied,
                                        dry_run, self._fragments[ip_version])
-        return attrs.evolve(run, parsed=parsed)
+        return attrs.evolve(run, parsed=parsed, document=document)
 
     # Carrying out.
 
@@ -291,13 +291,22 @@ class Configurator:
         elif isinstance(step, steps.StopDhcpd):
             return monitor.ensure_stopped()
         elif isinstance(step, steps.SaveState):
-            self.state.save(ip_version, DHCPState(spec=step.spec, config=step.config,
-                                                  structure=step.structure))
-            # What the next read of a document compares against (None: stopped).
-            self._parsed[ip_version] = run.parsed if step.config is not None else None
+            return self._save(ip_version, run, step)
         else:
             raise TypeError(f"not a configure step: {step!r}")
         return None
+
+    @defer.inlineCallbacks
+    def _save(self, ip_version, run, step):
+        """Persist the applied state (serialised and written in a thread),
+        then hold it, with the document as read for the next read."""
+        state = DHCPState(spec=step.spec, config=step.config, structure=step.structure)
+        serving = run is not None and step.config is not None  # not a stop
+        document = run.document if serving else None
+        yield self.run_in_thread(self.state.write, ip_version, state, document)
+        self.state.hold(ip_version, state)
+        # What the next read of a document compares against (None: stopped).
+        self._parsed[ip_version] = run.parsed if serving else None
 
     @defer.inlineCallbacks
     def _check(self, ip_version, run, step):

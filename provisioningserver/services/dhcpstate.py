@@ -73,11 +73,17 @@ def load_state(state_dir, ip_version):
         return DHCPState()
 
 
-def save_state(state_dir, ip_version, state):
+def save_state(state_dir, ip_version, state, document=None):
+    """Write ``state``; ``document``, when given, is the document as it came
+    (already read into ``state.config``), written as it is rather than
+    written out again from the model: at 10,000 hosts that is most of the
+    cost of saving."""
+    if document is None and state.config is not None:
+        document = to_document(state.config)
     data = {
         "version": FORMAT_VERSION,
         "spec": attrs.asdict(state.spec) if state.spec is not None else None,
-        "document": to_document(state.config) if state.config is not None else None,
+        "document": document if state.config is not None else None,
         "structure": state.structure,
     }
     # The document holds the OMAPI key: owner only.
@@ -119,8 +125,16 @@ class AppliedState:
         """The running dhcpd's spec, or None when it should be off."""
         return self.get(ip_version).spec
 
-    def save(self, ip_version, state):
+    def save(self, ip_version, state, document=None):
         """Persist ``state`` (atomically), then hold it."""
-        save_state(self.state_dir, ip_version, state)
+        self.write(ip_version, state, document)
+        self.hold(ip_version, state)
+
+    def write(self, ip_version, state, document=None):
+        """Persist ``state`` only (for a thread: the file, nothing held)."""
+        save_state(self.state_dir, ip_version, state, document)
+
+    def hold(self, ip_version, state):
+        """Hold ``state`` as what is applied (in the reactor thread, after `write`)."""
         self._states[ip_version] = state
         self.generation += 1

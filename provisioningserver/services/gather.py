@@ -53,6 +53,8 @@ class Run:
     served: "str | None" = None
     dry_run: bool = False
     parsed: object = attrs.field(default=None, repr=False)  # incremental.Parsed
+    # The document as it came, kept only until the state is saved.
+    document: object = attrs.field(default=None, repr=False)
 
 
 def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses, dhcpd,

@@ -200,3 +200,17 @@ def test_host_key_with_and_without_an_index():
     for h in config.hosts:
         home = config.subnets[0].subnet_cidr
         assert host_key(config, h) == host_key(config, h, index) == (h.mac, home)
+
+
+def test_hosts_shared_by_identity_are_unchanged_and_the_rest_are_diffed():
+    """An incremental read hands back the applied Host objects for unchanged
+    hosts: those count as unchanged without being keyed, and an added,
+    moved or removed host among them is still found."""
+    applied = cfg(edit(hosts=[host(10), host(11), host(12)]))
+    added = cfg(edit(hosts=[host(13)])).hosts[0]
+    moved = attrs.evolve(applied.hosts[1], ip=added.ip.__class__("198.18.0.61"))
+    desired = attrs.evolve(applied, hosts=(applied.hosts[0], moved, added))
+    result = plan(applied, desired)
+    assert isinstance(result, HostChanges)
+    assert result.add == (added,) and result.remove == (applied.hosts[2],)
+    assert result.update == ((applied.hosts[1], moved),)

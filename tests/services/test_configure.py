@@ -486,3 +486,14 @@ def test_the_next_read_reuses_the_applied_document(rig):
     first = rig.configurator.applied(4).config.hosts[0]
     result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
     assert rig.configurator.applied(4).config.hosts[0] is first
+
+
+def test_the_state_file_holds_the_document_as_it_came_and_reads_back_the_same(rig):
+    """The applied state is saved from the document as given (not written
+    out again from the model), and a new rackd reads back the same config."""
+    doc = document(hosts=[host(10)])
+    result_of(rig.configurator.configure(4, doc))
+    with open(os.path.join(rig.config.state_dir, "applied-v4.json")) as f:
+        saved = json.load(f)
+    assert saved["document"] == doc
+    assert rig.make().applied(4).config == rig.configurator.applied(4).config
