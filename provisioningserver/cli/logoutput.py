@@ -16,6 +16,8 @@ configure outcome, per dhcpd start, stop and death, per region connection
 and loss).
 """
 
+import re
+
 from twisted.logger import (
     FilteringLogObserver, LogLevel, PredicateResult, formatEvent, textFileLogObserver,
 )
@@ -26,6 +28,9 @@ PRIORITY = {LogLevel.critical: 2, LogLevel.error: 3, LogLevel.warn: 4, LogLevel.
 
 _CHATTER = ("{cls} connection established", "{cls} connection lost")
 _FACTORY = ("Starting factory {factory!r}", "Stopping factory {factory!r}")
+# The same lines as older Twisted (22.4, Debian 12's) writes them: through
+# the legacy log.msg, as finished text.
+_LEGACY = re.compile(r"\w+ connection (established|lost) \(HOST:|(Starting|Stopping) factory ")
 
 
 def is_chatter(event):
@@ -33,7 +38,10 @@ def is_chatter(event):
     text = event.get("log_format") or ""
     if event.get("log_namespace") == "twisted.protocols.amp":
         return text.startswith(_CHATTER)
-    return text in _FACTORY
+    if text in _FACTORY:
+        return True
+    message = event.get("message")
+    return bool(message) and isinstance(message[0], str) and bool(_LEGACY.match(message[0]))
 
 
 def _quiet(event):

@@ -87,3 +87,18 @@ def test_factory_start_and_stop_lines_are_chatter():
     assert is_chatter(event(fmt="Starting factory {factory!r}", namespace=ns))
     assert is_chatter(event(fmt="Stopping factory {factory!r}", namespace=ns))
     assert not is_chatter(event(fmt="Factory failed {factory!r}", namespace=ns))
+
+
+def test_older_twisteds_legacy_chatter_is_recognised():
+    """Twisted 22.4 (Debian 12's) writes the same lines through log.msg, as
+    finished text: those are chatter too; other legacy lines are not."""
+    legacy = {"log_namespace": "log_legacy", "log_level": LogLevel.info, "log_time": 0.0,
+              "log_format": None}
+    host = "IPv4Address(type='TCP', host='10.0.0.1', port=1)"
+    assert is_chatter({**legacy, "message": (f"AMP connection established (HOST:{host} "
+                                             f"PEER:{host})",)})
+    assert is_chatter({**legacy, "message": (f"GatedAMP connection lost (HOST:{host} "
+                                             f"PEER:{host})",)})
+    assert is_chatter({**legacy, "message": ("Starting factory <Factory at 0x1>",)})
+    assert not is_chatter({**legacy, "message": ("dhcpd 7 died",)})
+    assert not is_chatter({**legacy, "message": ()})

@@ -170,15 +170,19 @@ def test_pack_mac_matches_pypureomapi():
 
     from provisioningserver.omapi.objects import pack_mac
 
+    # Which forms pypureomapi accepts depends on its version (0.8, Debian
+    # 12's, refuses eight groups), so each form is judged by what it says.
     for mac in ("02:00:00:00:00:01", "AA:bb:Cc:dD:ee:FF", "2:0:0:0:0:1",
-                "00:12:4B:00:0B:27:67:4B"):
-        assert pack_mac(mac) == pypureomapi.pack_mac(mac)
-    for bad in ("02:00:00:00:00", "02:00:00:00:00:0g", "02-00-00-00-00-01", "", None):
-        with pytest.raises(ValueError) as ours:
-            pack_mac(bad)
-        with pytest.raises(ValueError) as theirs:
-            pypureomapi.pack_mac(bad)
-        assert str(ours.value) == str(theirs.value)
+                "00:12:4B:00:0B:27:67:4B", "02:00:00:00:00", "02:00:00:00:00:0g",
+                "02-00-00-00-00-01", "", None):
+        try:
+            theirs = pypureomapi.pack_mac(mac)
+        except ValueError as error:
+            with pytest.raises(ValueError) as ours:
+                pack_mac(mac)
+            assert str(ours.value) == str(error)
+        else:
+            assert pack_mac(mac) == theirs
 
 
 def test_encode_signed_is_sign_then_encode():
