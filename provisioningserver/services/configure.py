@@ -269,7 +269,20 @@ class Configurator:
                          run.interfaces, plan.hosts)
         if not run.dry_run:
             self.last_outcome[v] = result
+            if plan.action == "unchanged" and run.parsed is not None:
+                self._adopt_read(v, run.parsed)
         return result  # logged by services.configurelog
+
+    def _adopt_read(self, ip_version, parsed):
+        """An unchanged document: its read is what the next one compares
+        against (after a rackd restart the state came from the file, with no
+        read to start from), and its objects, equal to the applied ones,
+        are held instead, so the next plan finds the unchanged hosts by
+        identity."""
+        applied = self.state.get(ip_version)
+        if applied.config == parsed.config:
+            self._parsed[ip_version] = parsed
+            self.state.hold(ip_version, attrs.evolve(applied, config=parsed.config))
 
     def _step(self, ip_version, run, step):
         """Carry out one step: a Deferred or a value; for ApplyHosts, what

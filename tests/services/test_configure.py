@@ -497,3 +497,15 @@ def test_the_state_file_holds_the_document_as_it_came_and_reads_back_the_same(ri
         saved = json.load(f)
     assert saved["document"] == doc
     assert rig.make().applied(4).config == rig.configurator.applied(4).config
+
+
+def test_an_unchanged_document_after_a_restart_of_rackd_seeds_the_incremental_read(rig):
+    """A new rackd (state read from the file) given the same document again
+    answers unchanged, and from then on reads only what changes: an
+    unchanged host of the next document is the object of that read."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    again = rig.make()
+    assert result_of(again.configure(4, document(hosts=[host(10)]))).action == "unchanged"
+    held = again.applied(4).config.hosts[0]
+    result_of(again.configure(4, document(hosts=[host(10), host(11)])))
+    assert again.applied(4).config.hosts[0] is held
