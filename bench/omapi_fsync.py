@@ -38,6 +38,22 @@ FSYNC = {"fsync per change (as rackd runs dhcpd)": "",
          "dont-use-fsync (diagnostic only)": "dont-use-fsync true;"}
 
 
+
+def start_dhcpd(server, workdir, run_no, config_text):
+    """A fresh dhcpd on interface s0 of ``server``, in run directory
+    ``run_no`` of ``workdir``, with ``config_text`` and an empty leases
+    file; the process (stopped by the caller) and the directory."""
+    path = os.path.join(workdir, f"run{run_no}")
+    os.makedirs(path)
+    conf, leases = os.path.join(path, "dhcpd.conf"), os.path.join(path, "leases")
+    with open(conf, "w") as f:
+        f.write(config_text)
+    open(leases, "w").close()
+    dhcpd = server.popen(["dhcpd", "-d", "-4", "-cf", conf, "-lf", leases,
+                          "-pf", os.path.join(path, "pid"), "s0"],
+                         name=f"dhcpd{run_no}", log=os.path.join(path, "log"))
+    return dhcpd, path
+
 def hosts(tag, count):
     return [{"host": f"{tag}{i}", "mac": "02:%02x:%02x:%02x:%02x:%02x" % (
         tag, (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255),
@@ -64,15 +80,8 @@ def run(count, rounds):
                 for client, add in (CLIENTS.items() if round_ % 2 == 0
                                     else reversed(CLIENTS.items())):
                     run_no += 1
-                    path = os.path.join(lab.workdir, f"run{run_no}")
-                    os.makedirs(path)
-                    conf, leases = os.path.join(path, "dhcpd.conf"), os.path.join(path, "leases")
-                    with open(conf, "w") as f:
-                        f.write(CONFIG % {"key": KEY_NAME, "secret": secret, "fsync": statement})
-                    open(leases, "w").close()
-                    dhcpd = server.popen(["dhcpd", "-d", "-4", "-cf", conf, "-lf", leases,
-                                          "-pf", os.path.join(path, "pid"), "s0"],
-                                         name=f"dhcpd{run_no}", log=os.path.join(path, "log"))
+                    dhcpd, _ = start_dhcpd(server, lab.workdir, run_no, CONFIG % {
+                        "key": KEY_NAME, "secret": secret, "fsync": statement})
                     try:
                         time.sleep(0.7)
                         seconds = add(server, secret, hosts(run_no, count))

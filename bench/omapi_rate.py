@@ -42,6 +42,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from bench.omapi_fsync import start_dhcpd  # noqa: E402
+
 KEY_NAME = "omapi_key"
 PORT = 7911
 RAW_WINDOWS = (1, 4, 8, 16)
@@ -187,15 +189,8 @@ def run(count, rounds, preload, profile, only=None):
         def one(name, mode, window, tag, profile_to=None):
             nonlocal run_no
             run_no += 1
-            path = os.path.join(lab.workdir, f"run{run_no}")
-            os.makedirs(path)
-            conf, leases = os.path.join(path, "dhcpd.conf"), os.path.join(path, "leases")
-            with open(conf, "w") as f:
-                f.write(CONFIG % {"port": PORT, "key": KEY_NAME, "secret": secret})
-            open(leases, "w").close()
-            dhcpd = server.popen(["dhcpd", "-d", "-4", "-cf", conf, "-lf", leases,
-                                  "-pf", os.path.join(path, "pid"), "s0"],
-                                 name=f"dhcpd{run_no}", log=os.path.join(path, "log"))
+            dhcpd, _ = start_dhcpd(server, lab.workdir, run_no, CONFIG % {
+                "port": PORT, "key": KEY_NAME, "secret": secret})
             try:
                 time.sleep(0.7)
                 job = {"port": PORT, "key_name": KEY_NAME, "secret": secret}

@@ -45,17 +45,9 @@ sys.path.insert(0, REPO)
 # A URL's body on stdout, run inside a namespace (/metrics on the rack's loopback).
 FETCH = ("import sys, urllib.request; "
          "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=600).read().decode())")
-# The sequential anchor: pypureomapi's add_host, one request then one reply.
-PYPUREOMAPI = """
-import json, sys, time
-from pypureomapi import Omapi
-job = json.load(sys.stdin)
-omapi = Omapi("127.0.0.1", 7911, job["key_name"].encode(), job["secret"].encode())
-started = time.monotonic()
-for h in job["hosts"]:
-    omapi.add_host(h["ip"], h["mac"])
-print(time.monotonic() - started)
-"""
+# The sequential anchor (pypureomapi's add_host, one request then one reply)
+# is bench.omapi_live's.
+from bench.omapi_live import PYPUREOMAPI  # noqa: E402,F401
 
 
 # Programs run inside the lab.

@@ -58,7 +58,7 @@ from provisioningserver.rpc.local import LeaseViews
 from provisioningserver.system.files import DhcpdPaths, ensure_directories
 from provisioningserver.leases.forward import Forwarder
 from provisioningserver.leases.journal import Journal
-from provisioningserver.services.dhcpstate import AppliedState, state_path
+from provisioningserver.services.dhcpstate import AppliedState
 from provisioningserver.leases.follow import LeaseFollowService, LogFollower
 from provisioningserver.leases.lookups import KnownClients, LineEvents
 from provisioningserver.leases.notify import LeaseSocketService
@@ -245,7 +245,7 @@ def _lease_events(config, state, region, reactor, counts):
         paths = DhcpdPaths.for_family(config, ip_version)
         known = None
         if ip_version == 4:  # dhcpd's v6 lines name DUIDs, not the MACs hosts name
-            known = KnownClients(state_path(config.state_dir, 4), reserved_macs)
+            known = KnownClients(lambda: state.generation, reserved_macs)
         # With lease_source dhcp-notify the log still gives the transactions.
         follower = LogFollower(paths.log, follow_journal, f"dhcpd{ip_version}",
                                events=LineEvents(paths.leases, known),

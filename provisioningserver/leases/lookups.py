@@ -70,23 +70,37 @@ class LeasesFileTail:
         self.tail.close()
 
 
+def file_version(path):
+    """A `KnownClients` version read from a file: its identity, time and size
+    (None while it is missing). For a follower with no AppliedState to ask."""
+
+    def version():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    return version
+
+
 class KnownClients:
     """Whether a reservation names a MAC: ``macs()`` returns the MACs of
-    the applied hosts, and is asked again when ``path`` (the applied state)
-    changes."""
+    the applied hosts, and is asked again when ``version()`` changes.
 
-    def __init__(self, path, macs):
-        self.path = path
+    rackd's version is `AppliedState.generation`, which grows only once the
+    new state is held: a version read from the state file would change as
+    soon as the file is written (in a thread, before the state is held), and
+    the MACs read then would be the old ones, kept until the next change."""
+
+    def __init__(self, version, macs):
+        self.version = version
         self.macs = macs
-        self._seen = self  # not a stat result: the first refresh asks macs()
+        self._seen = self  # no version is this: the first refresh asks macs()
         self._known = frozenset()
 
     def refresh(self):
-        try:
-            st = os.stat(self.path)
-            seen = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except OSError:
-            seen = None
+        seen = self.version()
         if seen != self._seen:
             self._known = frozenset(self.macs())
             self._seen = seen

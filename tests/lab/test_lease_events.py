@@ -19,7 +19,7 @@ import pytest
 from provisioningserver.dhcp import hooks
 from provisioningserver.leases.journal import Journal
 from provisioningserver.leases.follow import LogFollower
-from provisioningserver.leases.lookups import KnownClients, LineEvents
+from provisioningserver.leases.lookups import KnownClients, LineEvents, file_version
 from tests.lab import rawclient
 from tests.lab.dhclient import Dhclient
 from tests.lab.netns import Lab
@@ -92,7 +92,7 @@ def _perfdhcp(client, family, count, clients):
 
 def _follower(dhcpd, journal, reserved=()):
     """The follower as rackd builds it; ``reserved``: the MACs of its hosts."""
-    known = KnownClients(dhcpd.leases + ".no-state", lambda: reserved)
+    known = KnownClients(file_version(dhcpd.leases + ".no-state"), lambda: reserved)
     events = LineEvents(dhcpd.leases, known if dhcpd.family == 4 else None)
     return LogFollower(dhcpd.log, journal, "dhcpd%d" % dhcpd.family, events=events)
 

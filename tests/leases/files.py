@@ -3,7 +3,7 @@ records, appends, rewrites, and the applied state KnownClients watches."""
 
 import os
 
-from provisioningserver.leases.lookups import KnownClients
+from provisioningserver.leases.lookups import KnownClients, file_version
 
 
 def append(path, text):
@@ -55,4 +55,4 @@ def known_clients(tmp_path, macs):
         return (m for m in macs)  # a generator, as rackd's is
 
     path = str(tmp_path / "applied-v4.json")
-    return path, KnownClients(path, read), calls
+    return path, KnownClients(file_version(path), read), calls

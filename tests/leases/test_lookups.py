@@ -157,3 +157,19 @@ def test_line_events_look_up_what_the_files_said_at_the_last_refresh(tmp_path):
     events.close()
     bare.close()
     assert events.leases.tail.closed
+
+
+def test_known_clients_follow_the_applied_states_generation():
+    """With rackd's version (AppliedState.generation) the MACs are asked
+    again exactly when a new state is held, not when its file is written."""
+    from provisioningserver.leases.lookups import KnownClients
+    state = {"generation": 0, "macs": [MAC]}
+    known = KnownClients(lambda: state["generation"], lambda: iter(state["macs"]))
+    known.refresh()
+    assert known(MAC)
+    state["macs"] = []  # the file may be new already; the state held is not
+    known.refresh()
+    assert known(MAC)
+    state["generation"] += 1  # held
+    known.refresh()
+    assert not known(MAC)
