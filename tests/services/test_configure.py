@@ -509,3 +509,16 @@ def test_an_unchanged_document_after_a_restart_of_rackd_seeds_the_incremental_re
     held = again.applied(4).config.hosts[0]
     result_of(again.configure(4, document(hosts=[host(10), host(11)])))
     assert again.applied(4).config.hosts[0] is held
+
+
+def test_status_fingerprints_the_config_file_and_follows_its_changes(rig):
+    """status names the served file's fingerprint, the same as the outcome's,
+    and a new one once the file is written again (it is hashed only when it
+    changed, not on every ask)."""
+    outcome = result_of(rig.configurator.configure(4, document()))
+    assert rig.configurator.status()["v4"]["config_fingerprint"] == outcome.fingerprint
+    assert rig.configurator.status()["v4"]["config_fingerprint"] == outcome.fingerprint
+    changed = result_of(rig.configurator.configure(4, document(dns="198.18.0.3")))
+    assert changed.fingerprint != outcome.fingerprint
+    assert rig.configurator.status()["v4"]["config_fingerprint"] == changed.fingerprint
+    assert rig.configurator.status()["v6"]["config_fingerprint"] is None
