@@ -46,11 +46,11 @@ from provisioningserver.dhcp.sourcemap import source_map
 from provisioningserver.dhcpd.check import check_config, locate
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.services.dhcpstate import AppliedState, DHCPState
-from provisioningserver.services.gather import Run, fingerprint, gather
+from provisioningserver.services.gather import FileFingerprints, Run, gather
 from provisioningserver.services.planning import (
     Desired, Observed, after_live_failure, plan_configure, plan_stop)
 from provisioningserver.services import steps
-from provisioningserver.system.files import DhcpdPaths, atomic_write, read_text
+from provisioningserver.system.files import DhcpdPaths, atomic_write
 from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
 
 log = Logger()
@@ -153,7 +153,7 @@ class Configurator:
         # succeeds in this process), and the rendered host declarations.
         self._parsed = {4: None, 6: None}
         self._fragments = {4: Fragments(), 6: Fragments()}
-        self._fingerprints = {}  # config path -> (its stat, its fingerprint), for status
+        self._fingerprints = FileFingerprints()  # of the config files, for status
 
     def applied(self, ip_version):
         return self.state.get(ip_version)
@@ -373,20 +373,6 @@ class Configurator:
                 return f"{failed[0].error}{more}"
         return None
 
-    def _config_fingerprint(self, path):
-        """The fingerprint of the config file at ``path``, hashed again only
-        when the file changed: status is asked on every `rackctl status`,
-        scrape and region report, and the file is megabytes at 50k hosts."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
-        cached = self._fingerprints.get(path)
-        if cached is None or cached[0] != seen:
-            cached = self._fingerprints[path] = (seen, fingerprint(read_text(path)))
-        return cached[1]
-
     def status(self):
         report = {}
         for ip_version, monitor in self.monitors.items():
@@ -403,7 +389,7 @@ class Configurator:
                 "since": state.since,
                 "reason": state.reason,
                 "restarts": state.restarts,
-                "config_fingerprint": self._config_fingerprint(paths.config),
+                "config_fingerprint": self._fingerprints.of(paths.config),
                 "interfaces": list(state.spec.interfaces) if state.spec else [],
                 "last_configure": last.to_dict() if last else None,
                 "leases_file_bytes": leases_size,
