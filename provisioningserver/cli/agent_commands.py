@@ -56,7 +56,6 @@ def _print_outcome(outcome, out):
 
 def run_configure(args, out, err, stdin):
     from provisioningserver.dhcp.document import load_document
-    from provisioningserver.rpc import control
 
     try:
         document = load_document(read_document_text(args.document, stdin),
@@ -70,23 +69,21 @@ def run_configure(args, out, err, stdin):
     except DocumentError as error:
         fail(args, out, err, "invalid-document", str(error))
         return INVALID
-    code, response = call(args, out, err, control.Configure, ip_version=6 if args.ipv6 else 4,
+    code, response = call(args, out, err, "Configure", ip_version=6 if args.ipv6 else 4,
                            document=document, dry_run=args.dry_run,
                            allow_stop=args.allow_stop)
     return _show_outcome(args, out, code, response)
 
 
 def run_stop(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
-    code, response = call(args, out, err, control.StopDHCP, ip_version=6 if args.ipv6 else 4)
+    code, response = call(args, out, err, "StopDHCP", ip_version=6 if args.ipv6 else 4)
     return _show_outcome(args, out, code, response)
 
 
 def run_status(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
-    code, response = call(args, out, err, control.GetStatus)
+    code, response = call(args, out, err, "GetStatus")
     if response is None:
         return code
     status = response["status"]

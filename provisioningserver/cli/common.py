@@ -14,19 +14,18 @@ Exit codes, the same for every subcommand:
   its field path);
 - `ENVIRONMENT` (3): the agent is unreachable, dhcpd is missing.
 
-rackctl is a one-shot program, so `call_agent` runs the reactor until the
-reply (or the error) is in: one blocking AMP call over the control socket.
-Declared errors come back as `AgentError` with the code and the JSON
+rackctl is a one-shot program, so `call_agent` is one blocking AMP call
+over the control socket, made without Twisted (`rpc.controlclient`). Declared
+errors come back as `AgentError` with the code and the JSON
 description the agent sent; a socket nobody answers on is `AgentUnreachable`.
 `call` wraps it for a command: it prints what went wrong (as text, or JSON
 with ``--json``) and returns the exit code with the response.
 
-rackctl starts fast because it imports only what a command needs: this
-module imports Twisted and the AMP declarations only inside `call_agent`,
-and the command modules import `provisioningserver.rpc.control` inside
-their run functions, so ``rackctl render`` never loads the reactor and
-``rackctl status`` never loads jinja2, netifaces or the document reader
-(tests/cli/test_imports.py holds both).
+rackctl starts fast because it imports only what a command needs: no
+command imports Twisted (the agent call is `rpc.controlclient`), ``rackctl
+render`` never loads the socket client and ``rackctl status`` never loads
+jinja2, netifaces or the document reader (tests/cli/test_imports.py holds
+these).
 """
 
 import errno
@@ -144,81 +143,34 @@ def when(timestamp):
 # The agent call.
 
 def unreachable_message(path, error):
-    """Why the agent at ``path`` could not be reached, saying what to do.
-
-    Twisted reports a failed UNIX connect as a `ConnectError` whose
-    ``osError`` is the errno (ECONNREFUSED as its `ConnectionRefusedError`)."""
-    number = getattr(error, "osError", None)
+    """Why the agent at ``path`` could not be reached (``error``: the
+    connect's OSError), saying what to do."""
+    number = getattr(error, "errno", None)
     if number == errno.ENOENT:
         return (f"no control socket at {path}: is rackd running? (systemctl status rackd); "
                 "the socket is --socket, else $RACKD_SOCKET, else /run/rackd/control.sock")
     if number in (errno.EACCES, errno.EPERM):
         return (f"permission denied on {path}: the control socket is root's (mode 0600), "
                 "so rackctl needs root (sudo rackctl ...)")
-    from twisted.internet.error import ConnectionRefusedError
-
-    if isinstance(error, ConnectionRefusedError):
+    if number == errno.ECONNREFUSED:
         return (f"nothing listens on {path}: rackd is not running or left the socket "
                 "behind (systemctl status rackd)")
     return f"no rackd answers on {path}: {error}"
 
 
-def _call_once(reactor, path, command, arguments, timeout):
-    from twisted.internet import defer
-    from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
-    from twisted.protocols import amp
-
-    from provisioningserver.rpc import control
-
-    @defer.inlineCallbacks
-    def once():
-        endpoint = UNIXClientEndpoint(reactor, path, timeout=timeout)
-        try:
-            protocol = yield connectProtocol(endpoint, amp.AMP())
-        except Exception as error:
-            raise AgentUnreachable(unreachable_message(path, error))
-        try:
-            d = protocol.callRemote(command, **arguments)
-            result = yield d
-        except tuple(control.ERRORS) as error:
-            raise AgentError(control.ERRORS[type(error)].decode("ascii"), str(error))
-        except amp.RemoteAmpError as error:
-            raise AgentError(error.errorCode.decode("ascii", "replace"), error.description)
-        finally:
-            protocol.transport.loseConnection()
-        return result
-
-    return once()
-
-
 def call_agent(path, command, timeout=300, **arguments):
-    """Call ``command`` on the agent at ``path`` and return its response."""
-    from twisted.internet import defer, reactor
+    """Call ``command`` (a name in `rpc.controlspec.COMMANDS`) on the agent
+    at ``path`` and return its response fields."""
+    from provisioningserver.rpc import controlclient
 
-    box = {}
-
-    def run():
-        d = _call_once(reactor, path, command, arguments, CONNECT_TIMEOUT)
-        timer = reactor.callLater(timeout, d.cancel)
-
-        def done(result):
-            if timer.active():
-                timer.cancel()
-            box["result"] = result
-            reactor.stop()
-
-        d.addBoth(done)
-
-    reactor.callWhenRunning(run)
-    reactor.run(installSignalHandlers=False)
-    result = box.get("result")
-    if isinstance(result, Exception):
-        raise result
-    if hasattr(result, "raiseException"):
-        if result.check(defer.CancelledError):
-            raise AgentUnreachable(f"rackd at {path} did not answer within {timeout} s")
-        result.raiseException()
-    return result
+    try:
+        return controlclient.call(path, command, timeout, CONNECT_TIMEOUT, **arguments)
+    except controlclient.Unreachable as error:
+        raise AgentUnreachable(unreachable_message(path, error.error))
+    except controlclient.NoAnswer as error:
+        raise AgentUnreachable(str(error))
+    except controlclient.Refused as error:
+        raise AgentError(error.code, error.description)
 
 
 def fail(args, out, err, kind, message):

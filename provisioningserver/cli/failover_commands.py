@@ -26,9 +26,8 @@ def add_failover_arguments(parser):
 
 
 def run_failover(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
-    code, response = call(args, out, err, control.FailoverPartnerDown, peer=args.peer,
+    code, response = call(args, out, err, "FailoverPartnerDown", peer=args.peer,
                           force=args.force)
     if response is None:
         return code  # refused: REJECTED (common.EXIT_CODES)

@@ -51,13 +51,11 @@ def _print_pools(pools, out):
 
 
 def run_leases(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
-    return report(args, out, err, control.GetLeases, "leases", _print_leases)
+    return report(args, out, err, "GetLeases", "leases", _print_leases)
 
 
 def run_history(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
     arguments = {"limit": args.limit}
     if args.ip:
@@ -71,16 +69,14 @@ def run_history(args, out, err, stdin=None):
             print(f"no lease events for {subject}", file=out)
         _print_events(events, out)
 
-    return report(args, out, err, control.GetHistory, "events", print_history, **arguments)
+    return report(args, out, err, "GetHistory", "events", print_history, **arguments)
 
 
 def run_pools(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
-    return report(args, out, err, control.GetPools, "pools", _print_pools)
+    return report(args, out, err, "GetPools", "pools", _print_pools)
 
 
 def run_unknown(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
-    return report(args, out, err, control.GetUnknown, "clients", _print_events)
+    return report(args, out, err, "GetUnknown", "clients", _print_events)

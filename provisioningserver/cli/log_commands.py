@@ -67,10 +67,9 @@ def _print_problems(problems, out):
 
 
 def run_log(args, out, err, stdin=None, clock=time):
-    from provisioningserver.rpc import control
 
     if args.problems:
-        return report(args, out, err, control.GetProblems, "problems", _print_problems)
+        return report(args, out, err, "GetProblems", "problems", _print_problems)
     arguments = {}
     try:
         if args.limit is not None and args.limit < 1:
@@ -84,5 +83,5 @@ def run_log(args, out, err, stdin=None, clock=time):
     for name in ("mac", "ip"):
         if getattr(args, name) is not None:
             arguments[name] = getattr(args, name)
-    return report(args, out, err, control.GetTransactions, "transactions",
+    return report(args, out, err, "GetTransactions", "transactions",
                    _print_transactions, **arguments)

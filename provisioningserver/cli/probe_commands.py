@@ -39,10 +39,9 @@ def probe_lines(entries):
 
 
 def run_probe(args, out, err, stdin=None):
-    from provisioningserver.rpc import control
 
     arguments = {} if args.interface is None else {"interface": args.interface}
-    code, response = call(args, out, err, control.ProbeForeignDHCP, **arguments)
+    code, response = call(args, out, err, "ProbeForeignDHCP", **arguments)
     if response is None:
         return code
     if args.json:

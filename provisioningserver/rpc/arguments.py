@@ -5,16 +5,16 @@ several megabytes. `CompressedJSON` carries any JSON value compressed with
 zlib and split over as many keys as it needs: ``name`` holds the number of
 chunks, ``name.0`` … ``name.N-1`` the chunks. The receiver refuses a value
 that decompresses past `MAX_DECODED` (a compressed bomb) or whose chunks do
-not add up, with a ValueError that AMP turns into a failed command.
+not add up, with a ValueError that AMP turns into a failed command. The
+packing itself is `rpc.ampbox`'s, shared with rackctl's Twisted-free client.
 """
-
-import json
-import zlib
 
 from twisted.protocols import amp
 
+from provisioningserver.rpc.ampbox import MAX_DECODED, put_json, take_json
+
 CHUNK = amp.MAX_VALUE_LENGTH
-MAX_DECODED = 256 * 1024 * 1024
+__all__ = ["CHUNK", "MAX_DECODED", "CompressedJSON"]
 
 
 class CompressedJSON(amp.Argument):
@@ -22,40 +22,13 @@ class CompressedJSON(amp.Argument):
         value = self.retrieve(objects, name.decode("ascii"), proto)
         if self.optional and value is None:
             return
-        packed = zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"), 6)
-        chunks = [packed[i:i + CHUNK] for i in range(0, len(packed), CHUNK)] or [b""]
-        strings[name] = str(len(chunks)).encode("ascii")
-        for i, chunk in enumerate(chunks):
-            strings[name + b".%d" % i] = chunk
+        put_json(strings, name, value)
 
     def fromBox(self, name, strings, objects, proto):
         key = name.decode("ascii")
-        count = strings.pop(name, None)
-        if count is None:
+        if name not in strings:
             if self.optional:
                 objects[key] = None
                 return
             raise KeyError(name)
-        try:
-            n = int(count)
-        except ValueError:
-            raise ValueError(f"argument {key}: chunk count {count[:20]!r} is not a number")
-        if not 1 <= n <= MAX_DECODED // CHUNK + 1:
-            raise ValueError(f"argument {key}: {n} chunks is out of range")
-        parts = []
-        for i in range(n):
-            part = strings.pop(name + b".%d" % i, None)
-            if part is None:
-                raise ValueError(f"argument {key}: chunk {i} of {n} is missing")
-            parts.append(part)
-        inflater = zlib.decompressobj()
-        try:
-            data = inflater.decompress(b"".join(parts), MAX_DECODED)
-        except zlib.error as error:
-            raise ValueError(f"argument {key}: not zlib data ({error})")
-        if inflater.unconsumed_tail:
-            raise ValueError(f"argument {key}: decodes to more than {MAX_DECODED} bytes")
-        try:
-            objects[key] = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"argument {key}: not JSON ({error})")
+        objects[key] = take_json(strings, name)

@@ -3,10 +3,13 @@
 Declarations only: each command says what it carries and every failure the
 caller should expect; the responders are in `provisioningserver.rpc.local`.
 Documents and replies travel as `CompressedJSON`, so size is no limit.
+What each command carries is declared once, in `rpc.controlspec`, which
+rackctl's Twisted-free client (`rpc.controlclient`) reads too.
 """
 
 from twisted.protocols import amp
 
+from provisioningserver.rpc import ampbox, controlspec
 from provisioningserver.rpc.arguments import CompressedJSON
 
 
@@ -47,13 +50,29 @@ class FailoverRefused(Exception):
 
 
 ERRORS = {
-    InvalidDocument: b"INVALID_DOCUMENT",
-    ConfigRejected: b"CONFIG_REJECTED",
-    DhcpdFailed: b"DHCPD_FAILED",
-    EnvironmentProblem: b"ENVIRONMENT",
-    ConfigureTimeout: b"CONFIGURE_TIMEOUT",
-    FailoverRefused: b"FAILOVER_REFUSED",
+    InvalidDocument: controlspec.INVALID_DOCUMENT.encode("ascii"),
+    ConfigRejected: controlspec.CONFIG_REJECTED.encode("ascii"),
+    DhcpdFailed: controlspec.DHCPD_FAILED.encode("ascii"),
+    EnvironmentProblem: controlspec.ENVIRONMENT.encode("ascii"),
+    ConfigureTimeout: controlspec.CONFIGURE_TIMEOUT.encode("ascii"),
+    FailoverRefused: controlspec.FAILOVER_REFUSED.encode("ascii"),
 }
+
+_AMP_TYPES = {
+    ampbox.INTEGER: amp.Integer, ampbox.FLOAT: amp.Float, ampbox.BOOLEAN: amp.Boolean,
+    ampbox.UNICODE: amp.Unicode, ampbox.BYTES: amp.String, ampbox.JSON: CompressedJSON,
+}
+
+
+def amp_fields(name):
+    """The ``arguments`` and ``response`` of command ``name``, as amp
+    argument types, from `controlspec.COMMANDS`."""
+    arguments, response = controlspec.COMMANDS[name]
+
+    def typed(fields):
+        return [(field, _AMP_TYPES[kind](optional=optional)) for field, kind, optional in fields]
+
+    return typed(arguments), typed(response)
 
 
 class Configure(amp.Command):
@@ -69,21 +88,14 @@ class Configure(amp.Command):
     done: action (unchanged, started, restarted, stopped, would-restart…) and why.
     """
 
-    arguments = [
-        (b"ip_version", amp.Integer()),
-        (b"document", CompressedJSON()),
-        (b"dry_run", amp.Boolean(optional=True)),
-        (b"allow_stop", amp.Boolean(optional=True)),
-    ]
-    response = [(b"outcome", CompressedJSON())]
+    arguments, response = amp_fields("Configure")
     errors = ERRORS
 
 
 class StopDHCP(amp.Command):
     """Stop one family's dhcpd and keep it stopped (its document is dropped)."""
 
-    arguments = [(b"ip_version", amp.Integer())]
-    response = [(b"outcome", CompressedJSON())]
+    arguments, response = amp_fields("StopDHCP")
     errors = ERRORS
 
 
@@ -93,8 +105,7 @@ class FailoverPartnerDown(amp.Command):
     time; ``force`` skips the time check (see provisioningserver.dhcp.failover).
     The outcome: {action: "partner-down" | "nothing", reason}."""
 
-    arguments = [(b"peer", amp.Unicode()), (b"force", amp.Boolean(optional=True))]
-    response = [(b"outcome", CompressedJSON())]
+    arguments, response = amp_fields("FailoverPartnerDown")
     errors = ERRORS
 
 
@@ -102,8 +113,7 @@ class GetStatus(amp.Command):
     """Per family: running / off / dead, pid, since, reason, config
     fingerprint, the last configure's outcome, the leases file's size."""
 
-    arguments = []
-    response = [(b"status", CompressedJSON())]
+    arguments, response = amp_fields("GetStatus")
     errors = ERRORS
 
 
@@ -116,8 +126,7 @@ class ProbeForeignDHCP(amp.Command):
     own server and its failover peers left out. An interface this node lacks
     fails InvalidDocument naming the field ``interface``."""
 
-    arguments = [(b"interface", amp.Unicode(optional=True))]
-    response = [(b"probe", CompressedJSON())]
+    arguments, response = amp_fields("ProbeForeignDHCP")
     errors = ERRORS
 
 
@@ -129,8 +138,7 @@ class GetLeases(amp.Command):
     every served subnet), leases: [{action, ip_family, ip, mac, duid,
     hostname, lease_time, timestamp, unknown_client, ends}]}."""
 
-    arguments = []
-    response = [(b"leases", CompressedJSON())]
+    arguments, response = amp_fields("GetLeases")
     errors = ERRORS
 
 
@@ -139,12 +147,7 @@ class GetHistory(amp.Command):
     first, within the history's retention: a list of events. An ``ip`` or
     ``mac`` that is not one fails InvalidDocument naming the field."""
 
-    arguments = [
-        (b"ip", amp.Unicode(optional=True)),
-        (b"mac", amp.Unicode(optional=True)),
-        (b"limit", amp.Integer(optional=True)),
-    ]
-    response = [(b"events", CompressedJSON())]
+    arguments, response = amp_fields("GetHistory")
     errors = ERRORS
 
 
@@ -152,8 +155,7 @@ class GetPools(amp.Command):
     """Usage of every served pool: a list of {subnet, range, size, active,
     reserved (host reservations inside the range), free, percent_used}."""
 
-    arguments = []
-    response = [(b"pools", CompressedJSON())]
+    arguments, response = amp_fields("GetPools")
     errors = ERRORS
 
 
@@ -161,8 +163,7 @@ class GetUnknown(amp.Command):
     """Clients that got a lease with no host reservation naming their MAC,
     newest commit per MAC: a list of events."""
 
-    arguments = []
-    response = [(b"clients", CompressedJSON())]
+    arguments, response = amp_fields("GetUnknown")
     errors = ERRORS
 
 
@@ -173,13 +174,7 @@ class GetTransactions(amp.Command):
     peer, xid, network, reason}. ``since`` is a Unix time. A bad ``mac``,
     ``ip``, ``since`` or ``limit`` fails InvalidDocument naming the field."""
 
-    arguments = [
-        (b"mac", amp.Unicode(optional=True)),
-        (b"ip", amp.Unicode(optional=True)),
-        (b"since", amp.Float(optional=True)),
-        (b"limit", amp.Integer(optional=True)),
-    ]
-    response = [(b"transactions", CompressedJSON())]
+    arguments, response = amp_fields("GetTransactions")
     errors = ERRORS
 
 
@@ -188,6 +183,5 @@ class GetProblems(amp.Command):
     pool: a list of {family, subnet, pool (a range, or null), kind
     (no_free_leases or nak), count, last_minute}."""
 
-    arguments = []
-    response = [(b"problems", CompressedJSON())]
+    arguments, response = amp_fields("GetProblems")
     errors = ERRORS

@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-from twisted.internet.error import ConnectError
 from twisted.python.failure import Failure
 
 from provisioningserver.cli import common
@@ -188,7 +187,7 @@ def test_no_socket_asks_whether_rackd_runs(tmp_path):
 def test_permission_denied_says_rackctl_needs_root():
     """EACCES on the control socket (it is root's, 0600) says rackctl needs root.
     (The tests run as root, where no mode refuses, so the error is built.)"""
-    error = ConnectError(osError=errno.EACCES, string="Permission denied")
+    error = PermissionError(errno.EACCES, "Permission denied")
     message = common.unreachable_message("/run/rackd/control.sock", error)
     assert message.startswith("permission denied on /run/rackd/control.sock")
     assert "needs root" in message and "0600" in message

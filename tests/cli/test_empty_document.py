@@ -23,7 +23,7 @@ def agent(monkeypatch):
 
     def answer(socket, command, **arguments):
         calls.append((command, arguments))
-        if command is control.Configure and not arguments.get("allow_stop"):
+        if command == "Configure" and not arguments.get("allow_stop"):
             raise common.AgentError("INVALID_DOCUMENT", json.dumps({"errors": [
                 {"field": "shared_networks", "error": "would stop dhcpd: --allow-stop"}]}))
         return STOPPED

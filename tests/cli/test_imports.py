@@ -1,10 +1,10 @@
 """rackctl starts fast: each command imports only what it needs (issue J7).
 
 Run in a fresh interpreter each, as rackctl is: building the parser loads
-neither Twisted's reactor nor jinja2; ``rackctl status`` (against a socket
-nobody listens on) loads the reactor and AMP but not the renderer, the
-document reader, YAML or netifaces; ``rackctl render`` loads the renderer
-but not the reactor.
+neither the agent call nor jinja2; ``rackctl status`` (against a socket
+nobody listens on) loads the Twisted-free control client, and neither
+Twisted nor the renderer, the document reader, YAML or netifaces;
+``rackctl render`` loads the renderer but not the control client.
 """
 
 import json
@@ -16,7 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 RENDERING = ("jinja2", "provisioningserver.dhcp.render", "provisioningserver.dhcp.document",
              "provisioningserver.config", "netifaces", "yaml")
-AGENT = ("twisted.internet.reactor", "twisted.protocols.amp")
+AGENT = ("provisioningserver.rpc.controlclient",)
+TWISTED = ("twisted", "twisted.internet.reactor", "twisted.protocols.amp")
 
 SCRIPT = """
 import atexit, json, sys
@@ -34,7 +35,7 @@ else:
 
 def loaded(*argv):
     """The watched modules loaded by the end of ``rackctl ARGV``."""
-    watched = RENDERING + AGENT
+    watched = RENDERING + AGENT + TWISTED
     result = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(watched), *argv],
                             capture_output=True, text=True, cwd=ROOT, timeout=60,
                             env={**os.environ, "PYTHONPATH": ROOT})
@@ -47,19 +48,19 @@ def test_building_the_parser_loads_neither_the_reactor_nor_the_renderer():
 
 
 def test_status_loads_the_agent_call_and_not_the_renderer(tmp_path):
-    """rackctl status: the reactor and AMP, never jinja2, YAML or netifaces."""
+    """rackctl status: the control client; never Twisted, jinja2, YAML or netifaces."""
     found = loaded("--socket", str(tmp_path / "none.sock"), "status")
     assert set(AGENT) <= found
-    assert not found & set(RENDERING)
+    assert not found & set(RENDERING + TWISTED)
 
 
 def test_render_loads_the_renderer_and_not_the_reactor(tmp_path):
-    """rackctl render: the renderer, and no reactor."""
+    """rackctl render: the renderer, and neither the control client nor Twisted."""
     found = loaded("render", "--rack-address", "198.18.0.0/24=198.18.0.1",
                    "--config", str(tmp_path / "none.yaml"),
                    os.path.join(ROOT, "examples", "lab-v4.yaml"))
     assert "provisioningserver.dhcp.render" in found
-    assert not found & set(AGENT)
+    assert not found & set(AGENT + TWISTED)
 
 
 def test_the_cli_defaults_are_rackd_yamls():

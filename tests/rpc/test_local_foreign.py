@@ -93,11 +93,11 @@ def test_rackctl_probe_prints_each_interface_and_server(monkeypatch, capsys):
         "  server 198.18.0.3 from 198.18.0.3 (52:54:00:00:00:fe) offered 198.18.0.200",
         "eth1: no foreign DHCP servers",
         "br0: probe failed: PermissionError: denied"]
-    assert sent == [(control.ProbeForeignDHCP, {})]
+    assert sent == [("ProbeForeignDHCP", {})]
     args = build_parser().parse_args(["probe", "eth0", "--json", "--socket", "/nonexistent"])
     assert probe_commands.run_probe(args, sys.stdout, sys.stderr) == 0
     assert json.loads(capsys.readouterr().out) == entries
-    assert sent[-1] == (control.ProbeForeignDHCP, {"interface": "eth0"})
+    assert sent[-1] == ("ProbeForeignDHCP", {"interface": "eth0"})
 
 
 def test_rackctl_probe_with_nothing_to_probe_says_why(monkeypatch, capsys):

@@ -1,0 +1,200 @@
+"""AMP's wire format without Twisted: boxes and the argument kinds rackd uses.
+
+An AMP box is a run of (key, value) pairs, each a 2-byte big-endian length
+and its bytes, ended by a zero length. A request carries ``_command`` and
+``_ask``; the reply ``_answer`` (the same tag) and the response fields, or
+``_error`` with ``_error_code`` and ``_error_description``.
+
+This module is what `rpc.controlclient` speaks to the agent with, so that
+``rackctl`` need not import Twisted (most of its start-up time); the
+Twisted side (`rpc.arguments`, `rpc.control`) uses the same JSON packing.
+`tests/rpc/test_ampbox.py` holds both to Twisted's own encoding.
+"""
+
+import json
+import struct
+import zlib
+
+MAX_KEY_LENGTH = 0xFF
+MAX_VALUE_LENGTH = 0xFFFF  # also the chunk size of a packed JSON value
+MAX_DECODED = 256 * 1024 * 1024
+
+COMMAND, ASK, ANSWER = b"_command", b"_ask", b"_answer"
+ERROR, ERROR_CODE, ERROR_DESCRIPTION = b"_error", b"_error_code", b"_error_description"
+
+# The argument kinds: each names a Twisted amp argument type (rpc.control
+# maps them) and is encoded here exactly as that type encodes it.
+INTEGER, FLOAT, BOOLEAN, UNICODE, BYTES, JSON = (
+    "integer", "float", "boolean", "unicode", "bytes", "json")
+KINDS = (INTEGER, FLOAT, BOOLEAN, UNICODE, BYTES, JSON)
+
+
+class BoxError(ValueError):
+    """Bytes that are not an AMP box, or a value that cannot go in one."""
+
+
+def encode_box(box):
+    """The wire bytes of ``box`` (bytes keys and values), keys sorted as
+    Twisted sends them."""
+    out = []
+    for key, value in sorted(box.items()):
+        if len(key) > MAX_KEY_LENGTH or not key:
+            raise BoxError(f"AMP key {key[:40]!r} is empty or longer than {MAX_KEY_LENGTH}")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise BoxError(f"AMP value of {key!r} is longer than {MAX_VALUE_LENGTH} bytes")
+        out += [struct.pack("!H", len(key)), key, struct.pack("!H", len(value)), value]
+    out.append(b"\x00\x00")
+    return b"".join(out)
+
+
+class BoxReader:
+    """Splits a byte stream into boxes: `feed` bytes, get back the complete
+    boxes (dicts) so far; a partial box waits for more."""
+
+    def __init__(self):
+        self._buffer = bytearray()
+        self._at = 0
+        self._box = {}
+        self._key = None
+
+    def feed(self, data):
+        self._buffer += data
+        boxes = []
+        buffer = self._buffer
+        while len(buffer) - self._at >= 2:
+            (length,) = struct.unpack_from("!H", buffer, self._at)
+            if len(buffer) - self._at - 2 < length:
+                break
+            item = bytes(buffer[self._at + 2:self._at + 2 + length])
+            self._at += 2 + length
+            if self._key is not None:
+                self._box[self._key], self._key = item, None
+            elif length == 0:
+                boxes.append(self._box)
+                self._box = {}
+            elif length > MAX_KEY_LENGTH:
+                raise BoxError(f"AMP key of {length} bytes (at most {MAX_KEY_LENGTH})")
+            else:
+                self._key = item
+        del buffer[:self._at]
+        self._at = 0
+        return boxes
+
+
+# JSON values, compressed and split over as many keys as they need.
+
+def pack_json(value):
+    """The chunks of ``value`` as JSON, zlib-compressed, each at most
+    `MAX_VALUE_LENGTH` bytes (at least one chunk)."""
+    packed = zlib.compress(json.dumps(value, separators=(",", ":")).encode("utf-8"), 6)
+    return [packed[i:i + MAX_VALUE_LENGTH]
+            for i in range(0, len(packed), MAX_VALUE_LENGTH)] or [b""]
+
+
+def put_json(box, name, value):
+    """Store ``value`` in ``box`` as ``name`` (the chunk count) and
+    ``name.0`` … ``name.N-1``."""
+    chunks = pack_json(value)
+    box[name] = str(len(chunks)).encode("ascii")
+    for i, chunk in enumerate(chunks):
+        box[name + b".%d" % i] = chunk
+
+
+def take_json(box, name):
+    """The JSON value stored as ``name`` in ``box``, its keys removed; a
+    ValueError naming the argument for a bad count, a missing chunk, data
+    that is not zlib or not JSON, or one that inflates past `MAX_DECODED`."""
+    key = name.decode("ascii")
+    count = box.pop(name)
+    try:
+        n = int(count)
+    except ValueError:
+        raise ValueError(f"argument {key}: chunk count {count[:20]!r} is not a number")
+    if not 1 <= n <= MAX_DECODED // MAX_VALUE_LENGTH + 1:
+        raise ValueError(f"argument {key}: {n} chunks is out of range")
+    parts = []
+    for i in range(n):
+        part = box.pop(name + b".%d" % i, None)
+        if part is None:
+            raise ValueError(f"argument {key}: chunk {i} of {n} is missing")
+        parts.append(part)
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(b"".join(parts), MAX_DECODED)
+    except zlib.error as error:
+        raise ValueError(f"argument {key}: not zlib data ({error})")
+    if inflater.unconsumed_tail:
+        raise ValueError(f"argument {key}: decodes to more than {MAX_DECODED} bytes")
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"argument {key}: not JSON ({error})")
+
+
+# Every kind.
+
+def _to_bytes(kind, value):
+    if kind == INTEGER:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BoxError(f"{value!r} is not an integer")
+        return str(value).encode("ascii")
+    if kind == FLOAT:
+        if not isinstance(value, float):
+            raise BoxError(f"{value!r} is not a float")
+        return str(value).encode("ascii")
+    if kind == BOOLEAN:
+        return b"True" if value else b"False"
+    if kind == UNICODE:
+        return value.encode("utf-8")
+    if kind == BYTES:
+        return bytes(value)
+    raise BoxError(f"unknown argument kind {kind!r}")
+
+
+def _from_bytes(kind, data):
+    if kind == INTEGER:
+        return int(data)
+    if kind == FLOAT:
+        return float(data)
+    if kind == BOOLEAN:
+        if data not in (b"True", b"False"):
+            raise ValueError(f"bad boolean value {data[:20]!r}")
+        return data == b"True"
+    if kind == UNICODE:
+        return data.decode("utf-8")
+    if kind == BYTES:
+        return data
+    raise BoxError(f"unknown argument kind {kind!r}")
+
+
+def put_values(box, fields, values):
+    """Store ``values`` (a dict by name) in ``box`` as ``fields`` declare
+    them: (name, kind, optional) triples. An optional value that is None or
+    missing is left out; a required one that is missing is a BoxError."""
+    for name, kind, optional in fields:
+        value = values.get(name.decode("ascii"))
+        if value is None:
+            if optional:
+                continue
+            raise BoxError(f"argument {name.decode('ascii')} is required")
+        if kind == JSON:
+            put_json(box, name, value)
+        else:
+            box[name] = _to_bytes(kind, value)
+
+
+def take_values(box, fields):
+    """The values ``fields`` declare, read out of ``box``: a dict by name,
+    None for an optional value that is absent."""
+    values = {}
+    for name, kind, optional in fields:
+        key = name.decode("ascii")
+        if name not in box:
+            if not optional:
+                raise ValueError(f"the reply lacks {key}")
+            values[key] = None
+        elif kind == JSON:
+            values[key] = take_json(box, name)
+        else:
+            values[key] = _from_bytes(kind, box.pop(name))
+    return values
