@@ -87,6 +87,9 @@ class RackdConfig:
     foreign_probe_interfaces: tuple = ()
     # The niceness rackd runs at, below dhcpd's (provisioningserver.system.priority).
     nice: int = 10
+    # A warning names where the reactor thread was when it answered nothing for
+    # this many seconds (provisioningserver.services.stallwatch); 0: no watch.
+    stall_log_seconds: float = 0.5
 
     @property
     def control_socket_path(self):
@@ -200,6 +203,11 @@ def config_from_mapping(data, source="rackd config"):
                 problems.append(Problem(key, f"expected seconds (0 for never), got {value!r}"))
             else:
                 values[key] = value
+        elif key == "stall_log_seconds":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                problems.append(Problem(key, f"expected seconds (0 for no watch), got {value!r}"))
+            else:
+                values[key] = float(value)
         elif key == "nice":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 19:
                 problems.append(Problem(key, f"expected a niceness from 0 to 19, got {value!r}"))

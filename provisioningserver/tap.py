@@ -72,6 +72,7 @@ from provisioningserver.services.instruments import (
 )
 from provisioningserver.services.metrics import MetricsCollector, Sources
 from provisioningserver.services.metricshttp import MetricsService
+from provisioningserver.services.stallwatch import StallWatch
 from provisioningserver.dhcpd.monitor import DhcpdMonitor
 from provisioningserver.dhcpd.probe import make_probe
 from provisioningserver.leases.problems import ProblemCounts
@@ -166,6 +167,8 @@ def makeService(config, reactor=None):
     failover.setServiceParent(top)
     foreign = _foreign_probe(config, state, region, reactor)
     foreign.setServiceParent(top)
+    if config.stall_log_seconds > 0:
+        StallWatch(reactor, config.stall_log_seconds).setServiceParent(top)
     control = _ControlSocket(reactor, config.control_socket_path,
                              ControlFactory(coalescer, views, failover, foreign))
     control.setName("control")
