@@ -111,6 +111,7 @@ class Bench:
         self.site, self.figures, self.notes = Site(), {}, {}
         self.extras_made = self.raw_made = 0
         self.failed = None
+        self.stalls = []
         self.rename_seconds = None  # (hosts, seconds) of the last rename measured
 
     # Recording.
@@ -345,12 +346,13 @@ class Bench:
         self.record("rackd VmHWM MB (end of size)", hwm)
 
 
-def run(sizes, reps, cap, rename_limit):
+def run(sizes, reps, cap, rename_limit, stall_log=0.5):
     from tests.lab.netns import Lab
     from tests.lab.rackd import rack_and_client
     workdir = tempfile.mkdtemp(prefix="rkcs")
     with Lab(prefix="rkcs-%d-" % os.getpid(), workdir=workdir) as lab:
-        agent, client = rack_and_client(lab, prefix=16, metrics=f"127.0.0.1:{METRICS_PORT}")
+        agent, client = rack_and_client(lab, prefix=16, metrics=f"127.0.0.1:{METRICS_PORT}",
+                                        stall_log_seconds=stall_log)
         bench = Bench(agent, client, reps, cap, rename_limit)
         try:
             bench.configure(expect=("started",))
@@ -364,7 +366,10 @@ def run(sizes, reps, cap, rename_limit):
         finally:
             bench.rackctl("stop-dhcp", timeout=120)
             agent.stop()
+            bench.stalls = [line for line in agent.process.log().splitlines()
+                            if "the reactor was held" in line]
     return bench
+
 
 
 def main(argv=None):
@@ -378,11 +383,18 @@ def main(argv=None):
                         help="skip a rename expected (quadratic from the last size) to "
                              "take longer than this many seconds")
     parser.add_argument("--json", help="write the raw figures here")
+    parser.add_argument("--stall-log", type=float, default=0.5, metavar="SECONDS",
+                        help="rackd's stall_log_seconds; its stall warnings are printed "
+                             "at the end (where its main thread was held)")
     args = parser.parse_args(argv)
     sizes = [1000, 10000] if args.quick else [int(n) for n in args.sizes.split(",")]
     started = time.monotonic()
-    bench = run(sorted(sizes), args.reps, args.cap, args.rename_limit)
+    bench = run(sorted(sizes), args.reps, args.cap, args.rename_limit, args.stall_log)
     print(table(bench, sorted(sizes)))
+    print(f"\nrackd's stall warnings (stall_log_seconds {args.stall_log:g}): "
+          f"{len(bench.stalls)}")
+    for line in bench.stalls:
+        print("   ", line)
     print(f"\n(run took {time.monotonic() - started:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:

@@ -293,15 +293,15 @@ class Configurator:
             return self._check(ip_version, run, step)
         if isinstance(step, steps.ApplyHosts):
             return self._apply_live(ip_version, run.key, step.changes)
-        if isinstance(step, steps.WriteConfig):
-            atomic_write(step.path, step.text, mode=0o600)
-        elif isinstance(step, steps.RemoveConfig):
+        if isinstance(step, steps.WriteConfig):  # megabytes and an fsync: in a thread
+            return self.run_in_thread(atomic_write, step.path, step.text, mode=0o600)
+        if isinstance(step, steps.RemoveConfig):
             if os.path.exists(step.path):
                 os.unlink(step.path)
         elif isinstance(step, steps.EnsureRunning):
             return monitor.ensure_running(step.spec, restart=step.restart)
-        elif isinstance(step, steps.RecordConfig):
-            monitor.record_config(step.spec)
+        elif isinstance(step, steps.RecordConfig):  # hashes the config file
+            return self.run_in_thread(monitor.record_config, step.spec)
         elif isinstance(step, steps.StopDhcpd):
             return monitor.ensure_stopped()
         elif isinstance(step, steps.SaveState):

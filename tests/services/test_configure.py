@@ -127,7 +127,7 @@ def rig(tmp_path):
             links=lambda: Snapshot.from_addresses(links),
             clock=task.Clock(), checker=checker, omapi_factory=lambda v, key: omapi,
             resolver=lambda config: {"ntp.lab.example": (ipaddress.ip_address("198.18.0.7"),)},
-            run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
+            run_in_thread=lambda f, *a, **k: defer.maybeDeferred(f, *a, **k))
 
     rig = attrs.make_class("Rig", ["configurator", "monitor", "verdicts", "config", "omapi",
                                    "links", "make"])
@@ -453,17 +453,21 @@ def test_the_applied_state_is_read_once_and_then_held_in_memory(rig):
 
 def test_parsing_rendering_and_planning_run_off_the_reactor(rig):
     """What grows with the site (reading the document; selecting, rendering,
-    diffing and planning) goes through run_in_thread, not the reactor."""
+    diffing and planning; writing the config file, hashing it for the
+    monitor's record of a live change) goes through run_in_thread, not the
+    reactor."""
     threaded = []
 
-    def run_in_thread(f, *args):
-        threaded.append(f)
-        return defer.maybeDeferred(f, *args)
+    def run_in_thread(f, *args, **kwargs):
+        threaded.append(getattr(f, "__name__", f))
+        return defer.maybeDeferred(f, *args, **kwargs)
 
     rig.configurator.run_in_thread = run_in_thread
     result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
-    assert read_document in threaded and gather in threaded
-    assert rig.configurator.checker in threaded
+    assert {"read_document", "gather", "atomic_write"} <= set(threaded)
+    assert rig.configurator.checker.__name__ in threaded
+    result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    assert "record_config" in threaded
 
 
 def test_a_hosts_only_change_is_judged_by_the_structure_digest_not_a_second_render(rig):
