@@ -99,3 +99,18 @@ def test_pool_usage_with_leases_of_both_families():
                                   lease_time=600, timestamp=1000.0)]
     pool4, pool6 = reports.pool_usage(latest, [config(), config6], now=1100.0)
     assert (pool4["active"], pool6["active"], pool6["size"]) == (2, 1, 256)
+
+
+def test_pool_usage_follows_a_new_config_and_counts_by_range():
+    """The reservations are indexed per config: a new config (more hosts in
+    the pool, at both ends of its range and just outside it) is counted
+    afresh, each address once."""
+    first = config()
+    assert reports.pool_usage(LATEST, [first], now=1100.0)[0]["reserved"] == 1
+    edges = [Host(host=f"e{i}", mac=f"02:00:00:00:01:{i:02x}", ip=ip) for i, ip in enumerate(
+        ("198.18.0.99", "198.18.0.100", "198.18.0.109", "198.18.0.110"))]
+    second = attrs.evolve(first, hosts=first.hosts + tuple(edges))
+    (pool,) = reports.pool_usage(LATEST, [second], now=1100.0)
+    # Reserved: .100, .105, .109; leased: .100 (also reserved) and .105 (also reserved).
+    assert (pool["reserved"], pool["active"], pool["free"]) == (3, 2, 7)
+    assert reports.pool_usage(LATEST, [first], now=1100.0)[0]["reserved"] == 1
