@@ -105,6 +105,22 @@ def check_config(config, outline=None):
     return problems
 
 
+def check_sections(config, outline=None):
+    """The rules of `check_config` that involve no host (peers, networks,
+    subnets, pools): a few items, whatever the site's size."""
+    outline = outline if outline is not None else Outline.of(config)
+    return list(_check_peers(config, outline)) + list(_check_subnets(config, outline))
+
+
+def placement(config):
+    """Everything about the subnets that the host rules read (each subnet's
+    CIDR, router and pool ranges, in document order). Two configs with the
+    same placement judge the same hosts alike."""
+    return tuple((s.subnet_cidr, s.router_ip,
+                  tuple((p.ip_range_low, p.ip_range_high) for p in s.pools))
+                 for net in config.shared_networks for s in net.subnets)
+
+
 _V4_ONLY_PEER_FIELDS = ("port", "peer_port", "max_response_delay", "max_unacked_updates",
                         "load_balance_max_seconds", "mclt", "split", "auto_partner_down")
 

@@ -31,10 +31,13 @@ document that passed every check. The others are read by the document's own
 reader (`document.DocumentReader`), so they are checked exactly as strictly.
 
 The rules that relate parts of the document (`checks`) then run on what the
-change touches. When any section changed, every rule runs over the whole
-config, as a full read does: a new subnet or pool can make any host wrong,
-and a section change means a restart of dhcpd anyway. When only hosts
-changed, the section rules cannot have a new answer; each host read anew is
+change touches. When a section changed, the section rules run
+(`checks.check_sections`: peers, networks, subnets, pools; a few items),
+and the host rules run over every host, as a full read does, only when the
+change reaches what hosts are judged by (`checks.placement`: a subnet's
+CIDR, router or pool ranges): a new subnet or pool can make any host
+wrong, while a new DNS server cannot. Otherwise, and when only hosts
+changed, each host read anew is
 placed in its subnet (`checks.placement_problems`) and looked up in the
 indexes, which have had the removed and changed hosts taken out first, so a
 new host may take a MAC or address that a removed one freed. The indexes are
@@ -107,13 +110,18 @@ def read_document(document, ip_version, previous=None):
         shared_networks=_values(sections["shared_networks"]),
         hosts=hosts, interfaces=interfaces,
         global_dhcp_snippets=_values(sections["global_dhcp_snippets"]))
-    if not same:
-        problems = checks.check_config(config)
-        if problems:
-            raise DocumentError(problems)
-        return _indexed(config, sections, entries)
-    by_ip, by_mac = dict(previous.by_ip), dict(previous.by_mac)
     index = previous.subnets
+    if not same:
+        # A section changed. Its own rules run over every section; the hosts
+        # need judging again only when what they are judged by changed.
+        if (checks.placement(config) != checks.placement(previous.config)
+                or checks.check_sections(config)):
+            problems = checks.check_config(config)
+            if problems:
+                raise DocumentError(problems)
+            return _indexed(config, sections, entries)
+        index = SubnetIndex.of(config)
+    by_ip, by_mac = dict(previous.by_ip), dict(previous.by_mac)
     for host in gone:
         _unindex(host, index, by_ip, by_mac)
     for host in fresh:

@@ -109,6 +109,20 @@ EDITS = [
     ("subnet changed and a host added", 4, lambda d: edit(edit(
         d, f"{SUBNET}.router_ip", "198.18.0.2"), "hosts[2]",
         _host(1, "52:54:00:00:00:09", "198.18.0.60"))),
+    ("dns changed and a host added", 4, lambda d: edit(edit(
+        d, f"{SUBNET}.dns_servers", ["198.18.0.9"]), "hosts[2]",
+        _host(1, "52:54:00:00:00:09", "198.18.0.60"))),
+    ("dns changed and a new host inside a pool", 4, lambda d: edit(edit(
+        d, f"{SUBNET}.dns_servers", ["198.18.0.9"]), "hosts[2]",
+        _host(1, "52:54:00:00:00:09", "198.18.1.150"))),
+    ("dns changed and a new host duplicates an ip", 4, lambda d: edit(edit(
+        d, f"{SUBNET}.dns_servers", ["198.18.0.9"]), "hosts[2]",
+        _host(1, "52:54:00:00:00:09", "198.18.1.50"))),
+    ("dns changed and a pool out of its subnet", 4, lambda d: edit(edit(
+        d, f"{SUBNET}.dns_servers", ["198.18.0.9"]),
+        "shared_networks[0].subnets[1].pools[0].ip_range_high", "198.18.7.1")),
+    ("router moved onto a host", 4, lambda d: edit(
+        d, "shared_networks[0].subnets[1].router_ip", "198.18.1.50")),
     ("subnet removed under its host", 4, lambda d: edit(
         d, "shared_networks[0].subnets", d["shared_networks"][0]["subnets"][:1])),
     ("failover peer renamed", 4, lambda d: edit(d, "failover_peers[0].name", "other")),
@@ -133,6 +147,26 @@ def test_edit_read_against_the_base_is_the_full_read(name, ip_version, change):
     previous = incremental.read_document(base, ip_version)
     document = change(documents.base(ip_version))
     assert _incremental(document, ip_version, previous) == _full(document, ip_version)
+
+
+def test_a_section_change_that_moves_no_host_rule_leaves_the_hosts_unjudged(monkeypatch):
+    """A new DNS server changes a section but nothing hosts are judged by
+    (`checks.placement`): the host rules do not run over every host again,
+    and the unchanged hosts are the previous objects."""
+    from provisioningserver.dhcp import checks
+
+    previous = incremental.read_document(documents.v4(), 4)
+    document = edit(documents.v4(), f"{SUBNET}.dns_servers", ["198.18.0.9"])
+
+    def every_host(*args):
+        raise AssertionError("the host rules ran over every host")
+
+    monkeypatch.setattr(checks, "_check_hosts", every_host)
+    parsed = incremental.read_document(document, 4, previous)
+    assert parsed.config.hosts == previous.config.hosts
+    assert parsed.config.hosts[0] is previous.config.hosts[0]
+    monkeypatch.undo()
+    assert parsed.config == parse_document(document, 4)
 
 
 def test_rejected_change_is_rejected_with_the_problem():
