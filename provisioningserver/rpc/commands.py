@@ -70,7 +70,7 @@ class Authenticate(amp.Command):
 # Region -> rack.
 
 class _Configure(amp.Command):
-    arguments = [(b"document", CompressedJSON())]
+    arguments = [(b"document", CompressedJSON(packed=True))]
     response = [(b"outcome", CompressedJSON())]
     errors = CONFIGURE_ERRORS
 
@@ -89,7 +89,7 @@ class ConfigureDHCPv6(_Configure):
 
 
 class _Validate(amp.Command):
-    arguments = [(b"document", CompressedJSON())]
+    arguments = [(b"document", CompressedJSON(packed=True))]
     response = [(b"errors", CompressedJSON())]
     errors = VALIDATE_ERRORS
 

@@ -7,6 +7,8 @@ What each command carries is declared once, in `rpc.controlspec`, which
 rackctl's Twisted-free client (`rpc.controlclient`) reads too.
 """
 
+import functools
+
 from twisted.protocols import amp
 
 from provisioningserver.rpc import ampbox, controlspec
@@ -61,6 +63,7 @@ ERRORS = {
 _AMP_TYPES = {
     ampbox.INTEGER: amp.Integer, ampbox.FLOAT: amp.Float, ampbox.BOOLEAN: amp.Boolean,
     ampbox.UNICODE: amp.Unicode, ampbox.BYTES: amp.String, ampbox.JSON: CompressedJSON,
+    ampbox.PACKED: functools.partial(CompressedJSON, packed=True),
 }
 
 

@@ -7,7 +7,7 @@ decodes by it. A field is (name, kind, optional), the kinds being
 `rpc.ampbox`'s.
 """
 
-from provisioningserver.rpc.ampbox import BOOLEAN, FLOAT, INTEGER, JSON, UNICODE
+from provisioningserver.rpc.ampbox import BOOLEAN, FLOAT, INTEGER, JSON, PACKED, UNICODE
 
 # The declared errors' codes (rpc.control maps its exceptions to these).
 INVALID_DOCUMENT = "INVALID_DOCUMENT"
@@ -31,7 +31,7 @@ def _optional(name, kind):
 # name -> (arguments, response)
 COMMANDS = {
     "Configure": (
-        (_required(b"ip_version", INTEGER), _required(b"document", JSON),
+        (_required(b"ip_version", INTEGER), _required(b"document", PACKED),
          _optional(b"dry_run", BOOLEAN), _optional(b"allow_stop", BOOLEAN)),
         (_required(b"outcome", JSON),)),
     "StopDHCP": ((_required(b"ip_version", INTEGER),), (_required(b"outcome", JSON),)),

@@ -11,7 +11,7 @@ import ipaddress
 import json
 
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols import amp
@@ -24,6 +24,7 @@ from provisioningserver.leases import reports
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
 from provisioningserver.services.failoverwatch import PartnerDownRefused
 from provisioningserver.services.foreign import UnknownInterface
+from provisioningserver.services.received import document_value
 
 log = Logger()
 
@@ -130,8 +131,10 @@ class LeaseViews:
 
 
 class ControlLocator(amp.CommandLocator):
-    def __init__(self, configurator, leases=None, failover=None, foreign=None):
+    def __init__(self, configurator, leases=None, failover=None, foreign=None,
+                 run_in_thread=threads.deferToThread):
         super().__init__()
+        self.run_in_thread = run_in_thread
         self.configurator = configurator
         self.leases = leases
         self.failover = failover  # provisioningserver.services.failoverwatch.FailoverWatch
@@ -139,10 +142,13 @@ class ControlLocator(amp.CommandLocator):
 
     @control.Configure.responder
     def configure(self, ip_version, document, dry_run=False, allow_stop=False):
+        @defer.inlineCallbacks
         def run():
             version = _ip_version(ip_version)
-            _guard_stop(document, allow_stop)
-            return self.configurator.configure(version, document, bool(dry_run))
+            if not allow_stop:
+                # Parsed in a thread (and once: the configurator reads the same value).
+                _guard_stop((yield self.run_in_thread(document_value, document)), allow_stop)
+            return (yield self.configurator.configure(version, document, bool(dry_run)))
 
         d = defer.maybeDeferred(run)
         d.addCallback(lambda outcome: {"outcome": outcome.to_dict()})

@@ -23,12 +23,11 @@ configure (one at a time per family: a lock serialises callers) it:
 A dry run is the plan returned with only the check run. An empty
 document (no shared networks) stops the family's dhcpd.
 
-Nothing whose cost grows with the site runs on the reactor: parsing,
-rendering, diffing and planning run through ``run_in_thread`` (the
-injected ``deferToThread``), with every value they read gathered on the
-reactor first (the monitor's status, the applied state, the interface
-snapshot, the key) and no shared object touched from the thread; the
-reactor then carries out the plan.
+Nothing whose cost grows with the site runs on the reactor: parsing (of
+a document that arrives packed, `services.received`), rendering, diffing,
+planning and file writes run through ``run_in_thread`` (the injected
+``deferToThread``), with every value they read gathered on the reactor
+first and no shared object touched from the thread.
 """
 
 import os
@@ -39,7 +38,6 @@ from twisted.logger import Logger
 
 from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.fragments import Fragments
-from provisioningserver.dhcp.incremental import read_document
 from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel
 from provisioningserver.dhcp.sourcemap import source_map
@@ -47,6 +45,7 @@ from provisioningserver.dhcpd.check import check_config, locate
 from provisioningserver.network.resolve import resolve_ntp
 from provisioningserver.services.dhcpstate import AppliedState, DHCPState
 from provisioningserver.services.gather import FileFingerprints, Run, gather
+from provisioningserver.services.received import packed_digest, read_packed
 from provisioningserver.services.planning import (
     Desired, Observed, after_live_failure, plan_configure, plan_stop)
 from provisioningserver.services import steps
@@ -148,10 +147,10 @@ class Configurator:
         self.state = state if state is not None else AppliedState(config.state_dir)
         # () -> the failover watch's reading, for the v4 status.
         self.failover_status = failover_status
-        # Per family: the applied document as read (`incremental.Parsed`), so
-        # the next read checks only what changed (None until a configure
-        # succeeds in this process), and the rendered host declarations.
-        self._parsed = {4: None, 6: None}
+        # Per family: the applied document as read (`incremental.Parsed`; None
+        # until a configure succeeds here), its bytes' digest when it came
+        # packed, and the rendered host declarations.
+        self._parsed, self._digests = {4: None, 6: None}, {4: None, 6: None}
         self._fragments = {4: Fragments(), 6: Fragments()}
         self._fingerprints = FileFingerprints()  # of the config files, for status
 
@@ -194,8 +193,8 @@ class Configurator:
     def _prepare(self, ip_version, document, dry_run):
         """The `Run` for ``document``: its plan and what its outcome reports."""
         # Only what changed since the applied document is read and checked again.
-        parsed = yield self.run_in_thread(read_document, document, ip_version,
-                                          self._parsed[ip_version])
+        parsed = yield self.run_in_thread(read_packed, document, ip_version,
+                                          self._parsed[ip_version], self._digests[ip_version])
         config = parsed.config
         monitor = self.monitors[ip_version]
         if config.is_empty:
@@ -271,10 +270,10 @@ class Configurator:
         if not run.dry_run:
             self.last_outcome[v] = result
             if plan.action == "unchanged" and run.parsed is not None:
-                self._adopt_read(v, run.parsed)
+                self._adopt_read(v, run.parsed, run.document)
         return result  # logged by services.configurelog
 
-    def _adopt_read(self, ip_version, parsed):
+    def _adopt_read(self, ip_version, parsed, document):
         """An unchanged document: its read is what the next one compares
         against (after a rackd restart the state came from the file, with no
         read to start from), and its objects, equal to the applied ones,
@@ -282,7 +281,7 @@ class Configurator:
         identity."""
         applied = self.state.get(ip_version)
         if applied.config == parsed.config:
-            self._parsed[ip_version] = parsed
+            self._parsed[ip_version], self._digests[ip_version] = parsed, packed_digest(document)
             self.state.hold(ip_version, attrs.evolve(applied, config=parsed.config))
 
     def _step(self, ip_version, run, step):
@@ -321,6 +320,7 @@ class Configurator:
         self.state.hold(ip_version, state)
         # What the next read of a document compares against (None: stopped).
         self._parsed[ip_version] = run.parsed if serving else None
+        self._digests[ip_version] = packed_digest(document) if serving else None
 
     @defer.inlineCallbacks
     def _check(self, ip_version, run, step):

@@ -18,6 +18,7 @@ from provisioningserver.rpc import commands
 from provisioningserver.rpc.auth import read_secret
 from provisioningserver.rpc.region import region_service
 from provisioningserver.services.configure import Outcome
+from provisioningserver.system.packed import unpack
 from tests.region.certs import make_pki, write_secret
 from tests.region.server import TestRegion, listen
 
@@ -29,7 +30,7 @@ class RecordingCoalescer:
         self.received = []
 
     def configure(self, ip_version, document, dry_run=False):
-        self.received.append(document)
+        self.received.append(unpack(document))  # as it came: packed
         return defer.succeed(Outcome(ip_version, "started", "dhcpd was not running", "f00d"))
 
     def status(self):

@@ -5,6 +5,8 @@ from twisted.internet import defer
 from twisted.protocols import amp
 from twisted.test import iosim
 
+from provisioningserver.system.packed import PackedJSON, unpack
+
 from provisioningserver.rpc import commands
 from tests.rpc.test_arguments import big_document
 
@@ -73,8 +75,9 @@ class Recorder(amp.AMP):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_arguments_and_reply_round_trip(name):
-    """What the caller sends arrives equal, and the reply comes back equal,
-    over real AMP framing (50,000 hosts and 50,000 lease events included)."""
+    """What the caller sends arrives equal (a document packed, to be parsed
+    by its reader), and the reply comes back equal, over real AMP framing
+    (50,000 hosts and 50,000 lease events included)."""
     command, arguments, reply = CASES[name]
     server = Recorder(reply)
     client = amp.AMP()
@@ -82,7 +85,10 @@ def test_arguments_and_reply_round_trip(name):
     results = []
     client.callRemote(command, **arguments).addBoth(results.append)
     pump.flush()
-    assert server.received == [arguments]
+    [received] = server.received
+    assert {key: unpack(value) for key, value in received.items()} == arguments
+    if "document" in arguments:
+        assert isinstance(received["document"], PackedJSON)
     assert results == [reply]
 
 

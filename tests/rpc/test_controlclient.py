@@ -19,6 +19,7 @@ from twisted.protocols import amp
 
 from provisioningserver.rpc import ampbox, control, controlclient, controlspec
 from provisioningserver.rpc.arguments import CompressedJSON
+from provisioningserver.system.packed import unpack
 
 COMMANDS = {name: value for name, value in vars(control).items()
             if isinstance(value, type) and issubclass(value, amp.Command)
@@ -29,12 +30,19 @@ SAMPLES = {
     ampbox.UNICODE: "eth0 \u00e9", ampbox.BYTES: b"\x00\xff",
     ampbox.JSON: {"hosts": [{"mac": "52:54:00:00:00:01", "n": i} for i in range(20000)]},
 }
+SAMPLES[ampbox.PACKED] = SAMPLES[ampbox.JSON]
 TYPES = {amp.Integer: ampbox.INTEGER, amp.Float: ampbox.FLOAT, amp.Boolean: ampbox.BOOLEAN,
          amp.Unicode: ampbox.UNICODE, amp.String: ampbox.BYTES, CompressedJSON: ampbox.JSON}
 
 
+def _kind(argument):
+    if isinstance(argument, CompressedJSON) and argument.packed:
+        return ampbox.PACKED
+    return TYPES[type(argument)]
+
+
 def _kinds(fields):
-    return tuple((name, TYPES[type(argument)], argument.optional) for name, argument in fields)
+    return tuple((name, _kind(argument), argument.optional) for name, argument in fields)
 
 
 def test_every_control_command_is_in_the_clients_table_with_the_same_fields():
@@ -68,7 +76,7 @@ def test_a_request_the_client_builds_parses_in_twisted(name):
     [box] = ampbox.BoxReader().feed(wire)
     assert box[ampbox.COMMAND] == name.encode()
     parsed = COMMANDS[name].parseArguments(amp.AmpBox(box), None)
-    assert parsed == values
+    assert {key: unpack(value) for key, value in parsed.items()} == values
 
 
 @pytest.mark.parametrize("name", sorted(controlspec.COMMANDS))
@@ -79,7 +87,7 @@ def test_optional_arguments_may_be_left_out(name):
         arguments, _sample(arguments).items())}
     box = controlclient.request_box(name, values)
     parsed = COMMANDS[name].parseArguments(amp.AmpBox(box), None)
-    assert {key: value for key, value in parsed.items()} == values
+    assert {key: unpack(value) for key, value in parsed.items()} == values
 
 
 @pytest.mark.parametrize("name", sorted(controlspec.COMMANDS))
@@ -132,6 +140,7 @@ class Server(amp.AMP):
 
     @control.Configure.responder
     def configure(self, ip_version, document, dry_run=None, allow_stop=None):
+        document = document.load()  # packed
         if document.get("bad"):
             raise control.InvalidDocument(json.dumps({"errors": [{"field": "bad", "error": "no"}]}))
         if document.get("crash"):

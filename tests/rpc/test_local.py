@@ -14,6 +14,7 @@ from provisioningserver.rpc import control
 from provisioningserver.rpc.local import ControlLocator
 from provisioningserver.services.configure import (
     ConfigRejected, DhcpdMissing, Outcome, StartFailed)
+from provisioningserver.system.packed import unpack
 from tests.rpc.test_arguments import big_document
 
 
@@ -27,7 +28,7 @@ class FakeConfigurator:
         self.received = []
 
     def configure(self, ip_version, document, dry_run):
-        self.received.append((ip_version, document, dry_run))
+        self.received.append((ip_version, unpack(document), dry_run))  # as it came: packed
         if self.raises is not None:
             return defer.fail(self.raises)
         return defer.succeed(Outcome(ip_version, "restarted", "the config changed", "abcd"))
@@ -45,7 +46,7 @@ class FakeConfigurator:
 
 
 def pair(configurator):
-    server = amp.AMP(locator=ControlLocator(configurator))
+    server = amp.AMP(locator=ControlLocator(configurator, run_in_thread=defer.maybeDeferred))
     client = amp.AMP()
     _, _, pump = iosim.connectedServerAndClient(lambda: server, lambda: client)
     return client, pump

@@ -16,6 +16,7 @@ from provisioningserver.rpc.region import (
     HANDSHAKE_TIMEOUT, Pacing, RegionClients, parse_endpoint)
 from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, Outcome
+from provisioningserver.system.packed import unpack
 from tests.region.certs import write_secret
 from tests.region.server import RegionConnection, TestRegion
 
@@ -31,7 +32,7 @@ class FakeCoalescer:
         self.listeners = []
 
     def configure(self, ip_version, document, dry_run=False):
-        self.received.append((ip_version, document, dry_run))
+        self.received.append((ip_version, unpack(document), dry_run))  # as it came: packed
         if self.raises is not None:
             return defer.fail(self.raises)
         return defer.succeed(Outcome(ip_version, "restarted", "the config changed", "abcd"))

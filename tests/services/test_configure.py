@@ -464,7 +464,7 @@ def test_parsing_rendering_and_planning_run_off_the_reactor(rig):
 
     rig.configurator.run_in_thread = run_in_thread
     result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
-    assert {"read_document", "gather", "atomic_write"} <= set(threaded)
+    assert {"read_packed", "gather", "atomic_write"} <= set(threaded)
     assert rig.configurator.checker.__name__ in threaded
     result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
     assert "record_config" in threaded
