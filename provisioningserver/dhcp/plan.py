@@ -6,7 +6,12 @@ plan is one of three values:
 - `NoChange`: the desired document is what dhcpd serves;
 - `HostChanges`: only reservations differ, and they can go live: hosts to
   remove, update and add, in that order (keyed by MAC and subnet, as dhcpd's
-  host objects are found by MAC; a renamed host is removed and added again);
+  host objects are found by MAC). OMAPI cannot rename a host object, so a
+  host whose name alone changed is left as it is in dhcpd, under its old
+  name: an *alias* (``HostChanges.aliases``, kept in the applied state until
+  a restart writes the names anew), and later changes to it address dhcpd's
+  name. A rename with any other change is a remove and an add, and a new
+  host whose name dhcpd still holds for a renamed one needs a restart;
 - `Restart`: dhcpd must read a new config, with every reason why.
 
 A restart is needed when anything but the hosts changed (each top-level part
@@ -103,10 +108,22 @@ class HostChanges:
     add: tuple = ()
     update: tuple = ()  # (applied Host, desired Host) pairs: same MAC and subnet, new IP
     reason: str = ""
+    # (applied Host, desired Host) pairs that differ in their name alone:
+    # nothing to send, dhcpd keeps the object under the name it has.
+    renamed: tuple = ()
+    # Document name -> the name dhcpd knows that host by, where they differ:
+    # before these changes (for the removes and updates) and after them.
+    dhcpd_names: dict = attrs.field(factory=dict, hash=False)
+    aliases: dict = attrs.field(factory=dict, hash=False)
 
     @property
     def count(self):
+        """The changes sent over OMAPI."""
         return len(self.remove) + len(self.add) + len(self.update)
+
+    def dhcpd_name(self, name):
+        """The name dhcpd holds the applied host ``name`` under."""
+        return self.dhcpd_names.get(name, name)
 
 
 @attrs.frozen
@@ -129,9 +146,11 @@ def host_key(config, host, subnets=None):
     return host.mac, home.subnet_cidr if home is not None else None
 
 
-def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
+def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False, aliases=None):
     """The `NoChange`, `HostChanges` or `Restart` that turns ``applied``
-    (a `DHCPConfig`, or None when nothing runs) into ``desired``."""
+    (a `DHCPConfig`, or None when nothing runs) into ``desired``;
+    ``aliases``: the applied hosts dhcpd knows by another name (document
+    name -> dhcpd's), left by earlier live renames."""
     if applied is None:
         return Restart(("dhcpd is not running a config of rackd's yet",))
     if applied == desired:
@@ -152,15 +171,29 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
     remove = tuple(old[k] for k in old if k not in new)
     add = tuple(new[k] for k in new if k not in old)
     changed = [(old[k], new[k]) for k in new if k in old and old[k] != new[k]]
-    # OMAPI finds a host object by name or MAC but cannot rename it: remove and add.
-    renamed, update = [], []
+    # OMAPI cannot rename a host object. A host that differs in its name
+    # alone needs nothing sent: dhcpd's object serves the same client, and
+    # keeps its name (an alias) until the next restart. A rename with other
+    # changes is a remove and an add.
+    pure, renamed, update = [], [], []
     for pair in changed:
         before, after = pair
-        is_rename = before.host != after.host and _declared(before) == _declared(after)
-        (renamed if is_rename else update).append(pair)
+        if before.host == after.host or _declared(before) != _declared(after):
+            update.append(pair)
+        elif attrs.evolve(before, host=after.host) == after:
+            pure.append(pair)
+        else:
+            renamed.append(pair)
     update = tuple(update)
     remove += tuple(before for before, _ in renamed)
     add += tuple(after for _, after in renamed)
+    dhcpd_names = dict(aliases or {})
+    names = _after(dhcpd_names, remove, pure)
+    held = set(names.values())
+    for host in add:
+        if host.host in held:
+            reasons.append(f"host {host.host} takes the name dhcpd still holds for a "
+                           f"renamed host ({_holder(names, host.host)})")
     for host in remove + add:
         if host.dhcp_snippets:
             reasons.append(f"host {host.host} has snippets, which OMAPI cannot carry")
@@ -175,7 +208,8 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
         reasons.append("IPv6 reservations are not changed over OMAPI")
     if reasons:
         return Restart(tuple(reasons))
-    changes = HostChanges(remove=remove, add=add, update=update)
+    changes = HostChanges(remove=remove, add=add, update=update, renamed=tuple(pure),
+                          dhcpd_names=dhcpd_names, aliases=names)
     failover = any(p.failover_peer for net in desired.shared_networks
                    for s in net.subnets for p in s.pools)
     priced = cost.price(changes.count, len(desired.hosts), leases_bytes, failover)
@@ -183,9 +217,27 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False):
     if priced.restart:
         return Restart((f"{changes.count} host changes would take about {live:.1f} s live; "
                         f"a restart is priced at {restart:.1f} s including its outage",))
+    renames = f", {len(pure)} renamed" if pure else ""
     return attrs.evolve(changes, reason=(
-        f"{len(add)} added, {len(remove)} removed, {len(update)} updated live "
+        f"{len(add)} added, {len(remove)} removed, {len(update)} updated{renames} live "
         f"(about {live:.2f} s; a restart is priced at {restart:.1f} s)"))
+
+
+def _after(aliases, removed, renamed):
+    """The aliases once ``removed`` hosts are gone (an alias goes with its
+    host; a rename with other changes is removed and added under its own
+    name) and ``renamed`` (pairs) keep their dhcpd objects."""
+    names = dict(aliases)
+    for host in removed:
+        names.pop(host.host, None)
+    # All at once: two hosts may swap names.
+    held = [(after.host, names.pop(before.host, before.host)) for before, after in renamed]
+    names.update(held)
+    return {name: held for name, held in names.items() if name != held}
+
+
+def _holder(names, held):
+    return next(name for name, dhcpd in names.items() if dhcpd == held)
 
 
 def _declared(host):

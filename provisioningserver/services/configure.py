@@ -97,13 +97,10 @@ class ConfigureCancelled(Exception):
 
     def __init__(self, rolled_back, restored):
         self.rolled_back, self.restored = rolled_back, restored
-        if not rolled_back:
-            text = "cancelled before anything changed"
-        elif restored:
-            text = "cancelled and rolled back: dhcpd serves the last applied config"
-        else:
-            text = "cancelled; the rollback failed: dhcpd did not come up with the last applied config"
-        super().__init__(text)
+        super().__init__(
+            "cancelled before anything changed" if not rolled_back else
+            "cancelled and rolled back: dhcpd serves the last applied config" if restored else
+            "cancelled; the rollback failed: dhcpd did not come up with the last applied config")
 
 
 @attrs.frozen
@@ -118,7 +115,7 @@ class Outcome:
     fingerprint: "str | None" = None
     warnings: tuple = ()
     interfaces: tuple = ()
-    hosts: "dict | None" = None  # live changes: {"added": n, "removed": n, "updated": n}
+    hosts: "dict | None" = None  # live changes: {"added": n, "removed", "updated", "renamed"}
 
     def to_dict(self):
         return attrs.asdict(self, value_serializer=lambda _, __, v: list(v) if isinstance(v, tuple) else v)
@@ -313,7 +310,7 @@ class Configurator:
     def _save(self, ip_version, run, step):
         """Persist the applied state (serialised and written in a thread),
         then hold it, with the document as read for the next read."""
-        state = DHCPState(spec=step.spec, config=step.config, structure=step.structure)
+        state = DHCPState(step.spec, step.config, step.structure, step.aliases)
         serving = run is not None and step.config is not None  # not a stop
         document = run.document if serving else None
         yield self.run_in_thread(self.state.write, ip_version, state, document)
@@ -339,8 +336,7 @@ class Configurator:
 
     @defer.inlineCallbacks
     def _undo(self, ip_version, undo):
-        """Run an undo; whether the previous dhcpd came back (False too
-        when there was none to bring back)."""
+        """Run an undo; whether the previous dhcpd came back (False too if none was)."""
         for step in undo:
             try:
                 yield self._step(ip_version, None, step)
@@ -352,12 +348,15 @@ class Configurator:
     @defer.inlineCallbacks
     def _apply_live(self, ip_version, key, changes):
         """Remove, then update, then add over OMAPI; None, or what failed first."""
+        if not changes.count:  # renames only: nothing to send
+            return None
         if self.omapi_factory is None:
             return "no OMAPI client"
         client = self._omapi_client(ip_version, key)
         batches = (
-            [RemoveHost(name=h.host) for h in changes.remove],
-            [UpdateHostIP(ip=str(new.ip), name=new.host) for _, new in changes.update],
+            [RemoveHost(name=changes.dhcpd_name(h.host)) for h in changes.remove],
+            [UpdateHostIP(ip=str(new.ip), name=changes.dhcpd_name(old.host))
+             for old, new in changes.update],
             [AddHost(name=h.host, mac=h.mac, ip=str(h.ip)) for h in changes.add],
         )
         for batch in batches:

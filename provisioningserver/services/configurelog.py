@@ -36,8 +36,9 @@ def describe(ip_version, result, seconds):
         text = f"{head}: {result.action} {took}: {result.reason}"
         if result.hosts:
             counts = result.hosts
+            renamed = f" ={counts['renamed']}" if counts.get("renamed") else ""
             text += (f" (hosts +{counts.get('added', 0)} -{counts.get('removed', 0)} "
-                     f"~{counts.get('updated', 0)})")
+                     f"~{counts.get('updated', 0)}{renamed})")
         return "info", text
     error = result.value
     if isinstance(error, DocumentError):

@@ -40,6 +40,9 @@ class DHCPState:
     # The rendered structure's digest (`Rendered.structure`: the config but
     # its host declarations) of what dhcpd serves; None when not known.
     structure: "str | None" = None
+    # Hosts dhcpd knows by an older name (document name -> dhcpd's), left by
+    # live renames (`dhcp.plan.HostChanges.aliases`); a restart clears them.
+    aliases: dict = attrs.field(factory=dict, hash=False)
 
 
 def state_path(state_dir, ip_version):
@@ -68,7 +71,12 @@ def load_state(state_dir, ip_version):
         config = None
         if data.get("document") is not None:
             config = parse_document(data["document"], ip_version)
-        return DHCPState(spec=spec, config=config, structure=data.get("structure"))
+        aliases = data.get("aliases") or {}
+        if not (isinstance(aliases, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in aliases.items())):
+            raise ValueError("aliases: not a mapping of names")
+        return DHCPState(spec=spec, config=config, structure=data.get("structure"),
+                         aliases=aliases if config is not None else {})
     except (ValueError, KeyError, TypeError, DocumentError) as error:
         log.warn("Ignoring unreadable applied state for IPv{v}: {e}", v=ip_version, e=error)
         return DHCPState()
@@ -86,6 +94,7 @@ def save_state(state_dir, ip_version, state, document=None):
         "version": FORMAT_VERSION,
         "spec": attrs.asdict(state.spec) if state.spec is not None else None,
         "structure": state.structure,
+        "aliases": state.aliases,
     }
     if state.config is not None and isinstance(document, PackedJSON):
         # The same object with "document" last, spliced in as the JSON that came.

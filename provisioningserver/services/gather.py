@@ -99,7 +99,8 @@ def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses,
                         config_text=previous_text, fingerprint=fingerprint(previous_text))
     changes = same = None
     if needs_diff(observed, spec):
-        changes = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=cost)
+        changes = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=cost,
+                       aliases=applied.aliases)
         same = structure_same(config, applied, inputs, previous_text, changes, rendered)
     desired = Desired(spec=spec, config=config, text=rendered.text,
                       fingerprint=fingerprint(rendered.text), changes=changes,

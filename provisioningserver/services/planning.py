@@ -196,12 +196,12 @@ def _restart(observed, desired, reason):
 def _live(observed, desired, changes):
     text, spec = _restores(observed)
     counts = {"added": len(changes.add), "removed": len(changes.remove),
-              "updated": len(changes.update)}
+              "updated": len(changes.update), "renamed": len(changes.renamed)}
     steps = (CheckConfig(desired.text, desired.spec.dhcpd),
              ApplyHosts(changes, restore=spec),
              WriteConfig(desired.spec.config_path, desired.text, restore=text),
              RecordConfig(desired.spec),
-             SaveState(desired.spec, desired.config, desired.structure))
+             SaveState(desired.spec, desired.config, desired.structure, changes.aliases))
     # Only reached with dhcpd running, so the fallback is a restart.
     fallback = Plan("restarted", "", _restart_steps(observed, desired))
     action = "would-apply-live" if desired.dry_run else "applied-live"

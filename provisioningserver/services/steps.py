@@ -155,6 +155,7 @@ class SaveState:
     spec: object = None
     config: object = attrs.field(default=None, repr=False)
     structure: "str | None" = None  # the rendered structure's digest
+    aliases: dict = attrs.field(factory=dict, hash=False)  # dhcp.plan.HostChanges.aliases
     safe = False
     phase = STATE
 

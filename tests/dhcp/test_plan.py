@@ -52,7 +52,8 @@ def cfg(doc, version=4):
     (edit(hosts=[host(10), host(11), host(12)]), HostChanges, dict(add=["node-12"])),
     (edit(hosts=[host(10)]), HostChanges, dict(remove=["node-11"])),
     (edit(hosts=[host(10), host(11, ip="198.18.0.31")]), HostChanges, dict(update=["node-11"])),
-    (edit(hosts=[host(10), host(11, name="renamed")]), HostChanges,
+    (edit(hosts=[host(10), host(11, name="renamed")]), HostChanges, dict(renamed=["renamed"])),
+    (edit(hosts=[host(10), host(11, name="renamed", ip="198.18.0.31")]), HostChanges,
      dict(remove=["node-11"], add=["renamed"])),
     (edit(hosts=[host(10), host(11, ip="198.18.1.11")]), HostChanges,
      dict(remove=["node-11"], add=["node-11"])),
@@ -67,7 +68,7 @@ def cfg(doc, version=4):
     (edit(interfaces=["eth0"]), Restart, "interfaces changed"),
     (edit(failover_peers=[{"name": "p", "mode": "primary", "address": "198.18.0.2",
                            "peer_address": "198.18.0.3"}]), Restart, "failover_peers changed"),
-], ids=["same", "add", "remove", "update-ip", "rename", "move-subnet", "new-host-snippet",
+], ids=["same", "add", "remove", "update-ip", "rename", "rename-and-move", "move-subnet", "new-host-snippet",
         "changed-host-snippet", "omapi-key", "subnet-option", "global-snippet", "interfaces",
         "failover"])
 def test_plan_table(desired, kind, expect):
@@ -76,7 +77,8 @@ def test_plan_table(desired, kind, expect):
     assert type(result) is kind
     if kind is HostChanges:
         got = {"add": [h.host for h in result.add], "remove": [h.host for h in result.remove],
-               "update": [new.host for _, new in result.update]}
+               "update": [new.host for _, new in result.update],
+               "renamed": [new.host for _, new in result.renamed]}
         assert {k: v for k, v in got.items() if v} == expect
         assert "live" in result.reason
     elif kind is Restart:
@@ -174,9 +176,10 @@ def test_plans_are_values():
 
 
 def test_many_renames_mixed_with_updates():
-    """Renames among other changes: every renamed host is removed and added again,
-    in document order, and the address changes stay updates (correctness only;
-    the plan is linear, bench/parse_scale.py times it)."""
+    """Renames among other changes: every host renamed and nothing else is
+    left to dhcpd under its old name (nothing sent), in document order, and
+    the address changes stay updates (correctness only; the plan is linear,
+    bench/parse_scale.py times it)."""
     many = [host(n, ip=f"198.18.1.{n}") for n in range(2, 202)]
     applied = cfg(edit(hosts=many))
     desired_hosts = [host(n, ip=f"198.18.1.{n}", name=f"new-{n}") if n % 2 else
@@ -185,8 +188,11 @@ def test_many_renames_mixed_with_updates():
     result = plan(applied, cfg(edit(hosts=desired_hosts)))
     odd = range(3, 202, 2)
     assert isinstance(result, HostChanges)
-    assert [h.host for h in result.remove] == [f"node-{n}" for n in odd]
-    assert [h.host for h in result.add] == [f"new-{n}" for n in odd]
+    assert result.remove == result.add == ()
+    assert [(a.host, b.host) for a, b in result.renamed] == [
+        (f"node-{n}", f"new-{n}") for n in odd]
+    assert result.aliases == {f"new-{n}": f"node-{n}" for n in odd}
+    assert result.count == len(result.update)
     assert [(a.host, str(b.ip)) for a, b in result.update] == [
         (f"node-{n}", f"198.18.1.{n + 200}") for n in range(2, 50, 2)]
 
@@ -214,3 +220,45 @@ def test_hosts_shared_by_identity_are_unchanged_and_the_rest_are_diffed():
     assert isinstance(result, HostChanges)
     assert result.add == (added,) and result.remove == (applied.hosts[2],)
     assert result.update == ((applied.hosts[1], moved),)
+
+
+def test_an_alias_follows_its_host_through_later_changes():
+    """Renamed twice, dhcpd still holds the first name; an address change or
+    a removal of that host is sent under dhcpd's name, and the alias goes
+    with a removal."""
+    applied = cfg(BASE)
+    once = cfg(edit(hosts=[host(10), host(11, name="a")]))
+    first = plan(applied, once)
+    assert first.aliases == {"a": "node-11"} and first.count == 0
+    twice = cfg(edit(hosts=[host(10), host(11, name="b")]))
+    second = plan(once, twice, aliases=first.aliases)
+    assert second.aliases == {"b": "node-11"}
+    moved = cfg(edit(hosts=[host(10), host(11, name="b", ip="198.18.0.31")]))
+    third = plan(twice, moved, aliases=second.aliases)
+    [(old, new)] = third.update
+    assert third.dhcpd_name(old.host) == "node-11" and third.aliases == {"b": "node-11"}
+    gone = plan(twice, cfg(edit(hosts=[host(10)])), aliases=second.aliases)
+    [removed] = gone.remove
+    assert gone.dhcpd_name(removed.host) == "node-11" and gone.aliases == {}
+
+
+def test_a_rename_back_drops_the_alias_and_a_swap_sends_nothing():
+    """Renamed back to dhcpd's name, no alias is left; two hosts swapping
+    names send nothing and alias each other."""
+    renamed = cfg(edit(hosts=[host(10), host(11, name="a")]))
+    back = plan(renamed, cfg(BASE), aliases={"a": "node-11"})
+    assert back.aliases == {} and back.count == 0
+    swapped = cfg(edit(hosts=[host(10, name="node-11"), host(11, name="node-10")]))
+    swap = plan(cfg(BASE), swapped)
+    assert swap.count == 0 and swap.aliases == {"node-11": "node-10", "node-10": "node-11"}
+
+
+def test_a_new_host_with_a_name_dhcpd_holds_for_another_restarts():
+    """dhcpd holds node-11 for the host now called a: a new host named node-11
+    cannot be added beside it, so the plan restarts (which writes every
+    name anew)."""
+    renamed = cfg(edit(hosts=[host(10), host(11, name="a")]))
+    taken = cfg(edit(hosts=[host(10), host(11, name="a"), host(12, name="node-11")]))
+    result = plan(renamed, taken, aliases={"a": "node-11"})
+    assert isinstance(result, Restart)
+    assert "host node-11 takes the name dhcpd still holds for a renamed host (a)" in result.reason

@@ -98,7 +98,7 @@ def test_add_update_remove_move_the_client_live(lab):
     assert in_pool(offered(client, mac))
 
     outcome = agent.configure(document([host("c1", mac, "198.18.0.20")]))
-    assert (outcome["action"], outcome["hosts"]) == ("applied-live", {"added": 1, "removed": 0, "updated": 0})
+    assert (outcome["action"], outcome["hosts"]) == ("applied-live", {"added": 1, "removed": 0, "updated": 0, "renamed": 0})
     seen = omshell_host(agent, "c1")
     assert seen["ip-address"] == omshell_ip("198.18.0.20") and seen["hardware-address"] == mac
     assert offered(client, mac) == "198.18.0.20"
@@ -113,6 +113,41 @@ def test_add_update_remove_move_the_client_live(lab):
     assert omshell_host(agent, "c1") is None
     assert in_pool(offered(client, mac))
     assert agent.dhcpd_pid() == pid and pid_alive(pid)
+
+
+def test_a_rename_is_left_to_dhcpds_object_under_its_old_name(lab):
+    """Renaming the client's host sends nothing: dhcpd keeps the object as
+    c1 (omshell), serves the same address, and is not restarted; a later
+    address change and the removal reach that object through its old name,
+    also after rackd restarts; a restart of dhcpd writes the new name."""
+    agent, client = rack_and_client(lab)
+    mac = client.mac("eth0")
+    agent.configure(document([host("c1", mac, "198.18.0.50")]))
+    pid = agent.dhcpd_pid()
+    outcome = agent.configure(document([host("web-1", mac, "198.18.0.50")]))
+    assert (outcome["action"], outcome["hosts"]) == (
+        "applied-live", {"added": 0, "removed": 0, "updated": 0, "renamed": 1})
+    assert omshell_host(agent, "c1")["hardware-address"] == mac
+    assert omshell_host(agent, "web-1") is None
+    assert offered(client, mac) == "198.18.0.50"
+    agent.stop()
+    agent.start()
+    outcome = agent.configure(document([host("web-1", mac, "198.18.0.51")]))
+    assert (outcome["action"], outcome["hosts"]["updated"]) == ("applied-live", 1)
+    assert omshell_host(agent, "c1")["ip-address"] == omshell_ip("198.18.0.51")
+    assert offered(client, mac) == "198.18.0.51"
+    assert agent.dhcpd_pid() == pid
+    outcome = agent.configure(document())
+    assert (outcome["action"], outcome["hosts"]["removed"]) == ("applied-live", 1)
+    assert omshell_host(agent, "c1") is None and in_pool(offered(client, mac))
+    doc = document([host("web-2", mac, "198.18.0.52")])
+    agent.configure(doc)
+    agent.configure(document([host("web-3", mac, "198.18.0.52")]))
+    doc["shared_networks"][0]["subnets"][0]["dns_servers"] = ["198.18.0.53"]
+    doc["hosts"][0]["host"] = "web-3"
+    assert agent.configure(doc)["action"] == "restarted"
+    assert omshell_host(agent, "web-3")["ip-address"] == omshell_ip("198.18.0.52")
+    assert offered(client, mac) == "198.18.0.52"
 
 
 def test_restarted_rackd_with_the_same_document_changes_nothing(lab):
@@ -246,7 +281,7 @@ def test_ten_thousand_mixed_changes_go_live_and_dhcpd_never_dies(lab):
     final = kept + updated + added
     outcome = agent.configure(document(final, prefix=16))
     assert outcome["action"] == "applied-live", outcome
-    assert outcome["hosts"] == {"added": 1000, "removed": 3000, "updated": 3000}
+    assert outcome["hosts"] == {"added": 1000, "removed": 3000, "updated": 3000, "renamed": 0}
     assert agent.dhcpd_pid() == pid and pid_alive(pid)
     results = lookups(agent, final + removed)
     wrong = [(h, r) for h, r in zip(final, results) if r.get("ok") != dict(

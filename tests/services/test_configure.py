@@ -304,7 +304,7 @@ def test_new_reservation_goes_live_without_restart(rig):
     result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
     outcome = result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
     assert outcome.action == "applied-live"
-    assert outcome.hosts == {"added": 1, "removed": 0, "updated": 0}
+    assert outcome.hosts == {"added": 1, "removed": 0, "updated": 0, "renamed": 0}
     # One start, then no restart: only the new config's digest is recorded for adoption.
     assert [call[0] for call in rig.monitor.calls] == ["run", "record"]
     assert rig.omapi.batches == [[AddHost(name="node-11", mac="52:54:00:00:00:0b",

@@ -141,7 +141,7 @@ def test_a_live_plan_counts_its_hosts_and_carries_its_steps():
     """A live plan's steps apply the changes, write the file, record it for
     adoption and save the state; its counts come from the diff."""
     result = plan_configure(SERVING, WANTED)
-    assert result.hosts == {"added": 1, "removed": 0, "updated": 0}
+    assert result.hosts == {"added": 1, "removed": 0, "updated": 0, "renamed": 0}
     assert result.steps == (
         CheckConfig("new text", SPEC.dhcpd),
         ApplyHosts(ADD_ONE, restore=SPEC),

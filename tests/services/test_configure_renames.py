@@ -1,0 +1,48 @@
+"""A host renamed and nothing else: applied live with nothing sent, dhcpd's
+old name kept as an alias in the applied state (and its file) until a
+restart writes every name anew."""
+
+from provisioningserver.omapi.client import RemoveHost, UpdateHostIP
+from provisioningserver.services.dhcpstate import load_state
+from tests.services.test_configure import document, host, result_of, rig  # noqa: F401
+
+
+def renamed(n, name, ip=None):
+    return {**host(n, ip), "host": name}
+
+
+def test_a_rename_sends_nothing_and_is_remembered_across_a_rackd_restart(rig):
+    """The rename goes live with no OMAPI change; the applied state, and a
+    new rackd reading it, know dhcpd holds the host as node-10."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    outcome = result_of(rig.configurator.configure(4, document(
+        hosts=[renamed(10, "web-1"), host(11)])))
+    assert outcome.action == "applied-live" and outcome.hosts["renamed"] == 1
+    assert rig.omapi.batches == []
+    assert rig.configurator.applied(4).aliases == {"web-1": "node-10"}
+    assert load_state(rig.config.state_dir, 4).aliases == {"web-1": "node-10"}
+
+
+def test_later_changes_to_a_renamed_host_address_dhcpds_name(rig):
+    """An address change, then a removal, of the renamed host are sent under
+    the name dhcpd knows it by."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    result_of(rig.configurator.configure(4, document(hosts=[renamed(10, "web-1"), host(11)])))
+    result_of(rig.configurator.configure(4, document(
+        hosts=[renamed(10, "web-1", ip="198.18.0.60"), host(11)])))
+    assert rig.omapi.batches[-1] == [UpdateHostIP(ip="198.18.0.60", name="node-10")]
+    result_of(rig.configurator.configure(4, document(hosts=[host(11)])))
+    assert rig.omapi.batches[-1] == [RemoveHost(name="node-10")]
+    assert rig.configurator.applied(4).aliases == {}
+
+
+def test_a_restart_clears_the_aliases(rig):
+    """A structural change restarts dhcpd with every host under its document
+    name: no alias is left."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    result_of(rig.configurator.configure(4, document(hosts=[renamed(10, "web-1")])))
+    outcome = result_of(rig.configurator.configure(4, document(
+        dns="198.18.0.3", hosts=[renamed(10, "web-1")])))
+    assert outcome.action == "restarted"
+    assert rig.configurator.applied(4).aliases == {}
+    assert load_state(rig.config.state_dir, 4).aliases == {}
