@@ -54,12 +54,27 @@ def _print_outcome(outcome, out):
         print(f"{family}: warning: {warning}", file=out)
 
 
-def run_configure(args, out, err, stdin):
+def _as_sent(text, source):
+    """The document to send: JSON text as it is (packed, checked to parse,
+    not serialised again; most documents at scale are JSON), anything else
+    read as YAML by the document reader."""
+    if text.lstrip()[:1] == "{":
+        try:
+            json.loads(text)
+        except ValueError:
+            pass  # perhaps YAML's flow style: the reader decides
+        else:
+            from provisioningserver.system.packed import PackedJSON
+
+            return PackedJSON(text.encode("utf-8"))
     from provisioningserver.dhcp.document import load_document
 
+    return load_document(text, source=source)
+
+
+def run_configure(args, out, err, stdin):
     try:
-        document = load_document(read_document_text(args.document, stdin),
-                                 source=args.document)
+        document = _as_sent(read_document_text(args.document, stdin), args.document)
     except OSError as error:
         fail(args, out, err, "usage", f"cannot read {args.document}: {error.strerror}")
         return INVALID
