@@ -29,6 +29,10 @@ class Fragments:
     def __len__(self):
         return len(self._by_name)
 
+    def declaration(self, name):
+        """The declaration text of host ``name`` in the last render."""
+        return self._by_name[name][1]
+
 
 def declarations(config, render_one, fragments=None):
     """The declaration text of each host of ``config``, in order;

@@ -133,6 +133,20 @@ class Rendered:
     # A digest of the text without its host declarations (`render`): two
     # renders whose structures are equal differ in their hosts alone.
     structure: str = ""
+    # The text before and after the host declarations (a few kB), and each
+    # host's declaration by name, for `with_hosts`.
+    head: str = attrs.field(default="", repr=False)
+    tail: str = attrs.field(default="", repr=False)
+    by_name: object = attrs.field(default=None, repr=False, eq=False)
+
+    def with_hosts(self, names):
+        """The config with only the declarations of the hosts ``names``: what
+        a host change needs ``dhcpd -t`` to see when the rest is what dhcpd
+        already serves (checked when it was applied). None when the render
+        kept no declarations by name."""
+        if self.by_name is None:
+            return None
+        return "".join([self.head, *(self.by_name(name) for name in names), self.tail])
 
 
 @functools.lru_cache(maxsize=4)
@@ -182,7 +196,8 @@ def render(config, inputs, fragments=None):
     texts = declarations(
         config, lambda i, host: str(declare(view.host(host, f"hosts[{i}]"), keyword)), fragments)
     return Rendered(text="".join([head, *texts, tail]), warnings=tuple(view.warnings),
-                    structure=structure)
+                    structure=structure, head=head, tail=tail,
+                    by_name=fragments.declaration if fragments is not None else None)
 
 
 def redact(text):

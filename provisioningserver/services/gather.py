@@ -97,12 +97,16 @@ def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses,
     observed = Observed(state=status.state, running_spec=status.spec,
                         applied_spec=applied.spec, config_known=applied.config is not None,
                         config_text=previous_text, fingerprint=fingerprint(previous_text))
-    changes = same = None
+    changes = same = check_text = None
     if needs_diff(observed, spec):
         changes = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=cost,
                        aliases=applied.aliases)
         same = structure_same(config, applied, inputs, previous_text, changes, rendered)
-    desired = Desired(spec=spec, config=config, text=rendered.text,
+        if same:  # the rest was checked when applied: only the new declarations
+            check_text = rendered.with_hosts(
+                [h.host for h in changes.add] + [new.host for _, new in changes.update]
+                + [new.host for _, new in changes.renamed])
+    desired = Desired(spec=spec, config=config, text=rendered.text, check_text=check_text,
                       fingerprint=fingerprint(rendered.text), changes=changes,
                       structure_same=same, structure=rendered.structure, dry_run=dry_run)
     warnings = tuple(rendered.warnings) + tuple(

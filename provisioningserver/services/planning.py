@@ -81,6 +81,9 @@ class Desired:
     spec: object = None
     config: object = attrs.field(default=None, repr=False)
     text: "str | None" = attrs.field(default=None, repr=False)
+    # For a host change: the structure dhcpd serves with only the changed
+    # hosts' declarations, what ``dhcpd -t`` must see (None: all of ``text``).
+    check_text: "str | None" = attrs.field(default=None, repr=False)
     fingerprint: "str | None" = None
     changes: object = None  # NoChange, HostChanges or Restart; None when not known
     structure_same: "bool | None" = None  # all but hosts renders as served
@@ -197,7 +200,7 @@ def _live(observed, desired, changes):
     text, spec = _restores(observed)
     counts = {"added": len(changes.add), "removed": len(changes.remove),
               "updated": len(changes.update), "renamed": len(changes.renamed)}
-    steps = (CheckConfig(desired.text, desired.spec.dhcpd),
+    steps = (CheckConfig(desired.check_text or desired.text, desired.spec.dhcpd),
              ApplyHosts(changes, restore=spec),
              WriteConfig(desired.spec.config_path, desired.text, restore=text),
              RecordConfig(desired.spec),

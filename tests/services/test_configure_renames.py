@@ -1,7 +1,9 @@
-"""A host renamed and nothing else: applied live with nothing sent, dhcpd's
-old name kept as an alias in the applied state (and its file) until a
-restart writes every name anew."""
+"""Live host changes at their cost: a host renamed and nothing else goes
+live with nothing sent (dhcpd's old name kept as an alias in the applied
+state and its file until a restart writes every name anew), and dhcpd -t
+checks only the declarations a change brings."""
 
+from provisioningserver.dhcpd.check import CheckResult
 from provisioningserver.omapi.client import RemoveHost, UpdateHostIP
 from provisioningserver.services.dhcpstate import load_state
 from tests.services.test_configure import document, host, result_of, rig  # noqa: F401
@@ -46,3 +48,19 @@ def test_a_restart_clears_the_aliases(rig):
     assert outcome.action == "restarted"
     assert rig.configurator.applied(4).aliases == {}
     assert load_state(rig.config.state_dir, 4).aliases == {}
+
+
+def test_a_host_change_is_checked_with_only_the_hosts_it_brings(rig):
+    """dhcpd -t sees the structure dhcpd serves and the added host's
+    declaration, not the unchanged hosts (checked when they were applied);
+    a restart checks the whole text."""
+    texts = []
+    rig.verdicts.extend([lambda text: texts.append(text) or CheckResult(ok=True)] * 3)
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    result_of(rig.configurator.configure(4, document(hosts=[host(10), host(11)])))
+    whole, live = texts
+    assert "node-10" in whole and "subnet 198.18.0.0" in whole
+    assert "node-11" in live and "node-10" not in live and "subnet 198.18.0.0" in live
+    with open(rig.configurator.applied(4).spec.config_path) as f:
+        written = f.read()
+    assert "node-10" in written and "node-11" in written
