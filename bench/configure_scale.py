@@ -21,8 +21,10 @@ repeated ``--reps`` times and reported as median (min-max), bench/figures.py:
    why) and how long, once per size;
 2. **no change**: the same document again; after each, the RSS of rackd
    (VmRSS and VmHWM) and of its dhcpd;
-3. **one host added**: call -> reply, wall (rackctl's own start included)
-   and in the agent (the growth of ``rackd_configure_duration_seconds_sum``
+3. **one host added**: call -> reply, wall (rackctl's own start included),
+   the same from a client already running (this process, over the control
+   socket with `rpc.controlclient`, encoding the document included: how a
+   region calls), and in the agent (the growth of ``rackd_configure_duration_seconds_sum``
    across the call), and call -> the new host's DISCOVER answered with its
    reserved address (that MAC first holds a pool lease, so no ping check
    delays it);
@@ -166,6 +168,24 @@ class Bench:
             self.note(f"expected {'/'.join(expect)}, got {call.action}: {outcome.get('reason')}")
         return call
 
+    def configure_running(self, expect=None):
+        """The same call from a caller already running (as the region is): the
+        document encoded and sent over the control socket by this process
+        (`rpc.controlclient`), timed from the encoding to the reply."""
+        from provisioningserver.rpc import controlclient
+        document = self.site.document()
+        started = time.monotonic()
+        try:
+            reply = controlclient.call(self.agent.socket, "Configure", 1800, ip_version=4,
+                                       document=document)
+        except Exception as error:
+            self.note(f"configure (running client) failed: {error}")
+            return Call(started, time.monotonic(), None, None, str(error))
+        call = Call(started, time.monotonic(), reply["outcome"], None)
+        if expect and call.action not in expect:
+            self.note(f"expected {'/'.join(expect)}, got {call.action}")
+        return call
+
     def dhcpd_pid(self):
         status = json.loads(self.rackctl("status", "--json").stdout)
         return status["v4"]["pid"]
@@ -220,6 +240,13 @@ class Bench:
             self.record("one host: reply", call.seconds)
             self.record("one host: in agent", call.in_agent)
             self.record("one host: reservation offered", got - call.started)
+        for _ in range(self.reps):
+            self.site.extras.append(extra_host(self.extras_made))
+            self.extras_made += 1
+            self.record("one host: reply, running client",
+                        self.configure_running(expect=("applied-live",)).seconds)
+            self.record("no change: reply, running client",
+                        self.configure_running(expect=("unchanged",)).seconds)
 
     def live_adds(self):
         size = self.site.size
