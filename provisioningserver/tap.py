@@ -40,7 +40,7 @@ import os
 
 from twisted.application import service
 from twisted.application.internet import TimerService
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import UNIXServerEndpoint
 
@@ -73,6 +73,7 @@ from provisioningserver.services.instruments import (
 from provisioningserver.services.metrics import MetricsCollector, Sources
 from provisioningserver.services.metricshttp import MetricsService
 from provisioningserver.services.stallwatch import StallWatch
+from provisioningserver.system.memory import give_back
 from provisioningserver.dhcpd.monitor import DhcpdMonitor
 from provisioningserver.dhcpd.probe import make_probe
 from provisioningserver.leases.problems import ProblemCounts
@@ -153,6 +154,8 @@ def makeService(config, reactor=None):
     coalescer = Coalescer(configurator, reactor)
     coalescer.on_outcome(configure_stats)
     coalescer.on_outcome(ConfigureLog())  # one log line per configure run
+    # What a large run built and dropped goes back to the system (in a thread: ms).
+    coalescer.on_outcome(lambda *_: threads.deferToThread(give_back))
     _Resume(configurator).setServiceParent(top)
     region = None
     if config.region:

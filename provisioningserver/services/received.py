@@ -40,4 +40,8 @@ def read_packed(document, ip_version, previous, previous_digest):
             and previous.config.ip_version == ip_version
             and packed_digest(document) == previous_digest):
         return previous
-    return read_document(document_value(document), ip_version, previous)
+    try:
+        return read_document(document_value(document), ip_version, previous)
+    finally:
+        if isinstance(document, PackedJSON):
+            document.release()  # read: only its bytes are kept, for the state file

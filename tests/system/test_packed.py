@@ -48,3 +48,12 @@ def test_inflate_refuses_a_bomb_and_garbage():
     assert MAX_DECODED == 256 * 1024 * 1024
     assert parse(b"[1]", "x") == [1]
     assert json.loads(PackedJSON.of([1, "\u00e9"]).text) == [1, "\u00e9"]
+
+
+def test_release_drops_the_value_and_keeps_the_bytes():
+    """Once read, the parsed value can go; the bytes stay, and a later load
+    parses them again."""
+    packed = PackedJSON(b'{"a": 1}')
+    first = packed.load()
+    packed.release()
+    assert packed.text == b'{"a": 1}' and packed.load() == first and packed.load() is not first
