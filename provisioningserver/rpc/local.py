@@ -145,8 +145,10 @@ class ControlLocator(amp.CommandLocator):
         @defer.inlineCallbacks
         def run():
             version = _ip_version(ip_version)
-            if not allow_stop:
-                # Parsed in a thread (and once: the configurator reads the same value).
+            serves = getattr(self.configurator, "serves", None)
+            if not allow_stop and not (serves and serves(version, document)):
+                # Parsed in a thread (and once: the configurator reads the same value);
+                # not at all when it is the applied document again.
                 _guard_stop((yield self.run_in_thread(document_value, document)), allow_stop)
             return (yield self.configurator.configure(version, document, bool(dry_run)))
 

@@ -99,6 +99,9 @@ class Coalescer:
     def status(self):
         return self.configurator.status()
 
+    def serves(self, ip_version, document):
+        return self.configurator.serves(ip_version, document)
+
     def resume(self):
         return self.configurator.resume()
 

@@ -38,7 +38,6 @@ from twisted.logger import Logger
 
 from provisioningserver.dhcpd.binary import find_dhcpd
 from provisioningserver.dhcp.fragments import Fragments
-from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
 from provisioningserver.dhcp.plan import CostModel
 from provisioningserver.dhcp.sourcemap import source_map
 from provisioningserver.dhcpd.check import check_config, locate
@@ -153,6 +152,11 @@ class Configurator:
 
     def applied(self, ip_version):
         return self.state.get(ip_version)
+
+    def serves(self, ip_version, document):
+        """Whether ``document`` is, byte for byte, the one applied (packed)."""
+        digest = self._digests[ip_version]
+        return digest is not None and packed_digest(document) == digest
 
     def _omapi_client(self, ip_version, key):
         client = self._omapi.get(ip_version)
@@ -353,13 +357,7 @@ class Configurator:
         if self.omapi_factory is None:
             return "no OMAPI client"
         client = self._omapi_client(ip_version, key)
-        batches = (
-            [RemoveHost(name=changes.dhcpd_name(h.host)) for h in changes.remove],
-            [UpdateHostIP(ip=str(new.ip), name=changes.dhcpd_name(old.host))
-             for old, new in changes.update],
-            [AddHost(name=h.host, mac=h.mac, ip=str(h.ip)) for h in changes.add],
-        )
-        for batch in batches:
+        for batch in (yield self.run_in_thread(steps.omapi_batches, changes)):
             if not batch:
                 continue
             try:

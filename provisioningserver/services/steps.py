@@ -38,6 +38,8 @@ so a plan can be logged or printed without the whole config in it.
 
 import attrs
 
+from provisioningserver.omapi.client import AddHost, RemoveHost, UpdateHostIP
+
 # The order in which inverses run: see the module docstring.
 FILES, DHCPD, STATE = 0, 1, 2
 
@@ -76,6 +78,18 @@ class ApplyHosts:
 
     def inverse(self):
         return _back_to(self.restore)
+
+
+def omapi_batches(changes):
+    """What `ApplyHosts` sends, in order: the removes, the updates, the adds
+    (each host addressed by the name dhcpd knows it by). Tens of thousands
+    of objects at 50,000 hosts: built in a thread."""
+    return (
+        [RemoveHost(name=changes.dhcpd_name(h.host)) for h in changes.remove],
+        [UpdateHostIP(ip=str(new.ip), name=changes.dhcpd_name(old.host))
+         for old, new in changes.update],
+        [AddHost(name=h.host, mac=h.mac, ip=str(h.ip)) for h in changes.add],
+    )
 
 
 @attrs.frozen

@@ -162,3 +162,25 @@ def test_a_document_that_is_not_a_mapping_is_left_to_the_validation():
     configurator = FakeConfigurator()
     call(configurator, control.Configure, ip_version=4, document=["not", "a", "mapping"])
     assert configurator.received == [(4, ["not", "a", "mapping"], False)]
+
+
+def test_the_applied_document_again_is_not_parsed_for_the_stop_guard():
+    """A configurator that serves these very bytes already needs no look at
+    their shared networks: nothing is parsed on the way in."""
+    configurator = FakeConfigurator()
+    configurator.serves = lambda ip_version, document: True
+    parsed = []
+    server = amp.AMP(locator=ControlLocator(
+        configurator, run_in_thread=lambda f, *a: parsed.append(f) or defer.maybeDeferred(f, *a)))
+    client = amp.AMP()
+    _, _, pump = iosim.connectedServerAndClient(lambda: server, lambda: client)
+    results = []
+    client.callRemote(control.Configure, ip_version=4, document=SOME_NETWORK).addBoth(
+        results.append)
+    pump.flush()
+    assert results[0]["outcome"]["action"] == "restarted" and parsed == []
+    configurator.serves = lambda ip_version, document: False
+    client.callRemote(control.Configure, ip_version=4, document=SOME_NETWORK).addBoth(
+        results.append)
+    pump.flush()
+    assert len(parsed) == 1
