@@ -39,3 +39,16 @@ def test_a_packed_document_is_saved_as_it_came_and_reads_back(rig):
     assert json.loads(saved)["document"] == doc
     state = load_state(rig.config.state_dir, 4)
     assert state.config == rig.configurator.applied(4).config
+
+
+def test_serves_knows_the_applied_bytes_only(rig):
+    """`serves` is true for the applied document's bytes, false for other
+    bytes, a plain mapping, or after a stop."""
+    doc = document(hosts=[host(10)])
+    assert not rig.configurator.serves(4, PackedJSON.of(doc))
+    result_of(rig.configurator.configure(4, PackedJSON.of(doc)))
+    assert rig.configurator.serves(4, PackedJSON.of(doc))
+    assert not rig.configurator.serves(4, PackedJSON.of(document(hosts=[host(11)])))
+    assert not rig.configurator.serves(4, doc)
+    result_of(rig.configurator.stop(4))
+    assert not rig.configurator.serves(4, PackedJSON.of(doc))
