@@ -316,6 +316,13 @@ class Bench:
                 self.record("structural: reply", call.seconds)
                 self.record("structural: new OFFER", first - call.started)
                 self.record("structural: unanswered", lost)
+                # The same from a running client (as the region calls).
+                self.site.dns = DNS[1] if self.site.dns == DNS[0] else DNS[0]
+                dns = self.site.dns
+                call = self.configure_running(expect=("restarted",))
+                first = prober.log.wait_offer(call.started, lambda o: o["d"] == dns, 60)
+                time.sleep(1.0)
+                self.record("structural, running client: new OFFER", first - call.started)
         finally:
             prober.__exit__(None, None, None)
 
@@ -350,6 +357,9 @@ class Bench:
         for ours, theirs in zip(rows.get("structural: new OFFER", ()),
                                 rows.get("bare: check + start -> OFFER", ())):
             self.record("structural: rackd excess", ours - theirs)
+        for ours, theirs in zip(rows.get("structural, running client: new OFFER", ()),
+                                rows.get("bare: check + start -> OFFER", ())):
+            self.record("structural, running client: rackd excess", ours - theirs)
 
     def status_wall(self, runs=10):
         for _ in range(runs):
