@@ -291,7 +291,7 @@ class ProcessBackend:
             self.system.kill(pid, signal.SIGTERM)
             deadline = self.system.time() + timeout
             while self.is_alive(pid) and self.system.time() < deadline:
-                self.system.sleep(0.02)
+                self.system.sleep(0.005)  # the outage lasts until this notices
             how = "SIGTERM"
             if self.is_alive(pid):
                 self.system.kill(pid, signal.SIGKILL)
