@@ -115,6 +115,15 @@ def site(lab):
     return site
 
 
+def test_the_accelerator_probe_sees_a_guest_boot(lab):
+    """The probe that picks KVM or TCG recognises each firmware running (under TCG,
+    which always works), so a "tcg" answer means KVM failed, not that the probe is
+    blind."""
+    for kind in ("bios", "uefi"):
+        assert firmware.boots("tcg", kind, seconds=30), kind
+        print(f"{kind}: {firmware.accelerator(kind)}")
+
+
 def _boot(site, name, firmware_kind, mac, until, timeout, joined=False):
     """Boot one guest until ``until`` shows on its console; returns the console text."""
     client = site["client"]
@@ -123,7 +132,7 @@ def _boot(site, name, firmware_kind, mac, until, timeout, joined=False):
     try:
         return vm.wait_for(until, timeout, joined)
     finally:
-        print(f"{name}: {vm.stop():.1f} s under {firmware.accelerator()}")
+        print(f"{name}: {vm.stop():.1f} s under {firmware.accelerator(firmware_kind)}")
         for seconds, line in vm.timeline:
             print(f"  {seconds:6.1f} {line}")
 
