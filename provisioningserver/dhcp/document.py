@@ -37,8 +37,6 @@ from provisioningserver.dhcp.docvalues import FieldReader, join_path, parse_ip, 
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
 _SECONDS = 2 ** 31 - 1
-# The top-level fields that choose an iPXE client's script (model.DHCPConfig).
-IPXE_SCRIPT_FIELDS = ("ipxe_machine_script", "ipxe_enlist_script")
 # The optional numbers of a failover peer, each with its legal range.
 _PEER_NUMBERS = {
     "port": (1, 65535),
@@ -124,7 +122,7 @@ class DocumentReader(FieldReader):
 
     def ipxe_scripts(self, doc):
         """The two iPXE script fields, read (None where absent or bad)."""
-        return {name: self.ipxe_script(doc.get(name), name) for name in IPXE_SCRIPT_FIELDS}
+        return {name: self.ipxe_script(doc.get(name), name) for name in boot.IPXE_SCRIPT_FIELDS}
 
     def ipxe_script(self, value, path):
         """A path on the rack's HTTP server ("/...") or an http(s) URL, that a

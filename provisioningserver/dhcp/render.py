@@ -367,28 +367,12 @@ class _View:
 
         methods = boot.methods_for(disabled)
         default = [m for m in methods if m.name == boot.DEFAULT_METHOD]
-        ipxe_url = http_base + "/" + settings.ipxe_script_path.lstrip("/")
         return {
-            # Machines with a host reservation, and any other: one URL unless the
-            # document gives scripts of its own.
-            "ipxe_known": self.ipxe_script("ipxe_machine_script", http_base, ipxe_url),
-            "ipxe_unknown": self.ipxe_script("ipxe_enlist_script", http_base, ipxe_url),
+            **boot.ipxe_scripts(self.config, http_base, settings.ipxe_script_path),
             "methods": [method_view(m) for m in methods if m.name != boot.DEFAULT_METHOD],
             "default": method_view(default[0]) if default else None,
             "disabled": list(disabled),
         }
-
-
-    def ipxe_script(self, name, http_base, default):
-        """The URL of the document's iPXE script field ``name`` on this subnet: a
-        path is on the rack's HTTP server; unset, rackd.yaml's script."""
-        value = getattr(self.config, name)
-        if value is None:
-            return default
-        reason = syntax.ipxe_url_reason(value)
-        if reason:
-            raise syntax.UnsafeString(f"{name}: {value!r} {reason}")
-        return http_base + value if value.startswith("/") else value
 
 
 def split_range(low, high, mode):
