@@ -218,6 +218,7 @@ def test_seabios_ipxe_chains_to_the_rack_script(site):
     """SeaBIOS runs iPXE from the NIC's option ROM; iPXE (user class iPXE) gets an
     address in the pool, next-server the rack and the rack's script URL, fetches the
     script over HTTP and runs it."""
+    site["agent"].configure(DOCUMENT)  # whatever ran before: no per-machine scripts
     console = _boot(site, "ipxe-default", "bios", UNKNOWN_MAC, IPXE_DONE, 150, joined=True)
     report = _ipxe_report(console)
     assert report["script"] == "default"
