@@ -6,11 +6,15 @@ boot method: a loader fetched over TFTP from this rack (``filename`` plus
 ``next-server``, with a path-prefix in option 210 where the loader wants one),
 or a URL fetched over HTTP (UEFI HTTP boot, whose reply must carry the vendor
 class ``HTTPClient``). Codes absent from the table fall back to the default
-method. The table is data; `provisioningserver.dhcp.render` turns it into
+method. iPXE, whatever its architecture, is chained to a script instead
+(`ipxe_scripts`): one for machines with a host reservation and one for any
+other when the document names them. The table is data; `provisioningserver.dhcp.render` turns it into
 dhcpd's conditionals and the tests enumerate it.
 """
 
 import attrs
+
+from provisioningserver.dhcp import syntax
 
 
 @attrs.frozen
@@ -45,10 +49,14 @@ BOOT_METHODS = (
                description="ppc64el Open Firmware"),
     BootMethod("powernv", (0x0E,), "pxelinux.0", path_prefix=True,
                description="POWER non-virtualised (petitboot)"),
+    BootMethod("uefi_ia32_http", (0x0F,), "bootia32.efi", http=True,
+               description="UEFI x86 32-bit HTTP boot"),
     BootMethod("uefi_amd64_http", (0x10,), "bootx64.efi", http=True,
                description="UEFI x86-64 HTTP boot"),
     BootMethod("uefi_arm64_http", (0x13,), "grubaa64.efi", http=True,
                description="UEFI ARM64 HTTP boot"),
+    BootMethod("bios_http", (0x14,), "lpxelinux.0", http=True, path_prefix=True,
+               description="BIOS x86 HTTP boot (PXELINUX fetched over HTTP)"),
     BootMethod("s390x", (0x1F,), "s390x/boots390x.bin",
                description="s390x (z/VM, KVM)"),
     BootMethod("s390x_partition", (0x20,), "s390x_partition/boots390x.bin", http=True,
@@ -72,3 +80,27 @@ def method_for_code(code, disabled=()):
             return method
     default = [m for m in methods_for(disabled) if m.name == DEFAULT_METHOD]
     return default[0] if default else None
+
+
+IPXE_SCRIPT_FIELDS = ("ipxe_machine_script", "ipxe_enlist_script")
+
+
+def ipxe_scripts(config, http_base, default_path):
+    """``{"ipxe_known": URL, "ipxe_unknown": URL}``: where iPXE clients with a host
+    reservation, and any other, are chained on a subnet whose rack serves HTTP at
+    ``http_base``. Each is the document's field (``ipxe_machine_script``,
+    ``ipxe_enlist_script``: a path on the rack's server, or a URL kept as it is)
+    or, unset, ``default_path`` on the rack. A value that could leave dhcpd's
+    quoted string is refused (`syntax.UnsafeString` naming the field), however
+    the config was built."""
+    urls = {}
+    for field, key in zip(IPXE_SCRIPT_FIELDS, ("ipxe_known", "ipxe_unknown")):
+        value = getattr(config, field)
+        if value is None:
+            value = "/" + default_path.lstrip("/")
+        else:
+            reason = syntax.ipxe_url_reason(value)
+            if reason:
+                raise syntax.UnsafeString(f"{field}: {value!r} {reason}")
+        urls[key] = http_base + value if value.startswith("/") else value
+    return urls

@@ -117,7 +117,27 @@ class DocumentReader(FieldReader):
             interfaces=self.items(doc.get("interfaces"), "interfaces", self.interface),
             global_dhcp_snippets=self.items(doc.get("global_dhcp_snippets"),
                                             "global_dhcp_snippets", self.snippet),
+            **self.ipxe_scripts(doc),
         )
+
+    def ipxe_scripts(self, doc):
+        """The two iPXE script fields, read (None where absent or bad)."""
+        return {name: self.ipxe_script(doc.get(name), name) for name in boot.IPXE_SCRIPT_FIELDS}
+
+    def ipxe_script(self, value, path):
+        """A path on the rack's HTTP server ("/...") or an http(s) URL, that a
+        dhcpd quoted string can hold, with iPXE setting references allowed."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            return self.fail(path, f"expected a string, got {typename(value)}")
+        reason = syntax.ipxe_url_reason(value)
+        if reason:
+            return self.fail(path, f"{value!r} {reason}")
+        if not value.startswith(("/", "http://", "https://")):
+            return self.fail(path, f"{value!r} is neither a path on the rack's HTTP server "
+                                   "(starting with '/') nor an http:// or https:// URL")
+        return value
 
     def omapi_key(self, value, path):
         # The key is a secret: no message about it repeats its value.

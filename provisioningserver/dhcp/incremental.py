@@ -95,6 +95,7 @@ def read_document(document, ip_version, previous=None):
     doc = reader.mapping(document, "", required_fields(model.DHCPConfig))
     omapi_key = reader.omapi_key(doc.get("omapi_key"), "omapi_key")
     interfaces = reader.items(doc.get("interfaces"), "interfaces", reader.interface)
+    ipxe_scripts = reader.ipxe_scripts(doc)
     sections, same = {}, True
     for name, method in _SECTIONS:
         items, changed = _read_section(reader, doc.get(name), name, getattr(reader, method),
@@ -109,7 +110,7 @@ def read_document(document, ip_version, previous=None):
         failover_peers=_values(sections["failover_peers"]),
         shared_networks=_values(sections["shared_networks"]),
         hosts=hosts, interfaces=interfaces,
-        global_dhcp_snippets=_values(sections["global_dhcp_snippets"]))
+        global_dhcp_snippets=_values(sections["global_dhcp_snippets"]), **ipxe_scripts)
     index = previous.subnets
     if not same:
         # A section changed. Its own rules run over every section; the hosts

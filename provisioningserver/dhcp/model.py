@@ -167,6 +167,12 @@ class DHCPConfig:
     hosts: tuple = _items()
     interfaces: tuple = _items("texts")
     global_dhcp_snippets: tuple = _items()
+    # iPXE's script for a machine with a host reservation, and for any other
+    # (enlistment): a path on the rack's HTTP server or an http(s) URL, with
+    # iPXE settings such as ${mac} that iPXE fills in. None: rackd.yaml's
+    # boot.ipxe_script_path for that group.
+    ipxe_machine_script: "str | None" = _doc("optional", default=None)
+    ipxe_enlist_script: "str | None" = _doc("optional", default=None)
 
     @property
     def subnets(self):

@@ -135,7 +135,8 @@ class Restart:
         return "; ".join(self.reasons)
 
 
-_STRUCTURE = ("shared_networks", "failover_peers", "interfaces", "global_dhcp_snippets")
+_STRUCTURE = ("shared_networks", "failover_peers", "interfaces", "global_dhcp_snippets",
+              "ipxe_machine_script", "ipxe_enlist_script")
 
 
 def host_key(config, host, subnets=None):

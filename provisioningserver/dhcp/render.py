@@ -368,7 +368,7 @@ class _View:
         methods = boot.methods_for(disabled)
         default = [m for m in methods if m.name == boot.DEFAULT_METHOD]
         return {
-            "ipxe_url": http_base + "/" + settings.ipxe_script_path.lstrip("/"),
+            **boot.ipxe_scripts(self.config, http_base, settings.ipxe_script_path),
             "methods": [method_view(m) for m in methods if m.name != boot.DEFAULT_METHOD],
             "default": method_view(default[0]) if default else None,
             "disabled": list(disabled),

@@ -19,6 +19,15 @@ _IFNAME = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _BARE = re.compile(r"[A-Za-z0-9_.:-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# An iPXE script URL: RFC 3986 characters without "#" (dhcpd's comment, and
+# no use in a URL sent to a server) and iPXE's own setting references,
+# ``${name}`` or ``${name:type}`` (``${mac}``, ``${mac:hexhyp}``,
+# ``${net0/ip}``), which iPXE expands when it reads the filename. A brace
+# anywhere else is refused, as in every other document string.
+_URL_CHARS = r"A-Za-z0-9._~:/?\[\]@!$&'()*+,=%-"
+_IPXE_SETTING = r"\$\{[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)?(?::[a-z0-9]+)?\}"
+_IPXE_URL = re.compile(rf"(?:{_IPXE_SETTING}|[{_URL_CHARS}])+")
+_IPXE_URL_MAX = 255
 
 
 class UnsafeString(ValueError):
@@ -35,7 +44,8 @@ def describe(char):
         "#": "a '#'",
         "\n": "a line break",
         "\r": "a carriage return",
-    }.get(char, f"control character {ord(char):#04x}")
+        " ": "a space",
+    }.get(char, f"control character {ord(char):#04x}" if _CONTROL.match(char) else repr(char))
 
 
 def unsafe_reason(text):
@@ -44,6 +54,32 @@ def unsafe_reason(text):
     if found is None:
         return None
     return f"contains {describe(found.group())}, which dhcpd syntax does not allow here"
+
+
+def ipxe_url_reason(text):
+    """Why ``text`` cannot be an iPXE script URL or path in a dhcpd quoted string,
+    or None when it can.
+
+    Beyond `unsafe_reason`'s rule it admits braces, but only in iPXE setting
+    references (``${mac}``): inside a quoted string they cannot end a dhcpd
+    block, and quote() escapes nothing they need.
+    """
+    if not text:
+        return "is empty"
+    if len(text) > _IPXE_URL_MAX:
+        return f"is {len(text)} characters long; {_IPXE_URL_MAX} at most"
+    if _IPXE_URL.fullmatch(text):
+        return None
+    bad = _first_bad(text)
+    return f"contains {describe(bad)}, which an iPXE script URL may not hold here" \
+        if bad is not None else "is not a URL (letters, digits, URL punctuation, ${setting})"
+
+
+def _first_bad(text):
+    """The first character of ``text`` outside a setting reference that no URL holds."""
+    rest = re.sub(_IPXE_SETTING, "", text)
+    found = re.search(rf"[^{_URL_CHARS}]", rest)
+    return found.group() if found else None
 
 
 def is_dns_label(text):

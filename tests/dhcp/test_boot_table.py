@@ -16,7 +16,8 @@ from provisioningserver.dhcp.render import render
 from provisioningserver.dhcpd.check import check_config
 from tests.dhcp.samples import GOLDEN, inputs_for
 
-HTTP_NAMES = ["uefi_amd64_http", "uefi_arm64_http", "s390x_partition"]
+HTTP_NAMES = ["uefi_ia32_http", "uefi_amd64_http", "uefi_arm64_http", "bios_http",
+              "s390x_partition"]
 
 # Each subnet shows one shape of disabled_boot_architectures.
 SUBNET_SHAPES = [
@@ -84,15 +85,17 @@ def test_issue_architectures_are_all_present():
     assert by_code == {
         0x00: "pxe", 0x06: "uefi_ia32_tftp", 0x07: "uefi_amd64_tftp", 0x09: "uefi_ebc_tftp",
         0x0B: "uefi_arm64_tftp", 0x0C: "open-firmware_ppc64el", 0x0E: "powernv",
-        0x10: "uefi_amd64_http", 0x13: "uefi_arm64_http", 0x1F: "s390x", 0x20: "s390x_partition",
+        0x0F: "uefi_ia32_http", 0x10: "uefi_amd64_http", 0x13: "uefi_arm64_http",
+        0x14: "bios_http", 0x1F: "s390x", 0x20: "s390x_partition",
     }
 
 
 def test_http_methods_and_path_prefixes():
-    """Exactly the HTTP boot methods fetch URLs; the PXELINUX-style loaders (BIOS and
-    petitboot) get a path prefix."""
+    """Exactly the HTTP boot methods fetch URLs; the PXELINUX-style loaders (BIOS over
+    TFTP or HTTP, and petitboot) get a path prefix."""
     assert sorted(m.name for m in boot.BOOT_METHODS if m.http) == sorted(HTTP_NAMES)
-    assert sorted(m.name for m in boot.BOOT_METHODS if m.path_prefix) == ["powernv", "pxe"]
+    assert sorted(m.name for m in boot.BOOT_METHODS if m.path_prefix) == [
+        "bios_http", "powernv", "pxe"]
 
 
 def test_unknown_code_gets_the_default():

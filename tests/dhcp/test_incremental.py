@@ -130,6 +130,9 @@ EDITS = [
     ("mtu as true", 4, lambda d: edit(d, "shared_networks[0].mtu", True)),
     ("global snippet added", 4, lambda d: edit(d, "global_dhcp_snippets[1]", {
         "name": "more", "value": "# more"})),
+    ("ipxe machine script set", 4, lambda d: edit(d, "ipxe_machine_script", "/ipxe/${mac}")),
+    ("ipxe enlist script with a quote", 4, lambda d: edit(d, "ipxe_enlist_script", '/e"x')),
+    ("v6 ipxe enlist script set", 6, lambda d: edit(d, "ipxe_enlist_script", "http://[2001:db8::9]/e")),
     ("section not a list", 4, lambda d: edit(d, "shared_networks", "vlan")),
     ("v6 host added", 6, lambda d: edit(d, "hosts[2]", _host(1, "52:54:00:00:00:09",
                                                             "2001:db8:0:2::60"))),

@@ -113,6 +113,11 @@ def test_spot_check_without_the_table():
     assert expected_reply(by_name["uefi_amd64_tftp"], RACK) == ("bootx64.efi", None, None)
     assert expected_reply(by_name["uefi_arm64_http"], RACK) == (
         f"http://{RACK}:5248/boot/grubaa64.efi", None, "HTTPClient")
+    assert expected_reply(by_name["uefi_arm64_tftp"], RACK) == ("grubaa64.efi", None, None)
+    assert expected_reply(by_name["uefi_ia32_http"], RACK) == (
+        f"http://{RACK}:5248/boot/bootia32.efi", None, "HTTPClient")
+    assert expected_reply(by_name["bios_http"], RACK) == (
+        f"http://{RACK}:5248/boot/lpxelinux.0", f"http://{RACK}:5248/boot/", "HTTPClient")
 
 
 def test_unknown_architecture_gets_the_default(served):
@@ -201,9 +206,14 @@ def served_v6(served):
 
 @pytest.mark.parametrize("code, url", [
     (0x07, f"tftp://[{RACK6}]/bootx64.efi"),
+    (0x0B, f"tftp://[{RACK6}]/grubaa64.efi"),
+    (0x0F, f"http://[{RACK6}]:{HTTP_PORT}/boot/bootia32.efi"),
     (0x10, f"http://[{RACK6}]:{HTTP_PORT}/boot/bootx64.efi"),
+    (0x13, f"http://[{RACK6}]:{HTTP_PORT}/boot/grubaa64.efi"),
+    (0x14, f"http://[{RACK6}]:{HTTP_PORT}/boot/lpxelinux.0"),
     (0x00FF, f"tftp://[{RACK6}]/lpxelinux.0"),
-], ids=["uefi-amd64-tftp", "uefi-amd64-http", "unknown"])
+], ids=["uefi-amd64-tftp", "uefi-arm64-tftp", "uefi-ia32-http", "uefi-amd64-http",
+        "uefi-arm64-http", "bios-http", "unknown"])
 def test_dhcpv6_bootfile_url_by_architecture(served_v6, code, url):
     """A DHCPv6 client sending architecture ``code`` in option 61 gets the
     bootfile-url of the table's method (the default for an unknown code), on the
@@ -222,3 +232,38 @@ def test_dhcpv6_bootfile_url_by_architecture(served_v6, code, url):
     assert event["new_dhcp6_bootfile_url"] == url
     assert event["new_dhcp6_name_servers"] == "2001:db8:30::53"
     assert event["new_dhcp6_domain_search"] == "boot.example."
+
+
+def _bound(dhclient, reasons=("BOUND",)):
+    try:
+        dhclient.start()
+        return dhclient.wait_for(reasons).variables
+    finally:
+        dhclient.stop()
+
+
+def test_pxe_client_gets_the_short_lease_v4(served):
+    """A client sending option 93 is offered and acknowledged a 30 s lease (the "pxe"
+    class, option 51); a client without it, the usual 600 s. (Two fresh MACs: dhcpd
+    answers a client that renews early with what is left of its lease, which a
+    dhclient on an interface that already had a lease would see instead.)"""
+    _, client = served
+    pxe = rawclient.query(client, mac="02:00:00:00:93:07", arch=[0x07], request=True)
+    plain = rawclient.query(client, mac="02:00:00:00:93:00", request=True)
+    for answer, seconds in ((pxe, 30), (plain, 600)):
+        assert answer["offers"] and answer["acks"], answer
+        assert answer["offers"][0]["options"]["lease-time"] == seconds
+        assert answer["acks"][0]["options"]["lease-time"] == seconds
+
+
+def test_pxe_client_gets_the_short_lease_v6(served_v6):
+    """dhclient -6 sending option 61 gets an address valid for 30 s; without option 61,
+    600 s. The preferred lifetime is dhcpd's default, 5/8 of the lease time (18 s
+    and 375 s)."""
+    _, client = served_v6
+    pxe = _bound(Dhclient6(client, name="dhclient6-pxe",
+                           extra_conf="send dhcp6.client-arch-type 7;"), ("BOUND6",))
+    plain = _bound(Dhclient6(client, name="dhclient6-plain"), ("BOUND6",))
+    assert pxe["new_ip6_address"].startswith("2001:db8:30::")
+    assert (int(pxe["new_max_life"]), int(pxe["new_preferred_life"])) == (30, 18)
+    assert (int(plain["new_max_life"]), int(plain["new_preferred_life"])) == (600, 375)
