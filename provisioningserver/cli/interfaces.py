@@ -84,7 +84,7 @@ def selection_text(selection, ip_version):
 
 def _empty(network, selection):
     home = selection.empty_in.get(network)
-    return f"{network} (in shared network {home})" if home else str(network)
+    return f"{network} (in shared network \"{home}\")" if home else str(network)
 
 
 def selection_dict(selection):

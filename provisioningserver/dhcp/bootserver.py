@@ -21,6 +21,8 @@ is declared empty. When that interface also serves a subnet of the
 document, the empty declaration must be inside the same shared-network
 block: a subnet at the top level is a shared network of its own, and dhcpd
 refuses to start with "Interface eth0 matches multiple shared networks".
+For the same reason an interface with several such networks and no subnet
+of the document gets a shared network of their own (`empty_networks`).
 """
 
 
@@ -49,3 +51,15 @@ def empty_declarations(empty_subnets, empty_in, version, network_name):
     return [{"network": str(n.network_address), "netmask": str(n.netmask), "cidr": str(n)}
             for n in empty_subnets
             if n.version == version and empty_in.get(n) == network_name]
+
+
+def empty_networks(inputs, version, shared_networks):
+    """The shared networks of empty declarations alone (those the render
+    ``inputs`` name in ``empty_in`` that are none of ``shared_networks``), as
+    view data."""
+    declared = {network.name for network in shared_networks}
+    names = dict.fromkeys(name for n, name in inputs.empty_in.items()
+                          if n.version == version and name not in declared)
+    return [{"name": name, "subnets": empty_declarations(inputs.empty_subnets, inputs.empty_in,
+                                                         version, name)}
+            for name in names]

@@ -61,7 +61,7 @@ import jinja2
 from provisioningserver.dhcp import boot
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
-from provisioningserver.dhcp.bootserver import boot_server, empty_declarations
+from provisioningserver.dhcp.bootserver import boot_server, empty_declarations, empty_networks
 # Fragments is imported for render's callers: they keep the cache it fills.
 from provisioningserver.dhcp.fragments import Fragments, declarations  # noqa: F401
 from provisioningserver.dhcp.hooks import log_statements
@@ -241,6 +241,7 @@ class _View:
             "shared_networks": [self.network(n, f"shared_networks[{i}]")
                                 for i, n in enumerate(config.shared_networks)],
             "empty_subnets": self.empty(None),
+            "empty_networks": empty_networks(inputs, self.version, config.shared_networks),
             "http_client": {"enterprise": HTTP_CLIENT_ENTERPRISE, "name": HTTP_CLIENT},
             "lease_hooks": _lease_hooks(self.version, inputs),
         }

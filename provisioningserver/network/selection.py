@@ -30,8 +30,9 @@ the path of the field it is about. The rules, in the order they apply:
    dhcpd ignores a listening interface whose own address has no subnet
    declaration, so each such network is returned in ``empty_subnets`` for
    the renderer to declare empty, inside the shared network of a subnet
-   served on the same interface if there is one (``empty_in``: dhcpd refuses
-   an interface that is in two shared networks).
+   served on the same interface if there is one, or in a shared network of
+   their own when one interface has several (``empty_in``: dhcpd refuses an
+   interface that is in two shared networks).
 5. A failover peer's ``address`` must be one of this rack's addresses.
 """
 
@@ -177,14 +178,20 @@ def _failover(snapshot, config, problems):
 
 def _empty_subnets(snapshot, config, listening, homes):
     """The undeclared networks of the listening interfaces, and for each the
-    shared network (of ``homes``, interface -> name) to declare it in."""
+    shared network to declare it in: the one the interface serves (``homes``,
+    interface -> name), else, for an interface with several, one of their own
+    (named after the interface, with a space no document name may hold):
+    each top-level subnet is a shared network of its own, and dhcpd refuses an
+    interface in two."""
     networks, empty_in = set(), {}
     for name in sorted(listening):
-        for address in snapshot[name].addresses_of(config.ip_version):
-            if not any(address.ip in s.subnet_cidr for s in config.subnets):
-                networks.add(address.network)
-                if name in homes:
-                    empty_in.setdefault(address.network, homes[name])
+        own = [a.network for a in snapshot[name].addresses_of(config.ip_version)
+               if not any(a.ip in s.subnet_cidr for s in config.subnets)]
+        networks.update(own)
+        home = homes.get(name) or (f"{name} (undeclared networks)" if len(set(own)) > 1
+                                   else None)
+        for network in own if home else ():
+            empty_in.setdefault(network, home)
     return tuple(sorted(networks)), empty_in
 
 

@@ -215,3 +215,29 @@ def test_a_changed_override_is_a_structural_change(field, value):
     before = render(previous.config, inputs_for(previous.config)).structure
     after = render(parsed.config, inputs_for(parsed.config)).structure
     assert before != after
+
+
+@pytest.mark.dhcpd
+@pytest.mark.parametrize("ip_version, nets, declarations", [
+    (4, ("198.18.41.0/24", "198.18.42.0/24"),
+     ["    subnet 198.18.41.0 netmask 255.255.255.0 { }",
+      "    subnet 198.18.42.0 netmask 255.255.255.0 { }"]),
+    (6, ("2001:db8:41::/64", "2001:db8:42::/64"),
+     ["    subnet6 2001:db8:41::/64 { }", "    subnet6 2001:db8:42::/64 { }"]),
+])
+def test_several_empty_networks_of_one_interface_share_a_block(ip_version, nets, declarations):
+    """An interface with two undeclared networks and no subnet of the document (a
+    relay-only rack whose receiving interface has two addresses) gets them in one
+    shared network of their own, after the document's; dhcpd -t accepts it."""
+    from provisioningserver.dhcpd.check import check_config
+
+    config = parse_document(base(ip_version), ip_version)
+    name = "eth0 (undeclared networks)"
+    inputs = inputs_for(config, empty_subnets=tuple(NET(n) for n in nets),
+                        empty_in={NET(n): name for n in nets})
+    text = render(config, inputs).text
+    block = text.split(f'shared-network "{name}" {{\n')[1].split("\n}\n")[0]
+    assert block.splitlines() == declarations
+    assert text.index(f'shared-network "{name}"') > text.index('shared-network "vlan-5001"')
+    result = check_config(text, ip_version)
+    assert result.ok, result.output

@@ -302,7 +302,10 @@ def test_relay_only_document_is_served_on_the_named_interface():
     assert chosen.rack_addresses == {}
     assert chosen.relay_addresses == {NET("198.18.40.0/24"): IP("198.18.41.1")}
     assert chosen.empty_subnets == (NET("198.18.41.0/24"), NET("198.18.42.0/24"))
-    assert chosen.empty_in == {}
+    # Two undeclared networks on eth0 and no subnet of the document there: one
+    # shared network of their own (two top-level subnets would be two).
+    assert chosen.empty_in == {NET("198.18.41.0/24"): "eth0 (undeclared networks)",
+                               NET("198.18.42.0/24"): "eth0 (undeclared networks)"}
     choice = chosen.reasons[NET("198.18.40.0/24")]
     assert (choice.interface, choice.received_on, choice.boot_server) == (
         None, "eth0", IP("198.18.41.1"))
