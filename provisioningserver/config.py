@@ -122,12 +122,14 @@ class RackdConfig:
         return RenderInputs(
             ntp_addresses=ntp_addresses,
             rack_addresses=selection.rack_addresses,
+            relay_addresses=selection.relay_addresses,
             omapi_port=self.omapi_port(ip_version),
             omapi_key=omapi_key,
             boot=self.boot,
             lease_time=self.lease_time,
             pxe_lease_time=self.pxe_lease_time,
             empty_subnets=selection.empty_subnets,
+            empty_in=selection.empty_in,
             lease_hooks=self.lease_events,
             lease_notify=self.lease_notify,
         )

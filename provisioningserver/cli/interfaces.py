@@ -4,8 +4,10 @@ a document would be served.
 Without DOC it shows the snapshot `discover` reads: every link with its kind,
 state, stacking and addresses, including the ones dhcpd cannot listen on (and
 why). With DOC it also runs the selection rules for one family and shows,
-per subnet, the interface and this rack's address, or that it is relayed,
-and why; then dhcpd's interfaces and the empty subnet declarations it needs.
+per subnet, the interface and this rack's address, or that it is relayed
+(and on which interface its relayed packets arrive), its boot server, and
+why; then dhcpd's interfaces and the empty subnet declarations it needs
+(with the shared network each goes in).
 
 Exit codes as for the other rackctl commands (`provisioningserver.cli.common`):
 OK done; INVALID the document cannot be read, is invalid, or cannot be
@@ -64,14 +66,25 @@ def selection_text(selection, ip_version):
     """Per subnet: where and why; then what dhcpd is started with."""
     lines = [f"IPv{ip_version} subnets:"]
     for cidr, choice in selection.reasons.items():
-        where = f"{choice.interface} {choice.address}" if choice.interface else "relayed"
+        if choice.interface:
+            where = f"{choice.interface} {choice.address}"
+        else:
+            where = "relayed" + (f", received on {choice.received_on}"
+                                 if choice.received_on else "")
+        server = choice.boot_server
+        where += f"; boot server {server}" if server is not None else "; no boot options"
         lines.append(f"  {cidr}: {where}")
         lines.append(f"    {choice.why}")
     lines.append("dhcpd listens on: " + (" ".join(selection.interfaces) or "-"))
     if selection.empty_subnets:
         lines.append("empty subnet declarations (listening networks the document lacks): "
-                     + " ".join(str(n) for n in selection.empty_subnets))
+                     + " ".join(_empty(n, selection) for n in selection.empty_subnets))
     return "\n".join(lines)
+
+
+def _empty(network, selection):
+    home = selection.empty_in.get(network)
+    return f"{network} (in shared network \"{home}\")" if home else str(network)
 
 
 def selection_dict(selection):
@@ -79,9 +92,12 @@ def selection_dict(selection):
         "interfaces": list(selection.interfaces),
         "subnets": [{"subnet": str(c.subnet), "interface": c.interface,
                      "address": str(c.address) if c.address is not None else None,
-                     "relayed": c.interface is None, "why": c.why}
+                     "relayed": c.interface is None, "received_on": c.received_on,
+                     "boot_server": str(c.boot_server) if c.boot_server is not None else None,
+                     "why": c.why}
                     for c in selection.reasons.values()],
         "empty_subnets": [str(n) for n in selection.empty_subnets],
+        "empty_subnets_in": {str(n): name for n, name in selection.empty_in.items()},
     }
 
 

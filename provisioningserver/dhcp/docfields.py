@@ -17,6 +17,7 @@ The kind says how `provisioningserver.dhcp.docwrite` writes the value:
     items      a list of the nested values, each written as a mapping
     options    the override settings as their mapping (`options.to_mapping`)
     optional   as it is, and the key is left out when it is null
+    pairs      a mapping from the (key, value) pairs the model keeps as a tuple
 
 Both tables are computed once per class: the reader consults one for every
 item of a 10,000-host document.
@@ -26,7 +27,7 @@ import functools
 
 import attrs
 
-KINDS = ("value", "text", "texts", "items", "options", "optional")
+KINDS = ("value", "text", "texts", "items", "options", "optional", "pairs")
 
 
 @functools.cache

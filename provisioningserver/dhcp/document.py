@@ -228,13 +228,61 @@ class DocumentReader(FieldReader):
                                    join_path(path, "ignore_unknown_clients"))
         overrides = options.parse_options(value.get("options"), join_path(path, "options"),
                                           self.ip_version, self.fail, scope="subnet")
+        next_server = self.next_server(value.get("next_server"), join_path(path, "next_server"),
+                                       cidr)
+        boot_files = self.boot_files(value.get("boot_files"), join_path(path, "boot_files"),
+                                     disabled)
         if cidr is None:
             return None
         return model.Subnet(
             subnet_cidr=cidr, router_ip=router, dns_servers=dns, ntp_servers=ntp,
             domain_name=domain, search_list=search, pools=pools, dhcp_snippets=snippets,
             disabled_boot_architectures=disabled, ignore_unknown_clients=ignore_unknown,
-            options=overrides)
+            options=overrides, next_server=next_server, boot_files=boot_files)
+
+    def next_server(self, value, path, cidr):
+        """A boot server clients can reach: an address of the document's family,
+        not a wildcard, multicast, loopback or link-local one, and not the
+        network or broadcast address of its own subnet."""
+        address = self.address(value, path, required=False)
+        if address is None:
+            return None
+        kind = next((what for what, flag in (
+            ("an unspecified", address.is_unspecified), ("a multicast", address.is_multicast),
+            ("a loopback", address.is_loopback), ("a link-local", address.is_link_local),
+            ("a reserved", address.is_reserved)) if flag), None)
+        if kind is not None:
+            return self.fail(path, f"{address} is {kind} address; a boot server needs "
+                                   "one its clients can reach")
+        if (cidr is not None and address in cidr and cidr.version == 4 and cidr.prefixlen < 31
+                and address in (cidr.network_address, cidr.broadcast_address)):
+            which = "network" if address == cidr.network_address else "broadcast"
+            return self.fail(path, f"{address} is the {which} address of {cidr}")
+        return address
+
+    def boot_files(self, value, path, disabled):
+        """(method name, path) pairs: boot table methods, each with a safe path."""
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping of boot method names to paths, "
+                            f"got {typename(value)}")
+            return ()
+        pairs = []
+        for name, file in value.items():
+            where = join_path(path, str(name))
+            if name not in boot.METHOD_NAMES:
+                self.fail(where, "unknown boot architecture; known: "
+                                 + ", ".join(sorted(boot.METHOD_NAMES)))
+            elif name in disabled:
+                self.fail(where, "is in this subnet's disabled_boot_architectures")
+            elif not isinstance(file, str):
+                self.fail(where, f"expected a path, got {typename(file)}")
+            elif syntax.boot_path_reason(file):
+                self.fail(where, f"{file!r} {syntax.boot_path_reason(file)}")
+            else:
+                pairs.append((name, file))
+        return tuple(pairs)
 
     def redundant_subnet_fields(self, value, path, cidr):
         """MAAS also sends ``subnet``, ``subnet_mask`` and ``broadcast_ip``: accept them

@@ -62,4 +62,5 @@ _WRITERS = {
     "texts": lambda values: [str(value) for value in values],
     "items": lambda values: [_write(value) for value in values],
     "options": options.to_mapping,
+    "pairs": dict,
 }

@@ -42,6 +42,10 @@ def _network(value):
     return value if type(value) in _NETWORKS else ipaddress.ip_network(value)
 
 
+def _optional_ip(value):
+    return None if value is None else _ip(value)
+
+
 def _doc(kind, **field):
     """A field that the document holds, written as ``kind``."""
     return attrs.field(metadata={"doc": kind}, **field)
@@ -115,6 +119,13 @@ class Subnet:
     # Access policy: clients with no host reservation get nothing on this subnet.
     ignore_unknown_clients: bool = _value(False)
     options: tuple = _items("options")  # OptionSetting overrides
+    # The boot server on this subnet (DHCPv4 next-server, and the host of
+    # every boot URL); None: this rack's address on the subnet, or for a
+    # relayed subnet on the interface its relayed packets arrive on.
+    next_server: "ipaddress._BaseAddress | None" = _text(None, converter=_optional_ip)
+    # (boot method name, path) pairs, in document order: the path each
+    # method's clients get on this subnet instead of the boot table's.
+    boot_files: tuple = _doc("pairs", default=(), converter=tuple)
 
 
 @attrs.frozen

@@ -18,7 +18,8 @@ when rendered.
 Scope: a host's overrides win over its subnet's (dhcpd evaluates the host
 scope last). A subnet may not override what a dedicated subnet field says
 (``routers`` is ``router_ip``) nor what rackd's boot branches set
-(``filename``, ``next-server``): two sources for one value would make the
+(``filename``, ``next-server``: the subnet's ``boot_files`` and
+``next_server`` say those): two sources for one value would make the
 rendered order decide. A host may set both: that is how one machine gets
 another boot file or name server.
 
@@ -86,9 +87,11 @@ CATALOGUE = {
         "default-ip-ttl": OptionSpec(UINT8),
         "root-path": OptionSpec(TEXT),
         "tftp-server-name": OptionSpec(TEXT),
-        "bootfile-name": OptionSpec(TEXT, hosts_only=True),
-        "filename": OptionSpec(TEXT, form="parameter", hosts_only=True),
-        "next-server": OptionSpec(ADDRESS, form="parameter", hosts_only=True),
+        "bootfile-name": OptionSpec(TEXT, subnet_field="boot_files", hosts_only=True),
+        "filename": OptionSpec(TEXT, form="parameter", subnet_field="boot_files",
+                               hosts_only=True),
+        "next-server": OptionSpec(ADDRESS, form="parameter", subnet_field="next_server",
+                                  hosts_only=True),
         "default-lease-time": OptionSpec(SECONDS, form="parameter"),
         "max-lease-time": OptionSpec(SECONDS, form="parameter"),
         "min-lease-time": OptionSpec(SECONDS, form="parameter"),
@@ -99,7 +102,8 @@ CATALOGUE = {
         "dhcp6.sntp-servers": OptionSpec(ADDRESSES, subnet_field="ntp_servers"),
         "dhcp6.info-refresh-time": OptionSpec(SECONDS),
         "dhcp6.preference": OptionSpec(UINT8),
-        "dhcp6.bootfile-url": OptionSpec(TEXT, hosts_only=True),
+        "dhcp6.bootfile-url": OptionSpec(TEXT, subnet_field="boot_files and next_server",
+                                         hosts_only=True),
         "default-lease-time": OptionSpec(SECONDS, form="parameter"),
         "max-lease-time": OptionSpec(SECONDS, form="parameter"),
         "preferred-lifetime": OptionSpec(SECONDS, form="parameter"),

@@ -61,9 +61,11 @@ import jinja2
 from provisioningserver.dhcp import boot
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
+from provisioningserver.dhcp.bootserver import boot_server, empty_declarations, empty_networks
 # Fragments is imported for render's callers: they keep the cache it fills.
 from provisioningserver.dhcp.fragments import Fragments, declarations  # noqa: F401
 from provisioningserver.dhcp.hooks import log_statements
+from provisioningserver.dhcp.rendered import Rendered
 from provisioningserver.dhcp.templatefiles import template_loader, templates_dir
 
 _TEMPLATES = {4: "dhcpd.conf.j2", 6: "dhcpd6.conf.j2"}
@@ -97,8 +99,10 @@ class BootSettings:
 class RenderInputs:
     """Everything rendering needs beyond the document, already resolved."""
 
-    # ipaddress network -> this rack's address on it; absent: relayed, no boot options.
+    # ipaddress network -> this rack's address on it; absent: relayed.
     rack_addresses: dict = attrs.field(factory=dict)
+    # Relayed network -> this rack's address where its relayed packets arrive (bootserver.py).
+    relay_addresses: dict = attrs.field(factory=dict)
     omapi_port: "int | None" = 7911
     omapi_key: "str | None" = None
     boot: BootSettings = BootSettings()
@@ -109,6 +113,8 @@ class RenderInputs:
     # Networks of listening interfaces that the document does not declare: dhcpd
     # needs a (empty) declaration for each to listen there, e.g. for relayed subnets.
     empty_subnets: tuple = ()
+    # Empty network -> the shared network to declare it in (bootserver.py); absent: top level.
+    empty_in: dict = attrs.field(factory=dict)
     # rackd's zero-cost lease event source: dhcpd log() statements at global
     # scope (provisioningserver.dhcp.hooks); off only when lease_events is off.
     lease_hooks: bool = True
@@ -124,29 +130,6 @@ def _lease_hooks(version, inputs):
     if inputs.lease_notify is not None:
         return inputs.lease_notify.statements(version)
     return log_statements(version)
-
-
-@attrs.frozen
-class Rendered:
-    text: str
-    warnings: tuple = ()
-    # A digest of the text without its host declarations (`render`): two
-    # renders whose structures are equal differ in their hosts alone.
-    structure: str = ""
-    # The text before and after the host declarations (a few kB), and each
-    # host's declaration by name, for `with_hosts`.
-    head: str = attrs.field(default="", repr=False)
-    tail: str = attrs.field(default="", repr=False)
-    by_name: object = attrs.field(default=None, repr=False, eq=False)
-
-    def with_hosts(self, names):
-        """The config with only the declarations of the hosts ``names``: what
-        a host change needs ``dhcpd -t`` to see when the rest is what dhcpd
-        already serves (checked when it was applied). None when the render
-        kept no declarations by name."""
-        if self.by_name is None:
-            return None
-        return "".join([self.head, *(self.by_name(name) for name in names), self.tail])
 
 
 @functools.lru_cache(maxsize=4)
@@ -250,9 +233,8 @@ class _View:
             "global_snippets": _snippets(config.global_dhcp_snippets),
             "shared_networks": [self.network(n, f"shared_networks[{i}]")
                                 for i, n in enumerate(config.shared_networks)],
-            "empty_subnets": [{"network": str(n.network_address), "netmask": str(n.netmask),
-                               "cidr": str(n)} for n in inputs.empty_subnets
-                              if n.version == self.version],
+            "empty_subnets": self.empty(None),
+            "empty_networks": empty_networks(inputs, self.version, config.shared_networks),
             "http_client": {"enterprise": HTTP_CLIENT_ENTERPRISE, "name": HTTP_CLIENT},
             "lease_hooks": _lease_hooks(self.version, inputs),
         }
@@ -271,12 +253,17 @@ class _View:
                 "address": str(peer.address), "peer_address": str(peer.peer_address),
                 "auto_partner_down": int(auto) if auto is not None else None, **numbers}
 
+    def empty(self, network_name):
+        return empty_declarations(self.inputs.empty_subnets, self.inputs.empty_in,
+                                  self.version, network_name)
+
     def network(self, network, path):
         mtu = network.mtu if network.mtu not in (None, 1500) else None
         return {
             "name": _safe(network.name, f"{path}.name"),
             "subnets": [self.subnet(s, f"{path}.subnets[{i}]", mtu)
                         for i, s in enumerate(network.subnets)],
+            "empty_subnets": self.empty(network.name),
         }
 
     def subnet(self, subnet, path, mtu):
@@ -287,7 +274,10 @@ class _View:
         if self.version == 6 and domain is not None and domain not in search:
             # DHCPv6 has no domain-name option: the domain leads the search list.
             search = [domain] + search
-        rack = self.inputs.rack_addresses.get(cidr)
+        server, relayed, note = boot_server(subnet, self.inputs.rack_addresses,
+                                            self.inputs.relay_addresses)
+        boot_files = {name: _safe(file, f"{path}.boot_files.{name}")
+                      for name, file in subnet.boot_files}
         return {
             "cidr": str(cidr),
             "network": str(cidr.network_address),
@@ -299,8 +289,11 @@ class _View:
             "domain_name": domain,
             "search_list": search,
             "mtu": mtu,
-            "rack": str(rack) if rack is not None else None,
-            "boot": self.boot(rack, subnet.disabled_boot_architectures) if rack is not None else None,
+            "rack": str(server) if server is not None else None,
+            "relayed": relayed,
+            "boot_server": note,
+            "boot": (self.boot(server, subnet.disabled_boot_architectures, boot_files)
+                     if server is not None else None),
             "snippets": _snippets(subnet.dhcp_snippets),
             "ignore_unknown_clients": subnet.ignore_unknown_clients,
             "options": options.render_lines(subnet.options, self.version),
@@ -341,8 +334,10 @@ class _View:
                 "ip": str(host.ip), "snippets": _snippets(host.dhcp_snippets),
                 "options": options.render_lines(host.options, self.version)}
 
-    def boot(self, rack, disabled):
-        """The boot branches of one subnet: iPXE first, then by architecture code."""
+    def boot(self, rack, disabled, files=None):
+        """The boot branches of one subnet: iPXE first, then by architecture code;
+        ``files`` maps a method's name to the subnet's own path for it."""
+        files = files or {}
         settings = self.inputs.boot
         host = f"[{rack}]" if self.version == 6 else str(rack)
         http_base = f"http://{host}:{int(settings.http_port)}"
@@ -350,17 +345,18 @@ class _View:
         option = "pxe-system-type" if self.version == 4 else "dhcp6.client-arch-type"
 
         def method_view(method):
+            path = files.get(method.name, method.path)
             if method.http:
-                url = f"{boot_base}/{method.path}"
+                url = f"{boot_base}/{path}"
             elif self.version == 6:
-                url = f"tftp://{host}/{method.path}"
+                url = f"tftp://{host}/{path}"
             else:
                 url = None
             return {
                 "name": method.name,
                 "description": method.description,
                 "test": _arch_test(option, method.codes),
-                "filename": url if url is not None else method.path,
+                "filename": url if url is not None else path,
                 "http": method.http,
                 "path_prefix": f"{boot_base}/" if method.path_prefix else None,
             }

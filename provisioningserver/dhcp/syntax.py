@@ -29,6 +29,10 @@ _IPXE_SETTING = r"\$\{[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)?(?::[a-z0-9]+)?\}"
 _IPXE_URL = re.compile(rf"(?:{_IPXE_SETTING}|[{_URL_CHARS}])+")
 _IPXE_URL_MAX = 255
 
+# A boot file's path: what a TFTP server and a URL both take as they are.
+_BOOT_PATH = re.compile(r"[A-Za-z0-9._~+/-]+")
+BOOT_PATH_MAX = 128  # the DHCPv4 header's file field
+
 
 class UnsafeString(ValueError):
     """A string that cannot be placed inside dhcpd syntax."""
@@ -104,6 +108,31 @@ def is_interface_name(text):
 def is_object_name(text):
     """A name rackd gives to a dhcpd object (shared network, failover peer)."""
     return bool(_NAME.fullmatch(text))
+
+
+def boot_path_reason(text):
+    """Why ``text`` cannot be a boot file's path, or None when it can.
+
+    The path is placed in a quoted ``filename`` and inside ``tftp://`` and
+    ``http://`` URLs, so it keeps to characters that need no quoting in any
+    of them (letters, digits, ``. _ ~ + - /``), and it is relative (to the
+    TFTP root or the HTTP boot path) without ``..``, empty or trailing
+    segments.
+    """
+    if not text:
+        return "must not be empty"
+    if len(text) > BOOT_PATH_MAX:
+        return f"is {len(text)} characters long; a boot file's path has {BOOT_PATH_MAX} at most"
+    bad = _BOOT_PATH.sub("", text)
+    if bad:
+        shown = describe(bad[0]) if _UNSAFE.match(bad[0]) else repr(bad[0])
+        return (f"contains {shown}; a boot file's path has letters, digits and "
+                "'.', '_', '~', '+', '-', '/' only")
+    if text.startswith("/"):
+        return "starts with '/'; it is relative to the TFTP root or the HTTP boot path"
+    if text.endswith("/") or "//" in text or ".." in text.split("/"):
+        return "has an empty, trailing or '..' segment"
+    return None
 
 
 def quote(text):

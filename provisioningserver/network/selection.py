@@ -19,11 +19,20 @@ the path of the field it is about. The rules, in the order they apply:
    Down devices and devices that cannot carry DHCP are passed over, and the
    reason says so; two usable devices are an ambiguity error, and a subnet
    only on down devices is an error too.
-4. A subnet with no usable local address is relayed: no rack address (the
-   renderer leaves out its boot options) and served through the listening
-   interfaces. dhcpd ignores a listening interface whose own address has
-   no subnet declaration, so each such network is returned in
-   ``empty_subnets`` for the renderer to declare empty.
+4. A subnet with no usable local address is relayed: no rack address, and
+   served through the listening interfaces. Its relayed packets arrive on
+   its shared network's ``interface`` when the document names one, else on
+   the one interface dhcpd listens on; this rack's (first) address there is
+   its default boot server (``relay_addresses``). With several listening
+   interfaces and none named, that is unknown: no boot options unless the
+   subnet sets ``next_server``. A document whose subnets are all relayed
+   must name the interface (in the shared network, or in ``interfaces``).
+   dhcpd ignores a listening interface whose own address has no subnet
+   declaration, so each such network is returned in ``empty_subnets`` for
+   the renderer to declare empty, inside the shared network of a subnet
+   served on the same interface if there is one, or in a shared network of
+   their own when one interface has several (``empty_in``: dhcpd refuses an
+   interface that is in two shared networks).
 5. A failover peer's ``address`` must be one of this rack's addresses.
 """
 
@@ -43,6 +52,8 @@ class SubnetChoice:
     interface: "str | None"  # None: relayed, served through every listening interface
     address: "ipaddress.IPv4Address | ipaddress.IPv6Address | None"  # this rack's address on the subnet
     why: str
+    received_on: "str | None" = None  # relayed: the interface its relayed packets arrive on
+    boot_server: "ipaddress.IPv4Address | ipaddress.IPv6Address | None" = None
 
 
 @attrs.frozen
@@ -52,6 +63,10 @@ class Selection:
     relayed: tuple = ()  # subnets with no local address
     empty_subnets: tuple = ()  # listening interfaces' networks the document lacks
     reasons: dict = attrs.field(factory=dict)  # subnet network -> SubnetChoice
+    # Relayed subnet -> this rack's address on the interface that receives it.
+    relay_addresses: dict = attrs.field(factory=dict)
+    # Empty network -> the shared network to declare it in (absent: top level).
+    empty_in: dict = attrs.field(factory=dict)
 
 
 def _relation(snapshot, name):
@@ -161,13 +176,66 @@ def _failover(snapshot, config, problems):
                 f"(its addresses: {listed or 'none'})"))
 
 
-def _empty_subnets(snapshot, config, listening):
-    networks = set()
-    for name in listening:
-        for address in snapshot[name].addresses_of(config.ip_version):
-            if not any(address.ip in s.subnet_cidr for s in config.subnets):
-                networks.add(address.network)
-    return tuple(sorted(networks))
+def _empty_subnets(snapshot, config, listening, homes):
+    """The undeclared networks of the listening interfaces, and for each the
+    shared network to declare it in: the one the interface serves (``homes``,
+    interface -> name), else, for an interface with several, one of their own
+    (named after the interface, with a space no document name may hold):
+    each top-level subnet is a shared network of its own, and dhcpd refuses an
+    interface in two."""
+    networks, empty_in = set(), {}
+    for name in sorted(listening):
+        own = [a.network for a in snapshot[name].addresses_of(config.ip_version)
+               if not any(a.ip in s.subnet_cidr for s in config.subnets)]
+        networks.update(own)
+        home = homes.get(name) or (f"{name} (undeclared networks)" if len(set(own)) > 1
+                                   else None)
+        for network in own if home else ():
+            empty_in.setdefault(network, home)
+    return tuple(sorted(networks)), empty_in
+
+
+def _relay_problems(config, relayed):
+    """A relay-only document that names no interface: where to name one."""
+    unnamed = sorted({n for _, n, fixed, _ in relayed if fixed is None})
+    return [Problem(f"shared_networks[{n}].interface",
+                    "no interface of this rack has an address in any subnet of the document, "
+                    "so its subnets are relayed: name the interface that receives their "
+                    "relayed packets (here, or in the document's interfaces)")
+            for n in unnamed or range(len(config.shared_networks))]
+
+
+def _relayed_choice(snapshot, config, cidr, fixed, notes, interfaces):
+    """The `SubnetChoice` of a relayed subnet: where its packets arrive, and
+    the boot server that gives."""
+    through = fixed or ", ".join(interfaces)
+    why = [f"no usable address of this rack in {cidr}: relayed, served through {through}"]
+    receiver = fixed or (interfaces[0] if len(interfaces) == 1 else None)
+    addresses = snapshot[receiver].addresses_of(config.ip_version) if receiver else ()
+    server = addresses[0].ip if addresses else None
+    if server is not None:
+        why.append(f"its relayed packets arrive on {receiver}, so its boot server is "
+                   f"{server}, this rack's address there")
+    elif receiver is not None:
+        why.append(f"its relayed packets arrive on {receiver}, which has no IPv"
+                   f"{config.ip_version} address: no default boot server")
+    else:
+        why.append("the document does not say which interface receives its relayed "
+                   "packets (the shared network's interface): no default boot server")
+    return SubnetChoice(cidr, None, None, "; ".join(why + notes), received_on=receiver,
+                        boot_server=server)
+
+
+def _own_server(snapshot, subnet, choice):
+    """``choice`` with the subnet's own next_server, when it sets one."""
+    server = subnet.next_server
+    if server is None:
+        return choice
+    ours = any(a.ip == server for a in snapshot.addresses(server.version))
+    note = (f"boot server {server}, the subnet's next_server"
+            + ("" if ours else " (not an address of this rack: the boot files must be "
+                               "served there)"))
+    return attrs.evolve(choice, why=f"{choice.why}; {note}", boot_server=server)
 
 
 def select(config, snapshot):
@@ -181,7 +249,7 @@ def select(config, snapshot):
     named = _named(snapshot, config, problems)
     allowed = set(named) if config.interfaces else None
     listening = set(named)
-    rack_addresses, reasons, relayed = {}, {}, []
+    rack_addresses, reasons, relayed, homes, subnets = {}, {}, [], {}, {}
     for n, network in enumerate(config.shared_networks):
         fixed = network.interface
         if fixed is not None:
@@ -191,6 +259,7 @@ def select(config, snapshot):
                 continue
         for s, subnet in enumerate(network.subnets):
             cidr = subnet.subnet_cidr
+            subnets[cidr] = subnet
             outcome = _place(snapshot, cidr, fixed, allowed)
             if outcome[0] == "error":
                 problems.append(Problem(f"shared_networks[{n}].subnets[{s}].subnet_cidr",
@@ -199,24 +268,27 @@ def select(config, snapshot):
                 _, name, address, why = outcome
                 listening.add(name)
                 rack_addresses[cidr] = address
-                reasons[cidr] = SubnetChoice(cidr, name, address, why)
+                homes.setdefault(name, network.name)
+                reasons[cidr] = SubnetChoice(cidr, name, address, why, boot_server=address)
             else:
-                relayed.append((cidr, fixed, outcome[1]))
+                relayed.append((cidr, n, fixed, outcome[1]))
                 if fixed is not None:
                     listening.add(fixed)
     _failover(snapshot, config, problems)
     if problems:
         raise DocumentError(problems)
     if config.shared_networks and not listening:
-        raise DocumentError([Problem("shared_networks", "no interface of this rack has an "
-                                     "address in any subnet of the document, and the document "
-                                     "names no interfaces to listen on")])
+        raise DocumentError(_relay_problems(config, relayed))
     interfaces = tuple(sorted(listening))
-    for cidr, fixed, notes in relayed:
-        through = fixed or ", ".join(interfaces)
-        why = f"no usable address of this rack in {cidr}: relayed, served through {through}"
-        reasons[cidr] = SubnetChoice(cidr, None, None, "; ".join([why] + notes))
+    relay_addresses = {}
+    for cidr, _, fixed, notes in relayed:
+        reasons[cidr] = _relayed_choice(snapshot, config, cidr, fixed, notes, interfaces)
+        if reasons[cidr].boot_server is not None:
+            relay_addresses[cidr] = reasons[cidr].boot_server
+    reasons = {cidr: _own_server(snapshot, subnets[cidr], choice)
+               for cidr, choice in reasons.items()}
+    empty, empty_in = _empty_subnets(snapshot, config, listening, homes)
     return Selection(rack_addresses=rack_addresses, interfaces=interfaces,
-                     relayed=tuple(cidr for cidr, _, _ in relayed),
-                     empty_subnets=_empty_subnets(snapshot, config, listening),
-                     reasons=reasons)
+                     relayed=tuple(cidr for cidr, _, _, _ in relayed),
+                     empty_subnets=empty, reasons=reasons,
+                     relay_addresses=relay_addresses, empty_in=empty_in)

@@ -109,12 +109,22 @@ def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses,
     desired = Desired(spec=spec, config=config, text=rendered.text, check_text=check_text,
                       fingerprint=fingerprint(rendered.text), changes=changes,
                       structure_same=same, structure=rendered.structure, dry_run=dry_run)
-    warnings = tuple(rendered.warnings) + tuple(
-        f"subnet {cidr} has no address on this rack: served as relayed, without boot options"
-        for cidr in selection.relayed)
+    warnings = tuple(rendered.warnings) + relay_warnings(config, selection)
     return Run(ip_version, plan_configure(observed, desired), key=key,
                fingerprint=desired.fingerprint, warnings=warnings,
                interfaces=selection.interfaces, served=observed.fingerprint, dry_run=dry_run)
+
+
+def relay_warnings(config, selection):
+    """A warning per relayed subnet left without boot options: no boot server
+    of its own and no known interface receiving its relayed packets."""
+    own = {s.subnet_cidr for s in config.subnets if s.next_server is not None}
+    return tuple(
+        f"subnet {cidr} has no address on this rack: served as relayed, without boot "
+        "options (no boot server known: name the interface that receives its relayed "
+        "packets in its shared network's interface, or set the subnet's next_server)"
+        for cidr in selection.relayed
+        if cidr not in selection.relay_addresses and cidr not in own)
 
 
 def structure_same(config, applied, inputs, previous_text, changes, rendered):

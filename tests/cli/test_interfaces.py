@@ -61,9 +61,31 @@ def test_document_shows_interface_address_and_why(run, document):
     """With a document: per subnet the interface and rack address, or relayed, and why."""
     code, out, _ = run(document("198.18.0.0/24", "198.19.99.0/24"))
     assert code == 0
-    assert "198.18.0.0/24: br0 198.18.0.2" in out
-    assert "198.19.99.0/24: relayed" in out
+    assert "198.18.0.0/24: br0 198.18.0.2; boot server 198.18.0.2" in out
+    assert "198.19.99.0/24: relayed, received on br0; boot server 198.18.0.2" in out
+    assert "its relayed packets arrive on br0, so its boot server is 198.18.0.2" in out
     assert "dhcpd listens on: br0" in out
+
+
+def test_relay_only_document_explains_the_receiving_interface(run, tmp_path):
+    """A document of relayed subnets only, naming br0 as the receiving interface:
+    each subnet says relayed, received on br0, its boot server (the rack's br0
+    address, or the subnet's next_server), and br0's own network is declared empty."""
+    path = tmp_path / "relay.yaml"
+    path.write_text(yaml.safe_dump({"shared_networks": [{"name": "remote", "interface": "br0",
+        "subnets": [{"subnet_cidr": "198.19.40.0/24"},
+                    {"subnet_cidr": "198.19.44.0/24", "next_server": "198.18.0.9"}]}]}))
+    code, out, _ = run(str(path))
+    assert code == 0, out
+    assert "198.19.40.0/24: relayed, received on br0; boot server 198.18.0.2" in out
+    assert "198.19.44.0/24: relayed, received on br0; boot server 198.18.0.9" in out
+    assert "the subnet's next_server (not an address of this rack" in out
+    assert "dhcpd listens on: br0" in out
+    assert "empty subnet declarations (listening networks the document lacks): 198.18.0.0/24" in out
+    code, out, _ = run("--json", str(path))
+    subnets = json.loads(out)["selection"]["subnets"]
+    assert [(s["received_on"], s["boot_server"]) for s in subnets] == [
+        ("br0", "198.18.0.2"), ("br0", "198.18.0.9")]
 
 
 def test_document_selection_as_json(run, document):

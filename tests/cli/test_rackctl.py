@@ -68,21 +68,26 @@ def test_render_without_rack_address_selects_as_the_agent_does(monkeypatch, caps
 
 def test_render_relays_a_subnet_with_no_local_address(monkeypatch, tmp_path, capsys):
     """A subnet no interface of this machine has an address in is rendered as
-    relayed, as the agent serves it, when the document names the interfaces."""
+    relayed, as the agent serves it, when the document names the interfaces: its
+    boot server is the rack's address on the one interface, which gets an empty
+    declaration of its own network."""
     _links(monkeypatch, {"eth0": ["192.0.2.1/24"]})
     doc = _write(tmp_path, EXAMPLES.joinpath("lab-v4.yaml").read_text() + "interfaces: [eth0]\n")
     assert main(["render", doc]) == 0
     out = capsys.readouterr().out
-    assert "# No address of this rack on 198.18.0.0/24" in out
+    assert "# Relayed: no address of this rack on 198.18.0.0/24." in out
+    assert "        next-server 192.0.2.1;" in out.splitlines()
     assert "subnet 192.0.2.0 netmask 255.255.255.0 { }" in out
 
 
 def test_render_exits_2_where_the_agent_would_refuse(monkeypatch, capsys):
     """A document the agent could not serve on this machine (no interface in any of
-    its subnets, none named) exits 2 with the selection's problem, as configure would."""
+    its subnets, none named) exits 2 with the selection's problem, as configure would:
+    it names the shared network's interface, the field that would make it valid."""
     _links(monkeypatch, {"lo": ["127.0.0.1/8"], "eth0": ["192.0.2.1/24"]})
     assert main(["render", LAB_V4]) == 2
-    assert "shared_networks: no interface of this rack has an address" in capsys.readouterr().err
+    assert ("shared_networks[0].interface: no interface of this rack has an address"
+            in capsys.readouterr().err)
 
 
 def test_render_uses_the_settings_of_the_config_file(tmp_path, capsys):

@@ -127,8 +127,27 @@ def large_document(ip_version, seed=5001, hosts=200):
     return parse_document(document, ip_version)
 
 
+# The relay examples' rack: eth0 is where the relays send (and carries a
+# second network that the v4 document does not declare).
+RELAY_RACK = {"eth0": [ipaddress.ip_interface("198.18.41.1/24"),
+                       ipaddress.ip_interface("198.18.42.1/24"),
+                       ipaddress.ip_interface("2001:db8:41::1/64")]}
+
+
+def relay_inputs(config):
+    """The inputs the agent would render the relay examples with on `RELAY_RACK`."""
+    from provisioningserver.network.selection import select
+
+    chosen = select(config, RELAY_RACK)
+    return inputs_for(config, rack_addresses=chosen.rack_addresses,
+                      relay_addresses=chosen.relay_addresses,
+                      empty_subnets=chosen.empty_subnets, empty_in=chosen.empty_in)
+
+
 # name -> (config factory, inputs factory) of each golden file.
 GOLDENS = {
+    "relayed-v4": (lambda: example("relay-v4.yaml"), relay_inputs),
+    "relayed-v6": (lambda: example("relay-v6.yaml"), relay_inputs),
     "small-v4": (lambda: example("pxe-v4.yaml"),
                  lambda c: inputs_for(c, relayed=("198.18.3.0/24",))),
     "small-v6": (lambda: example("standalone-v6.yaml"),

@@ -158,7 +158,12 @@ def test_shared_network_interface_wins_and_serves_its_relayed_subnets(recorded):
     assert chosen.interfaces == ("bond0.100", "br0")
     relayed = chosen.reasons[NET("198.19.99.0/24")]
     assert relayed.interface is None
-    assert relayed.why.endswith("relayed, served through br0")
+    assert relayed.why == (
+        "no usable address of this rack in 198.19.99.0/24: relayed, served through br0; "
+        "its relayed packets arrive on br0, so its boot server is 198.18.0.2, "
+        "this rack's address there")
+    assert (relayed.received_on, relayed.boot_server) == ("br0", IP("198.18.0.2"))
+    assert chosen.relay_addresses == {NET("198.19.99.0/24"): IP("198.18.0.2")}
     assert "the shared network's interface" in chosen.reasons[NET("198.18.0.0/24")].why
 
 
@@ -210,13 +215,22 @@ def test_relayed_subnets_get_empty_declarations_for_listening_networks(recorded)
     assert chosen.empty_subnets == (NET("198.18.0.0/24"), NET("198.18.100.0/24"))
     assert chosen.reasons[NET("198.19.99.0/24")].why == (
         "no usable address of this rack in 198.19.99.0/24: relayed, "
-        "served through bond0.100, br0")
+        "served through bond0.100, br0; the document does not say which interface "
+        "receives its relayed packets (the shared network's interface): no default "
+        "boot server")
+    assert chosen.relay_addresses == {}
+    # Neither listening interface serves a subnet of the document: top level.
+    assert chosen.empty_in == {}
 
 
 def test_no_empty_declaration_where_the_document_has_the_network(recorded):
     """A listening network the document declares needs no empty subnet; a secondary one does."""
     chosen = select(doc("198.18.10.0/24", interfaces=["enp1s0"]), recorded("rack-plain"))
     assert chosen.empty_subnets == (NET("198.18.11.0/24"),)
+    # The secondary network shares enp1s0 with the declared subnet: its empty
+    # declaration goes in that subnet's shared network (dhcpd refuses an
+    # interface in two shared networks).
+    assert chosen.empty_in == {NET("198.18.11.0/24"): "n"}
 
 
 def test_ipv6_document_uses_ipv6_addresses_only(recorded):
@@ -262,3 +276,100 @@ def test_captured_bridge_namespace(recorded):
         select(doc("198.18.1.0/24", interfaces=["p0"]), snapshot)
     with pytest.raises(DocumentError, match=r"only on v0, which is down"):
         select(doc("198.18.2.0/24"), snapshot)
+
+
+# Relayed subnets: where their packets arrive, and their boot server.
+
+RELAY_LINKS = {"lo": [IF("127.0.0.1/8")],
+               "eth0": [IF("198.18.41.1/24"), IF("198.18.42.1/24"), IF("2001:db8:41::1/64")],
+               "eth1": [IF("198.18.43.1/24")]}
+
+
+def relay_doc(*, interface="eth0", version=4, subnet=None, more=()):
+    subnet = subnet or {"subnet_cidr": "198.18.40.0/24" if version == 4 else "2001:db8:40::/64"}
+    return parse_document({"shared_networks": [
+        {"name": "remote", "interface": interface, "subnets": [subnet]},
+        *({"name": f"m{i}", "subnets": [{"subnet_cidr": c}]} for i, c in enumerate(more))]},
+        version)
+
+
+def test_relay_only_document_is_served_on_the_named_interface():
+    """Every subnet relayed: valid when the shared network names the interface that
+    receives them; dhcpd listens there, the rack's first address on it is the boot
+    server, and its own networks are declared empty at the top level."""
+    chosen = select(relay_doc(), RELAY_LINKS)
+    assert chosen.interfaces == ("eth0",)
+    assert chosen.rack_addresses == {}
+    assert chosen.relay_addresses == {NET("198.18.40.0/24"): IP("198.18.41.1")}
+    assert chosen.empty_subnets == (NET("198.18.41.0/24"), NET("198.18.42.0/24"))
+    # Two undeclared networks on eth0 and no subnet of the document there: one
+    # shared network of their own (two top-level subnets would be two).
+    assert chosen.empty_in == {NET("198.18.41.0/24"): "eth0 (undeclared networks)",
+                               NET("198.18.42.0/24"): "eth0 (undeclared networks)"}
+    choice = chosen.reasons[NET("198.18.40.0/24")]
+    assert (choice.interface, choice.received_on, choice.boot_server) == (
+        None, "eth0", IP("198.18.41.1"))
+    assert choice.why == (
+        "no usable address of this rack in 198.18.40.0/24: relayed, served through eth0; "
+        "its relayed packets arrive on eth0, so its boot server is 198.18.41.1, "
+        "this rack's address there")
+
+
+def test_relay_only_document_without_an_interface_names_the_field():
+    """Every subnet relayed and no interface named: an error at each shared network's
+    interface, saying what to name."""
+    with pytest.raises(DocumentError) as caught:
+        select(relay_doc(interface=None), RELAY_LINKS)
+    assert caught.value.paths == ["shared_networks[0].interface"]
+    assert "name the interface that receives their relayed packets" in str(caught.value)
+
+
+def test_relay_only_ipv6_document_uses_the_interfaces_ipv6_address():
+    """In a v6 document the default boot server is the receiving interface's global
+    IPv6 address."""
+    chosen = select(relay_doc(version=6), RELAY_LINKS)
+    assert chosen.relay_addresses == {NET("2001:db8:40::/64"): IP("2001:db8:41::1")}
+    assert chosen.empty_subnets == (NET("2001:db8:41::/64"),)
+
+
+def test_one_listening_interface_receives_the_relayed_packets():
+    """With no interface named but one listening interface (a direct subnet's), the
+    relayed subnet's boot server is the rack's address there."""
+    chosen = select(relay_doc(interface=None, more=("198.18.43.0/24",)), RELAY_LINKS)
+    assert chosen.interfaces == ("eth1",)
+    assert chosen.relay_addresses == {NET("198.18.40.0/24"): IP("198.18.43.1")}
+
+
+def test_several_listening_interfaces_leave_no_default_boot_server():
+    """Two listening interfaces and none named for the relayed subnet: no default boot
+    server (the reason says so); the subnet's next_server still gives one."""
+    document = relay_doc(interface=None, more=("198.18.43.0/24", "198.18.41.0/24"))
+    chosen = select(document, RELAY_LINKS)
+    assert chosen.interfaces == ("eth0", "eth1")
+    assert chosen.relay_addresses == {}
+    assert "no default boot server" in chosen.reasons[NET("198.18.40.0/24")].why
+    own = relay_doc(interface=None, more=("198.18.43.0/24", "198.18.41.0/24"),
+                    subnet={"subnet_cidr": "198.18.40.0/24", "next_server": "198.18.41.1"})
+    choice = select(own, RELAY_LINKS).reasons[NET("198.18.40.0/24")]
+    assert choice.boot_server == IP("198.18.41.1")
+    assert choice.why.endswith("; boot server 198.18.41.1, the subnet's next_server")
+
+
+def test_next_server_elsewhere_is_noted():
+    """A next_server that is not an address of this rack is accepted, and the reason
+    says the boot files must be served there."""
+    document = relay_doc(subnet={"subnet_cidr": "198.18.40.0/24", "next_server": "198.18.41.9"})
+    choice = select(document, RELAY_LINKS).reasons[NET("198.18.40.0/24")]
+    assert choice.boot_server == IP("198.18.41.9")
+    assert choice.why.endswith(
+        "boot server 198.18.41.9, the subnet's next_server (not an address of this rack: "
+        "the boot files must be served there)")
+
+
+def test_other_network_of_a_serving_interface_goes_in_its_shared_network():
+    """eth0 serves 198.18.41.0/24 (shared network m0) and also carries 198.18.42.0/24,
+    which the document lacks: that empty declaration belongs in m0; a relayed
+    network naming eth0 does not move it."""
+    chosen = select(relay_doc(more=("198.18.41.0/24",)), RELAY_LINKS)
+    assert chosen.empty_subnets == (NET("198.18.42.0/24"),)
+    assert chosen.empty_in == {NET("198.18.42.0/24"): "m0"}
