@@ -4,6 +4,7 @@ import ipaddress
 
 from provisioningserver.network.discovery import addresses_by_interface, discover
 from provisioningserver.network.links import Link, Snapshot
+from provisioningserver.network.record import describe
 from provisioningserver.network.sysfs import read_links, vlan_table
 from tests.network import fakesys
 
@@ -94,10 +95,10 @@ def test_a_name_only_netifaces_knows_is_kept(tmp_path):
 
 
 def test_recording_a_tree_gives_back_its_description(tmp_path):
-    """record() inverts expand(), so trees captured on real nodes load as written."""
+    """describe() inverts expand(), so trees captured on real nodes load as written."""
     description = fakesys.load("rack-bonds")
     root = fakesys.expand(description, str(tmp_path))
-    again = fakesys.record(root, fakesys.addresses(description)())
+    again = describe(root, fakesys.addresses(description)())
     assert again["devices"] == description["devices"]
     assert again["addresses"] == description["addresses"]
 
