@@ -373,6 +373,8 @@ def test_other_network_of_a_serving_interface_goes_in_its_shared_network():
     chosen = select(relay_doc(more=("198.18.41.0/24",)), RELAY_LINKS)
     assert chosen.empty_subnets == (NET("198.18.42.0/24"),)
     assert chosen.empty_in == {NET("198.18.42.0/24"): "m0"}
+
+
 def test_the_reason_says_why_not_a_bridges_ports(recorded):
     """Served on a bridge, the reason names its ports and why dhcpd is not on them."""
     chosen = select(doc("198.18.1.0/24"), recorded("netns-bridge"))
