@@ -7,6 +7,12 @@ lintian, mmdebstrap). Where those are missing the
 tests are skipped with the reason, except when RACKD_REQUIRE_LAB=1 (set by
 scripts/test, and so by CI): then a missing prerequisite is a failure, so that
 a run which could not exercise the real components never looks green.
+
+Under RACKD_REQUIRE_LAB=1 that also holds inside a lab test: a lab test that
+skips itself fails, with one exception, `tests.lab.kernel.KernelLacks` (the
+kernel has no bond or VLAN devices, say), which stays a skip with the
+kernel's own answer as its reason; ``-ra`` (pyproject.toml's addopts) prints
+it in the summary.
 """
 
 import os
@@ -46,6 +52,27 @@ def _package_missing():
     if tools:
         return "package tests need " + ", ".join(tools) + " (scripts/setup installs them)"
     return None
+
+
+def lab_skip_fails(required, lab, exception):
+    """Whether a skip raised as ``exception`` counts as a failure."""
+    from tests.lab.kernel import KernelLacks
+
+    return bool(required and lab and isinstance(exception, pytest.skip.Exception)
+                and not isinstance(exception, KernelLacks))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None or not report.skipped or call.when != "call":
+        return
+    if lab_skip_fails(os.environ.get("RACKD_REQUIRE_LAB") == "1",
+                      item.get_closest_marker("lab") is not None, call.excinfo.value):
+        report.outcome = "failed"
+        report.longrepr = ("a lab test skipped under RACKD_REQUIRE_LAB=1 (only "
+                           f"tests.lab.kernel.KernelLacks may): {call.excinfo.value}")
 
 
 def pytest_runtest_setup(item):

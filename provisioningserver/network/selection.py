@@ -16,6 +16,8 @@ the path of the field it is about. The rules, in the order they apply:
    An address on a bond member or bridge port counts for the bond or bridge
    above it (followed upwards: a bond under a bridge gives the bridge); a
    VLAN device is a device of its own, so a tagged VLAN is served on it.
+   The reason for a chosen device also says why not the devices under it
+   (`below`: a bridge's ports, a bond's members, a VLAN's parent).
    Down devices and devices that cannot carry DHCP are passed over, and the
    reason says so; two usable devices are an ambiguity error, and a subnet
    only on down devices is an error too.
@@ -116,6 +118,50 @@ def _describe(snapshot, name):
     return name
 
 
+def _enslaved(snapshot, name, seen=()):
+    """[(device, the bond or bridge it is enslaved to)] under ``name``, followed down."""
+    if name not in snapshot or name in seen:
+        return []
+    link, found = snapshot[name], []
+    for child in link.ports + link.members:
+        found.append((child, name))
+        found += _enslaved(snapshot, child, seen + (name,))
+    return found
+
+
+def _enslaved_text(snapshot, pairs):
+    groups = {}
+    for child, owner in pairs:
+        groups.setdefault(owner, []).append(child)
+    parts = []
+    for owner, children in groups.items():
+        role = "member" if snapshot[owner].kind == "bond" else "port"
+        parts.append(f"{owner}'s {role}{'s' if len(children) > 1 else ''} {', '.join(children)}")
+    return " and ".join(parts)
+
+
+def below(snapshot, name):
+    """Why dhcpd listens on ``name`` and not on the devices under it (a bridge's
+    ports, a bond's members, a VLAN's parent and what that is made of), or
+    None when nothing is under it."""
+    if name not in snapshot:
+        return None
+    link = snapshot[name]
+    if link.kind == "vlan" and link.parent:
+        pairs = _enslaved(snapshot, link.parent)
+        under = f"its parent {link.parent}" + (
+            f" (with {_enslaved_text(snapshot, pairs)})" if pairs else "")
+        tag = f"VLAN {link.vlan_id}" if link.vlan_id is not None else "the VLAN"
+        return (f"not on {under}: {'they carry' if pairs else 'it carries'} {tag} tagged, "
+                f"and only {name} receives its frames untagged")
+    pairs = _enslaved(snapshot, name)
+    if not pairs:
+        return None
+    many = len(pairs) > 1
+    return (f"not on {_enslaved_text(snapshot, pairs)}: enslaved, {'they pass' if many else 'it passes'} "
+            f"{'their' if many else 'its'} frames up to {name}")
+
+
 def _place(snapshot, cidr, fixed, allowed):
     """One subnet: ("chosen", name, address, why), ("relayed", notes) or
     ("error", message)."""
@@ -145,7 +191,8 @@ def _place(snapshot, cidr, fixed, allowed):
         why = f"{where}; served on {_describe(snapshot, name)}"
         if fixed is not None:
             why += ", the shared network's interface"
-        return ("chosen", name, address, "; ".join([why] + notes))
+        under = below(snapshot, name)
+        return ("chosen", name, address, "; ".join([why] + ([under] if under else []) + notes))
     if down:
         return ("error", f"{cidr} is only on {', '.join(down)}, which "
                          f"{'is' if len(down) == 1 else 'are'} down: bring "

@@ -58,11 +58,15 @@ def _uevent(path):
     return fields
 
 
+def vlan_config(root="/"):
+    """The text of /proc/net/vlan/config, or None where 8021q has not made it."""
+    return _read(os.path.join(root, "proc/net/vlan/config"))
+
+
 def vlan_table(root="/"):
     """{vlan device: (vlan id, parent)} from /proc/net/vlan/config."""
     table = {}
-    text = _read(os.path.join(root, "proc/net/vlan/config"), "") or ""
-    for line in text.splitlines():
+    for line in (vlan_config(root) or "").splitlines():
         parts = [p.strip() for p in line.split("|")]
         # The header lines ("VLAN Dev name | VLAN ID", "Name-Type: ...") have
         # no numeric id and fall through.
@@ -78,61 +82,89 @@ def _int(text):
         return None
 
 
-def _kind(link_type, devtype, name, vlans, path):
+def _kind(link_type, facts, name, vlans):
+    devtype = facts["devtype"]
     if link_type == "loopback":
         return "loopback"
     if devtype == "vlan" or name in vlans:
         return "vlan"
-    if devtype == "bond" or os.path.isdir(os.path.join(path, "bonding")):
+    if devtype == "bond" or facts["slaves"] is not None:
         return "bond"
-    if devtype == "bridge" or os.path.isdir(os.path.join(path, "bridge")):
+    if devtype == "bridge" or facts["brif"] is not None:
         return "bridge"
     if link_type in _TUNNEL_TYPES or devtype in _TUNNEL_DEVTYPES:
         return "tunnel"
-    if os.path.exists(os.path.join(path, "device")):
+    if facts["device"]:
         return "physical"
     return "other"
 
 
-def read_link(root, name, vlans):
-    """One device's `Link`, without addresses (netifaces supplies those)."""
+def read_facts(root, name):
+    """Everything this module reads about one device, as the kernel wrote it
+    (text and lists, no interpretation): the one reading both `read_link` and
+    the fixture recorder (`provisioningserver.network.record`) use.
+
+    ``slaves`` is None unless the device has a ``bonding/`` directory (a
+    bond), ``brif`` None unless it has ``bridge/`` or ``brif/`` (a bridge)."""
     path = os.path.join(root, "sys/class/net", name)
-    type_number = _int(_read(os.path.join(path, "type")))
-    link_type = _LINK_TYPES.get(type_number, f"arphrd-{type_number}")
-    devtype = _uevent(os.path.join(path, "uevent")).get("DEVTYPE")
-    kind = _kind(link_type, devtype, name, vlans, path)
-    flags = _int(_read(os.path.join(path, "flags"))) or 0
     master = os.path.join(path, "master")
+    bridge = any(os.path.isdir(os.path.join(path, d)) for d in ("bridge", "brif"))
+    return {
+        "type": _int(_read(os.path.join(path, "type"))),
+        "devtype": _uevent(os.path.join(path, "uevent")).get("DEVTYPE"),
+        "device": os.path.exists(os.path.join(path, "device")),
+        "address": _read(os.path.join(path, "address")),
+        "mtu": _int(_read(os.path.join(path, "mtu"))),
+        "flags": _read(os.path.join(path, "flags")),
+        "operstate": _read(os.path.join(path, "operstate")),
+        "master": os.path.basename(os.readlink(master)) if os.path.islink(master) else None,
+        "lower": [e[len("lower_"):] for e in _listdir(path) if e.startswith("lower_")],
+        "slaves": ((_read(os.path.join(path, "bonding/slaves"), "") or "").split()
+                   if os.path.isdir(os.path.join(path, "bonding")) else None),
+        "brif": _listdir(os.path.join(path, "brif")) if bridge else None,
+    }
+
+
+def link_from_facts(name, facts, vlans):
+    """The `Link` that `read_facts`' reading of ``name`` describes (no addresses)."""
+    type_number = facts["type"]
+    link_type = _LINK_TYPES.get(type_number, f"arphrd-{type_number}")
+    kind = _kind(link_type, facts, name, vlans)
     parent, vlan_id = None, None
     if kind == "vlan":
         vlan_id, parent = vlans.get(name, (None, None))
         if parent is None:
-            lowers = [e[len("lower_"):] for e in _listdir(path) if e.startswith("lower_")]
-            parent = lowers[0] if lowers else None
-    members = ()
-    if kind == "bond":
-        members = tuple((_read(os.path.join(path, "bonding/slaves"), "") or "").split())
+            parent = facts["lower"][0] if facts["lower"] else None
     return Link(
         name=name,
         kind=kind,
         link_type=link_type,
-        mac=_read(os.path.join(path, "address")) or None,
-        mtu=_int(_read(os.path.join(path, "mtu"))),
-        admin_up=bool(flags & _IFF_UP),
-        operstate=_read(os.path.join(path, "operstate"), "unknown"),
+        mac=facts["address"] or None,
+        mtu=facts["mtu"],
+        admin_up=bool((_int(facts["flags"]) or 0) & _IFF_UP),
+        operstate=facts["operstate"] or "unknown",
         parent=parent,
         vlan_id=vlan_id,
-        members=members,
-        ports=tuple(_listdir(os.path.join(path, "brif"))) if kind == "bridge" else (),
-        master=os.path.basename(os.readlink(master)) if os.path.islink(master) else None,
+        members=tuple(facts["slaves"] or ()) if kind == "bond" else (),
+        ports=tuple(facts["brif"] or ()) if kind == "bridge" else (),
+        master=facts["master"],
     )
+
+
+def read_link(root, name, vlans):
+    """One device's `Link`, without addresses (netifaces supplies those)."""
+    return link_from_facts(name, read_facts(root, name), vlans)
+
+
+def device_names(root="/"):
+    """The devices under ``root``'s sys/class/net, sorted. With the bonding
+    module loaded that directory also holds the file bonding_masters: only
+    directories are devices."""
+    base = os.path.join(root, "sys/class/net")
+    return [name for name in _listdir(base) if os.path.isdir(os.path.join(base, name))]
 
 
 def read_links(root="/"):
     """{name: Link} for every device under ``root``'s sys/class/net."""
     vlans = vlan_table(root)
-    base = os.path.join(root, "sys/class/net")
-    # With the bonding module loaded, sys/class/net also holds the file
-    # bonding_masters: only directories are devices.
-    return {name: read_link(root, name, vlans) for name in _listdir(base)
-            if os.path.isdir(os.path.join(base, name))}
+    return {name: read_link(root, name, vlans) for name in device_names(root)}

@@ -17,15 +17,17 @@ DEVTYPE), ``device`` (a bus device: a physical NIC), ``address``, ``mtu``,
 ``lower``, ``slaves``, ``brif``, ``vlan_id`` (written to /proc/net/vlan/config
 when ``proc_net_vlan`` is true, as the 8021q module does).
 
-`expand` builds the tree under a directory (the layout a kernel exposes);
-`record` goes the other way, from a real ``/``, so that trees from real nodes
-can be captured with ``python -m tests.network.fakesys > data/NAME.json``
-(addresses come from netifaces).
+`expand` builds the tree under a directory (the layout a kernel exposes).
+The other way, from a real node or namespace, is scripts/record-links
+(`provisioningserver.network.record.describe`), which records each device
+with the same sysfs reader discovery uses; a key `expand` does not know is
+an error naming it, so a description cannot carry what discovery ignores.
 """
 
 import json
 import os
-import sys
+
+from provisioningserver.network.record import DEVICE_KEYS
 
 DEFAULTS = {"type": 1, "flags": "0x1003", "operstate": "up", "mtu": 1500}
 
@@ -53,7 +55,11 @@ def expand(description, root):
     base = os.path.join(root, "sys/class/net")
     os.makedirs(base, exist_ok=True)
     for index, (name, given) in enumerate(sorted(devices.items()), start=1):
-        spec = dict(DEFAULTS, **given)
+        unknown = sorted(set(given) - set(DEVICE_KEYS))
+        if unknown:
+            raise ValueError(f"devices.{name}: unknown key(s) {', '.join(unknown)}; "
+                             f"a device has {', '.join(DEVICE_KEYS)}")
+        spec = dict(DEFAULTS, **{k: v for k, v in given.items() if v is not None})
         path = os.path.join(base, name)
         os.makedirs(path)
         _write(os.path.join(path, "type"), str(spec["type"]))
@@ -94,60 +100,3 @@ def expand(description, root):
 def addresses(description):
     """The description's address lists, for `discover(addresses=...)`."""
     return lambda: {name: list(found) for name, found in description.get("addresses", {}).items()}
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def record(root="/", found=None):
-    """The description of the tree under ``root`` (the inverse of `expand`,
-    keeping only what differs from the defaults)."""
-    base = os.path.join(root, "sys/class/net")
-    devices = {}
-    for name in sorted(os.listdir(base)):
-        path = os.path.join(base, name)
-        if not os.path.isdir(path):
-            continue
-        spec = {"type": int(_read(os.path.join(path, "type"))),
-                "flags": _read(os.path.join(path, "flags")),
-                "operstate": _read(os.path.join(path, "operstate")),
-                "mtu": int(_read(os.path.join(path, "mtu"))),
-                "address": _read(os.path.join(path, "address"))}
-        spec = {k: v for k, v in spec.items() if DEFAULTS.get(k) != v}
-        uevent = dict(line.partition("=")[::2] for line in
-                      (_read(os.path.join(path, "uevent")) or "").splitlines())
-        if uevent.get("DEVTYPE"):
-            spec["devtype"] = uevent["DEVTYPE"]
-        if os.path.exists(os.path.join(path, "device")):
-            spec["device"] = True
-        if os.path.islink(os.path.join(path, "master")):
-            spec["master"] = os.path.basename(os.readlink(os.path.join(path, "master")))
-        lowers = [e[len("lower_"):] for e in sorted(os.listdir(path)) if e.startswith("lower_")]
-        if lowers:
-            spec["lower"] = lowers
-        if os.path.isdir(os.path.join(path, "bonding")):
-            spec["slaves"] = (_read(os.path.join(path, "bonding/slaves")) or "").split()
-        if os.path.isdir(os.path.join(path, "brif")):
-            spec["brif"] = sorted(os.listdir(os.path.join(path, "brif")))
-        devices[name] = spec
-    vlan = _read(os.path.join(root, "proc/net/vlan/config"))
-    for line in (vlan or "").splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) == 3 and parts[1].isdigit() and parts[0] in devices:
-            devices[parts[0]]["vlan_id"] = int(parts[1])
-    description = {"devices": devices, "proc_net_vlan": vlan is not None}
-    if found is not None:
-        description["addresses"] = {n: [str(a) for a in v] for n, v in found.items() if v}
-    return description
-
-
-if __name__ == "__main__":
-    from provisioningserver.network.discovery import addresses_by_interface
-
-    json.dump(record("/", addresses_by_interface()), sys.stdout, indent=1, sort_keys=True)
-    print()

@@ -4,6 +4,7 @@ import ipaddress
 
 from provisioningserver.network.discovery import addresses_by_interface, discover
 from provisioningserver.network.links import Link, Snapshot
+from provisioningserver.network.record import describe
 from provisioningserver.network.sysfs import read_links, vlan_table
 from tests.network import fakesys
 
@@ -39,10 +40,14 @@ def test_top_follows_masters_upwards(recorded):
     assert snapshot.top("bond0.100") == "bond0.100"
 
 
-def test_vlan_parent_without_proc_net_vlan(recorded):
-    """Without 8021q's /proc table a VLAN's parent comes from its lower_ link; its id is unknown."""
-    link = recorded("rack-plain")["enp1s0.42"]
-    assert (link.kind, link.parent, link.vlan_id) == ("vlan", "enp1s0", None)
+def test_vlan_parent_without_proc_net_vlan(tmp_path):
+    """Without 8021q's /proc table a VLAN's parent comes from its lower_ link; its id is unknown.
+    A kernel that has a VLAN device always has the table (8021q makes it in every
+    namespace); a root without /proc mounted (a chroot) does not."""
+    description = dict(fakesys.load("rack-plain"), proc_net_vlan=False)
+    link = discover(fakesys.expand(description, str(tmp_path)), fakesys.addresses(description))
+    assert (link["enp1s0.42"].kind, link["enp1s0.42"].parent) == ("vlan", "enp1s0")
+    assert link["enp1s0.42"].vlan_id is None
 
 
 def test_devices_that_cannot_carry_dhcp_are_marked_not_dropped(recorded):
@@ -94,10 +99,10 @@ def test_a_name_only_netifaces_knows_is_kept(tmp_path):
 
 
 def test_recording_a_tree_gives_back_its_description(tmp_path):
-    """record() inverts expand(), so trees captured on real nodes load as written."""
+    """describe() inverts expand(), so trees captured on real nodes load as written."""
     description = fakesys.load("rack-bonds")
     root = fakesys.expand(description, str(tmp_path))
-    again = fakesys.record(root, fakesys.addresses(description)())
+    again = describe(root, fakesys.addresses(description)())
     assert again["devices"] == description["devices"]
     assert again["addresses"] == description["addresses"]
 

@@ -50,10 +50,10 @@ SETUP = [
 PROBE = """
 import json
 from provisioningserver.network.discovery import addresses_by_interface, discover
-from tests.network import fakesys
+from provisioningserver.network.record import describe
 found = addresses_by_interface()
 print(json.dumps({"snapshot": discover(addresses=lambda: found).to_dict(),
-                  "recorded": fakesys.record("/", found)}))
+                  "recorded": describe("/", found)}))
 """
 
 

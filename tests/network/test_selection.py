@@ -8,7 +8,7 @@ import pytest
 from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.network.links import Snapshot
-from provisioningserver.network.selection import select
+from provisioningserver.network.selection import below, select
 
 IF = ipaddress.ip_interface
 
@@ -373,3 +373,36 @@ def test_other_network_of_a_serving_interface_goes_in_its_shared_network():
     chosen = select(relay_doc(more=("198.18.41.0/24",)), RELAY_LINKS)
     assert chosen.empty_subnets == (NET("198.18.42.0/24"),)
     assert chosen.empty_in == {NET("198.18.42.0/24"): "m0"}
+
+
+def test_the_reason_says_why_not_a_bridges_ports(recorded):
+    """Served on a bridge, the reason names its ports and why dhcpd is not on them."""
+    chosen = select(doc("198.18.1.0/24"), recorded("netns-bridge"))
+    assert chosen.reasons[NET("198.18.1.0/24")].why == (
+        "198.18.1.1 is on br0; served on br0 (a bridge); not on br0's ports p0, p1: "
+        "enslaved, they pass their frames up to br0")
+
+
+def test_the_reason_says_why_not_a_bond_under_a_bridge(recorded):
+    """A bridge over a bond: the reason goes down through the bond to its members."""
+    chosen = select(doc("198.18.0.0/24"), recorded("rack-bonds"))
+    assert ("not on br0's port bond0 and bond0's members eno1, eno2: enslaved, they pass "
+            "their frames up to br0") in chosen.reasons[NET("198.18.0.0/24")].why
+
+
+def test_the_reason_says_why_not_a_vlans_bond_or_its_members(recorded):
+    """Served on a VLAN of a bond: neither the bond nor its members, which carry it tagged."""
+    chosen = select(doc("198.18.100.0/24"), recorded("rack-bonds"))
+    assert chosen.reasons[NET("198.18.100.0/24")].why == (
+        "198.18.100.2 is on bond0.100; served on bond0.100 (VLAN 100 on bond0); not on its "
+        "parent bond0 (with bond0's members eno1, eno2): they carry VLAN 100 tagged, and only "
+        "bond0.100 receives its frames untagged")
+
+
+def test_below_is_none_for_a_plain_device(recorded):
+    """Nothing is under a plain NIC, and a name not on the rack has nothing under it."""
+    snapshot = recorded("rack-plain")
+    assert below(snapshot, "enp1s0") is None and below(snapshot, "nope0") is None
+    assert below(snapshot, "enp1s0.42") == ("not on its parent enp1s0: it carries VLAN 42 "
+                                            "tagged, and only enp1s0.42 receives its frames "
+                                            "untagged")
