@@ -5,9 +5,8 @@ from twisted.internet import defer
 from twisted.protocols import amp
 from twisted.test import iosim
 
-from provisioningserver.system.packed import PackedJSON, unpack
-
 from provisioningserver.rpc import commands
+from provisioningserver.system.packed import PackedJSON, unpack
 from tests.rpc.test_arguments import big_document
 
 
