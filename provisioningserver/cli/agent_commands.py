@@ -54,7 +54,7 @@ def _print_outcome(outcome, out):
         print(f"{family}: warning: {warning}", file=out)
 
 
-def _as_sent(text, source):
+def document_to_send(text, source):
     """The document to send: JSON text as it is (packed, checked to parse,
     not serialised again; most documents at scale are JSON), anything else
     read as YAML by the document reader."""
@@ -74,7 +74,7 @@ def _as_sent(text, source):
 
 def run_configure(args, out, err, stdin):
     try:
-        document = _as_sent(read_document_text(args.document, stdin), args.document)
+        document = document_to_send(read_document_text(args.document, stdin), args.document)
     except OSError as error:
         fail(args, out, err, "usage", f"cannot read {args.document}: {error.strerror}")
         return INVALID

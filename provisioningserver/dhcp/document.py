@@ -29,6 +29,7 @@ import yaml
 
 from provisioningserver.dhcp import boot
 from provisioningserver.dhcp import checks
+from provisioningserver.dhcp import docyaml
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
@@ -62,7 +63,7 @@ def load_document(text, source="document"):
         else:
             return data
     try:
-        data = yaml.safe_load(text)
+        data = docyaml.load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

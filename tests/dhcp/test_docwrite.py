@@ -70,7 +70,7 @@ def test_written_document_matches_golden(name):
     if os.environ.get("RACKD_UPDATE_GOLDEN") == "1":
         path.write_text(text)
     assert text == path.read_text()
-    assert to_json(config) == json.dumps(json.loads(path.read_text()), sort_keys=True)
+    assert to_json(config) == json.dumps(json.loads(path.read_text()))
 
 
 @pytest.mark.parametrize("name, ip_version", [("lab-v4.yaml", 4), ("lab-v6.yaml", 6)])
@@ -91,7 +91,7 @@ def test_full_documents_round_trip(build, ip_version):
 
 
 def test_to_json_is_stable():
-    """to_json sorts keys, so equal configs give equal text."""
+    """to_json writes keys in the writer's order, so equal configs give equal text."""
     config = parse_document(v4(), 4)
     assert to_json(config) == to_json(parse_document(to_document(config), 4))
     assert json.loads(to_json(config))["hosts"][0]["ip"] == "198.18.0.50"
@@ -124,3 +124,16 @@ def test_writer_follows_the_declared_fields():
                        "options": {"default-lease-time": 300}, "present": 0}
     assert list(written) == ["zeta", "alpha", "parts", "options", "present"]
     assert to_document(Whole()) == {"zeta": None, "alpha": [], "parts": [], "options": {}}
+
+
+def test_to_json_keeps_the_order_of_boot_files_and_options():
+    """Boot files and options out of alphabetical order come back from to_json's
+    text in their order (found by the document fuzzer: with sorted keys, the
+    config read back from the text differed from the one written)."""
+    document = v4()
+    subnet = document["shared_networks"][0]["subnets"][0]
+    subnet["boot_files"] = {"uefi_amd64_tftp": "shim/shimx64.efi",
+                            "uefi_amd64_http": "grub/bootx64.efi"}
+    subnet["options"] = {"time-servers": ["198.18.0.2"], "root-path": "/srv/root"}
+    config = parse_document(document, 4)
+    assert parse_document(load_document(to_json(config)), 4) == config
