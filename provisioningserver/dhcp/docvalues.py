@@ -17,6 +17,7 @@ what came, never more of the document than the field itself.
 """
 
 import ipaddress
+import json
 import re
 import sys
 
@@ -41,6 +42,20 @@ def parse_ip(text):
 def join_path(path, name):
     """The path of field ``name`` inside ``path`` (the top level's path is empty)."""
     return f"{path}.{name}" if path else name
+
+
+def key_path(path, key):
+    """The path of a mapping's ``key`` (any type YAML allows) inside ``path``.
+
+    A key that is empty, holds whitespace, a path's own punctuation or a
+    character that does not print (a control character, a lone surrogate), is
+    written quoted (JSON's escapes), so that the path names that one key: an
+    empty key at the top level had the empty path, the document's own
+    (found by the document fuzzer, tests/fuzz)."""
+    text = str(key)
+    if not text or not text.isprintable() or re.search(r'[\s.\[\]"]', text):
+        text = json.dumps(text)
+    return join_path(path, text)
 
 
 def typename(value):
@@ -81,7 +96,7 @@ class FieldReader:
             return self.fail(path, f"expected a mapping, got {typename(value)}")
         for key in value:
             if key not in fields and key not in aliases:
-                self.fail(join_path(path, str(key)), "unknown field")
+                self.fail(key_path(path, key), "unknown field")
         for name, required in fields.items():
             if required and value.get(name) is None:
                 self.fail(join_path(path, name), "required field is missing")

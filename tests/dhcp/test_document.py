@@ -501,3 +501,18 @@ def test_document_from_file_reports_the_file(tmp_path):
     with pytest.raises(DocumentError) as caught:
         document_from_file(path, 4)
     assert str(caught.value).startswith(f"{path} is not valid YAML or JSON at line 2")
+
+
+@pytest.mark.parametrize("key, path", [("", '""'), (" hosts", '" hosts"'), ("a.b[0]", '"a.b[0]"'),
+                                       ("\ud800", '"\\ud800"'), (1, "1"), ("hostz", "hostz")])
+def test_an_unknown_key_is_named_by_a_path_that_names_it_alone(key, path):
+    """An unknown key that is empty, holds whitespace or a path's punctuation
+    (or a lone surrogate) is quoted in the problem's path; found by the
+    document fuzzer: an empty key at the top level had the document's own
+    empty path. Plain keys, and numbers, are named as they are."""
+    document = base(4)
+    document[key] = None
+    assert problems(document, 4) == [(path, "unknown field")]
+    nested = base(4)
+    nested["hosts"][0][key] = None
+    assert problems(nested, 4) == [(f"hosts[0].{path}", "unknown field")]
