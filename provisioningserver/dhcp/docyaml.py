@@ -15,7 +15,11 @@ field's own check then says what it expected), and the tags JSON has no
 type for are refused with their line and column. An integer literal too
 long for Python's ``int()`` (over 4,300 digits) is refused the same way:
 PyYAML let its ValueError out, and a JSON document with one fell through
-to YAML on its way to that error.
+to YAML on its way to that error. And a character beyond the BMP written as
+a surrogate pair of ``\\u`` escapes (``"\\ud83d\\ude00"``, as JSON writers
+write them) is the one character the pair encodes, as JSON reads it: PyYAML
+read two lone surrogates, which the JSON rackctl sends made one character
+again, so check and configure read different documents.
 """
 
 import yaml
@@ -27,6 +31,16 @@ class DocumentLoader(yaml.SafeLoader):
 
 def _as_text(loader, node):
     return loader.construct_scalar(node)
+
+
+def _text(loader, node):
+    text = yaml.SafeLoader.construct_yaml_str(loader, node)
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        try:
+            return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            pass  # a lone surrogate: left for the field's own check
+    return text
 
 
 def _integer(loader, node):
@@ -47,6 +61,7 @@ def _refused(loader, node):
 
 DocumentLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
 DocumentLoader.add_constructor("tag:yaml.org,2002:int", _integer)
+DocumentLoader.add_constructor("tag:yaml.org,2002:str", _text)
 for _tag in ("binary", "set", "omap", "pairs"):
     DocumentLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refused)
 

@@ -57,3 +57,13 @@ def test_ordinary_yaml_reads_as_before():
     """Numbers, booleans, null and strings are PyYAML's as ever."""
     assert load_document("a: 1\nb: true\nc: null\nd: 0x1f\ne: 1.5\nf: text\n") == {
         "a": 1, "b": True, "c": None, "d": 31, "e": 1.5, "f": "text"}
+
+
+def test_a_surrogate_pair_in_yaml_is_the_character_it_encodes_as_in_json():
+    """``"\\ud83d\\ude00"`` reads as one character in YAML as it does in JSON
+    (PyYAML read two lone surrogates, and the JSON rackctl configure sends
+    joined them again: check and configure read different documents). A
+    lone surrogate stays one, for the field's check to refuse."""
+    text = 'a: "x\\ud83d\\ude00y"\nb: "\\ud800"\n'
+    assert load_document(text) == {"a": "x\U0001f600y", "b": "\ud800"}
+    assert load_document(text)["a"] == load_document('{"a": "x\\ud83d\\ude00y"}')["a"]
