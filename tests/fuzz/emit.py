@@ -148,7 +148,7 @@ def _yaml(value, lines, level):
     if flow is not None:
         lines.append(pad + flow)
         return
-    if isinstance(value, list):
+    if type(value) is list:  # Pairs is a list too, but a mapping
         for item in value:
             flow = _flow(item)
             if flow is not None:
