@@ -45,7 +45,7 @@ _PEER_NUMBERS = {
     "max_response_delay": (1, _SECONDS),
     "max_unacked_updates": (1, 65535),
     "load_balance_max_seconds": (0, _SECONDS),
-    "mclt": (0, _SECONDS),
+    "mclt": (1, _SECONDS),  # dhcpd: "primary failover server must have mclt" for 0
     "split": (0, 256),
     "auto_partner_down": (1, _SECONDS),
 }

@@ -6,6 +6,7 @@ configs, and the DHCPv6 pool split, each against a golden file and the real
 import ipaddress
 import os
 
+import attrs
 import pytest
 
 from provisioningserver.dhcp.document import parse_document
@@ -110,7 +111,8 @@ def test_settings_survive_a_round_trip():
 @pytest.mark.parametrize("field, value, message", [
     ("port", 0, "expected a whole number from 1 to 65535, got 0"),
     ("split", 257, "expected a whole number from 0 to 256, got 257"),
-    ("mclt", "1h", "expected a whole number from 0 to 2147483647, got '1h'"),
+    ("mclt", "1h", "expected a whole number from 1 to 2147483647, got '1h'"),
+    ("mclt", 0, "expected a whole number from 1 to 2147483647, got 0"),
     ("auto_partner_down", True, "expected a whole number from 1 to 2147483647, got True"),
     ("max_response_delay", 0, "expected a whole number from 1 to 2147483647, got 0"),
 ])
@@ -120,6 +122,20 @@ def test_bad_settings_are_refused_with_their_path(field, value, message):
         parse_document(_document(4, "primary", **{field: value}), 4)
     assert [(p.path, p.message) for p in caught.value.problems] == [
         (f"failover_peers[0].{field}", message)]
+
+
+@pytest.mark.dhcpd
+def test_the_shortest_mclt_dhcpd_takes_is_the_validators_least():
+    """mclt 0 is refused with its path (the document fuzzer found that the
+    validator took it and dhcpd -t refused it: "primary failover server
+    must have mclt."), and mclt 1, the least the validator takes, dhcpd takes."""
+    config = parse_document(_document(4, "primary", mclt=1), 4)
+    assert check_config(render(config, inputs_for(config)).text, 4).ok
+    # The model built directly: what dhcpd says of what the validator now refuses.
+    zero = attrs.evolve(config, failover_peers=(attrs.evolve(config.failover_peers[0], mclt=0),))
+    result = check_config(render(zero, inputs_for(zero)).text, 4)
+    assert not result.ok
+    assert any("must have mclt" in e.error for e in result.errors), result.output
 
 
 def test_secondary_may_not_set_mclt_or_split():

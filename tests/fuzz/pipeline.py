@@ -26,6 +26,7 @@ verdict and its findings. The real ``dhcpd -t`` runs later on a sample of
 the accepted configs (`tests.fuzz.campaign`), since it costs a process each.
 """
 
+import ipaddress
 import os
 import re
 
@@ -78,15 +79,10 @@ def inputs_for(config, rackd=RackdConfig()):
     selection = Selection(rack_addresses={s.subnet_cidr: s.subnet_cidr.network_address + 2
                                           for s in config.subnets}, interfaces=())
     names = {n for s in config.subnets for n in s.ntp_servers if isinstance(n, str)}
-    ntp = {name: NTP[config.ip_version] for name in names if not name.startswith("ntp-missing")}
-    return rackd.render_inputs(config.ip_version, selection, config.omapi_key or KEY,
-                               {name: tuple(map(_address, a)) for name, a in ntp.items()})
-
-
-def _address(text):
-    import ipaddress
-
-    return ipaddress.ip_address(text)
+    # Every NTP name resolves but those the site seed means to be missing.
+    ntp = {name: tuple(map(ipaddress.ip_address, NTP[config.ip_version]))
+           for name in names if not name.startswith("ntp-missing")}
+    return rackd.render_inputs(config.ip_version, selection, config.omapi_key or KEY, ntp)
 
 
 def _crash(stage, error):
