@@ -153,7 +153,7 @@ def _check(kind, value, path, ip_version, fail):
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items:
             return fail(path, f"expected {kind.name}, got {_typename(value)}")
-        checked = [_address(item, f"{path}[{i}]", ip_version, fail)
+        checked = [_address(item, _item_path(path, i, value), ip_version, fail)
                    for i, item in enumerate(items)]
         return tuple(checked) if None not in checked else None
     if kind.kind == "address":
@@ -168,9 +168,17 @@ def _check(kind, value, path, ip_version, fail):
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items:
             return fail(path, f"expected {kind.name}, got {_typename(value)}")
-        checked = [_text(item, f"{path}[{i}]", fail, dns=True) for i, item in enumerate(items)]
+        checked = [_text(item, _item_path(path, i, value), fail, dns=True)
+                   for i, item in enumerate(items)]
         return tuple(checked) if None not in checked else None
     return _text(value, path, fail, dns=kind.kind == "dns_name")
+
+
+def _item_path(path, index, value):
+    """The path of item ``index`` of a list option given as ``value``: a single
+    string stands for a list of one and is named by the option's own path (the
+    fuzzer found ``time-servers[0]`` named for a value that is no list)."""
+    return path if isinstance(value, str) else f"{path}[{index}]"
 
 
 def _address(value, path, ip_version, fail):

@@ -76,6 +76,10 @@ HOSTS = "hosts[0].options"
      f"{HOSTS}.domain-name-servers[0]", "IPv6 address in an IPv4 document"),
     (v4(host_options={"domain-name-servers": ["198.18.0.300"]}),
      f"{HOSTS}.domain-name-servers[0]", "is not an IP address"),
+    (v4(host_options={"domain-name-servers": "198.18.0.300"}),
+     f"{HOSTS}.domain-name-servers", "is not an IP address"),
+    (v4(host_options={"domain-search": "not a name"}),
+     f"{HOSTS}.domain-search", "not a valid DNS name"),
     (v4(host_options={"domain-name-servers": []}),
      f"{HOSTS}.domain-name-servers", "expected a list of IP addresses"),
     (v4(host_options={"host-name": 'x"; deny booting; "'}),
@@ -101,7 +105,10 @@ HOSTS = "hosts[0].options"
      f"{HOSTS}.domain-name-servers", "unknown option for IPv6"),
     (v6(subnet_options={"dhcp6.name-servers": ["2001:db8::53"]}),
      f"{SUBNET}.dhcp6.name-servers", "set the subnet's dns_servers instead"),
-], ids=["not-mapping", "typo", "v6-name-in-v4", "wrong-family", "bad-address", "empty-list",
+], ids=["not-mapping", "typo", "v6-name-in-v4", "wrong-family", "bad-address",
+        # A single string stands for a list of one: named by the option's own
+        # path, not an item [0] that is not there (found by the fuzzer).
+        "bad-single-address", "bad-single-dns-name", "empty-list",
         "injection", "line-break", "too-long", "bad-dns-name", "negative", "bool-number",
         "mtu-range", "string-number", "subnet-routers", "subnet-dns", "subnet-filename",
         "subnet-next-server", "v4-name-in-v6", "v6-subnet-field"])

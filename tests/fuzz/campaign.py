@@ -129,4 +129,5 @@ class Campaign:
         for kind, examples in self.found.items():
             lines.append(f"  first of {kind}:")
             lines += [f"    {example}" for example in examples]
-        return lines
+        # Printable whatever the documents held (lone surrogates, control characters).
+        return [line.encode("utf-8", "backslashreplace").decode("utf-8") for line in lines]

@@ -182,6 +182,17 @@ class Mutator:
         self.where = path
         return _set(doc, path, rng.choice(EDGES[_edge_key(path)]))
 
+    def _grow(self, rng, doc, path, node):
+        """A list made long: its items repeated (many DNS servers, search
+        names, snippets; repeated hosts and pools are refused, as they should be)."""
+        lists = [(p, n) for p, n in _paths(doc) if type(n) is list and n]
+        if not lists:
+            return None
+        path, node = rng.choice(lists)
+        self.where = path
+        times = rng.choice((2, 16, 64, 300))
+        return _set(doc, path, copy.deepcopy((node * times)[:max(times, len(node))]))
+
     def _long_string(self, rng, doc, path, node):
         base = node if isinstance(node, str) and node else rng.choice(self.strings)
         return _set(doc, path, (base * (10000 // max(len(base), 1) + 1))[:10000])
@@ -297,7 +308,7 @@ class Mutator:
 
 _KINDS = ("edge", "edge", "edge", "edge", "edge", "inject", "inject", "inject", "long_string", "odd_value", "odd_value", "yaml_plain",
           "deep", "drop_key", "drop_key", "unknown_key", "twice_key", "copy_item", "copy_item",
-          "drop_item", "transplant", "address", "address", "address", "swap_range", "same_as")
+          "drop_item", "grow", "transplant", "address", "address", "address", "swap_range", "same_as")
 KINDS = tuple(sorted(set(_KINDS)))
 
 
@@ -309,7 +320,8 @@ def _edge_key(path):
     key = steps[-1]
     if key in ("port", "peer_port", "mclt", "split", "max_response_delay", "auto_partner_down",
                "max_unacked_updates", "load_balance_max_seconds", "default-lease-time",
-               "time-offset", "dhcp6.preference", "dhcp6.info-refresh-time"):
+               "max-lease-time", "min-lease-time", "preferred-lifetime", "time-offset",
+               "default-ip-ttl", "dhcp6.preference", "dhcp6.info-refresh-time"):
         return "number"
     if len(steps) >= 2 and steps[-2] == "boot_files":
         return "boot_file"

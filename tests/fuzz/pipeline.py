@@ -36,6 +36,7 @@ import yaml
 from provisioningserver.cli.agent_commands import document_to_send
 from provisioningserver.cli.common import EmptyFile, read_document_text
 from provisioningserver.config import RackdConfig
+from provisioningserver.dhcp.docvalues import key_path
 from provisioningserver.dhcp.docwrite import to_document, to_json
 from provisioningserver.dhcp.document import load_document, parse_document
 from provisioningserver.dhcp.errors import DocumentError
@@ -143,8 +144,8 @@ class Pipeline:
             config = parse_document(document, version)
         except DocumentError as error:
             if isinstance(document, dict):
-                findings.extend(Finding(PATHLESS, "validate", p.message[:300])
-                                for p in error.problems if not p.path)
+                findings.extend(Finding(PATHLESS, "validate", _unplaced(document, p))
+                                for p in error.problems if _unplaced(document, p))
             return text, [(p.path, p.message) for p in error.problems], None
         except Exception as error:
             findings.append(_crash("validate", error))
@@ -233,6 +234,51 @@ class Pipeline:
             return
         if again != config:
             findings.append(Finding(ROUND_TRIP, "state file", "read back, not equal"))
+
+
+def _unplaced(document, problem):
+    """Why ``problem``'s path does not name a place in ``document``, or None.
+
+    The path must lead through the document's own mappings and lists to the
+    field: all the way for a field that is there, to its mapping for one
+    that is missing. Keys may hold dots (option names do) and are matched
+    longest first; a key the reader quoted is read back with JSON's rules."""
+    if not problem.path:
+        return f"(empty path) {problem.message[:300]}"
+    node, rest = document, problem.path
+    while rest:
+        if isinstance(node, list):
+            found = re.match(r"\[(\d+)\]", rest)
+            if found is None or int(found.group(1)) >= len(node):
+                return f"{problem.path}: no such item ({problem.message[:200]})"
+            node, rest = node[int(found.group(1))], rest[found.end():]
+        elif isinstance(node, dict):
+            rest = rest[1:] if rest.startswith(".") else rest
+            key = _key(node, rest)
+            if key is None:
+                missing = "required field is missing" in problem.message
+                if missing and not re.search(r"[.\[]", rest):
+                    return None  # the missing field, in the mapping that lacks it
+                return f"{problem.path}: no field {rest!r} here ({problem.message[:200]})"
+            node, rest = node[key], rest[len(_written(key, rest)):]
+        else:
+            return f"{problem.path}: leads into a {type(node).__name__} ({problem.message[:200]})"
+    return None
+
+
+def _written(key, rest):
+    """``key`` as the path ``rest`` writes it: as it is (option and boot
+    method names are) or quoted (`docvalues.key_path`); "" when neither."""
+    for written in sorted({str(key), key_path("", key)}, key=len, reverse=True):
+        if rest == written or rest.startswith((written + ".", written + "[")):
+            return written
+    return ""
+
+
+def _key(node, rest):
+    """The key of ``node`` that ``rest`` starts with (then "." or "[" or its end)."""
+    found = [key for key in node if _written(key, rest)]
+    return max(found, key=lambda key: len(_written(key, rest)), default=None)
 
 
 def _said(outcome):
