@@ -21,9 +21,10 @@ so the two can never count differently. What is counted:
 - and, because the pipeline sees them anyway: round trips that did not
   come back equal, and the check and configure paths disagreeing.
 
-The dhcpd sample is a reservoir per mutation kind (the kind of the
-document's first mutation), so every kind of document reaches dhcpd, and
-the sample is the same for the same seed whatever the machine's speed.
+The dhcpd sample is drawn from a reservoir per mutation kind (the kind of
+the document's first mutation), round robin, so every kind of document
+reaches dhcpd, and the sample is the same for the same seed whatever the
+machine's speed.
 """
 
 import collections
@@ -84,7 +85,8 @@ class Campaign:
     def _offer(self, index, name, fmt, done, verdict):
         """Reservoir sampling, one reservoir per first mutation kind."""
         kind = next((k for k in KINDS if done and done[0].startswith(k + " ")), "none")
-        per_kind = max(1, self.dhcpd_sample // len(self._reservoirs))
+        # Three times a fair share each: kinds that are seldom accepted leave room.
+        per_kind = -(-3 * self.dhcpd_sample // len(self._reservoirs))
         self._seen[kind] += 1
         item = (index, name, fmt, done, verdict.config, verdict.text)
         reservoir = self._reservoirs[kind]
@@ -96,8 +98,11 @@ class Campaign:
                 reservoir[slot] = item
 
     def _check_sample(self, directory):
-        sample = sorted(item for r in self._reservoirs.values() for item in r)
-        for index, name, fmt, done, config, text in sample[:self.dhcpd_sample]:
+        # Round robin over the kinds, so that each kind has its share first.
+        queues = [sorted(r) for r in self._reservoirs.values() if r]
+        sample = [queue[i] for i in range(max(map(len, queues), default=0))
+                  for queue in queues if i < len(queue)][:self.dhcpd_sample]
+        for index, name, fmt, done, config, text in sorted(sample):
             self.dhcpd_checked += 1
             result = check_config(text, config.ip_version, dhcpd=self.dhcpd, directory=directory)
             if result.ok:

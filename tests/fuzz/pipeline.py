@@ -144,8 +144,8 @@ class Pipeline:
             config = parse_document(document, version)
         except DocumentError as error:
             if isinstance(document, dict):
-                findings.extend(Finding(PATHLESS, "validate", _unplaced(document, p))
-                                for p in error.problems if _unplaced(document, p))
+                findings.extend(Finding(PATHLESS, "validate", why) for p in error.problems
+                                if (why := _unplaced(document, p)) is not None)
             return text, [(p.path, p.message) for p in error.problems], None
         except Exception as error:
             findings.append(_crash("validate", error))
@@ -269,8 +269,9 @@ def _unplaced(document, problem):
 def _written(key, rest):
     """``key`` as the path ``rest`` writes it: as it is (option and boot
     method names are) or quoted (`docvalues.key_path`); "" when neither."""
-    for written in sorted({str(key), key_path("", key)}, key=len, reverse=True):
-        if rest == written or rest.startswith((written + ".", written + "[")):
+    for written in (str(key), key_path("", key) if rest.startswith('"') else None):
+        if written and rest.startswith(written) and rest[len(written):len(written) + 1] in (
+                "", ".", "["):
             return written
     return ""
 
