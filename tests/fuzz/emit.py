@@ -149,19 +149,14 @@ def _yaml(value, lines, level):
         lines.append(pad + flow)
         return
     if type(value) is list:  # Pairs is a list too, but a mapping
-        for item in value:
-            flow = _flow(item)
-            if flow is not None:
-                lines.append(f"{pad}- {flow}")
-            else:
-                lines.append(f"{pad}-")
-                _yaml(item, lines, level + 1)
-        return
-    items = value.items() if isinstance(value, dict) else value
-    for key, item in items:
+        entries = [("- ", "-", item) for item in value]
+    else:
+        items = value.items() if isinstance(value, dict) else value
+        entries = [(f"{_key_yaml(key)}: ", f"{_key_yaml(key)}:", item) for key, item in items]
+    for inline, alone, item in entries:
         flow = _flow(item)
         if flow is not None:
-            lines.append(f"{pad}{_key_yaml(key)}: {flow}")
+            lines.append(pad + inline + flow)
         else:
-            lines.append(f"{pad}{_key_yaml(key)}:")
+            lines.append(pad + alone)
             _yaml(item, lines, level + 1)
