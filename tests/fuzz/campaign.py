@@ -104,12 +104,17 @@ class Campaign:
                   for queue in queues if i < len(queue)][:self.dhcpd_sample]
         for index, name, fmt, done, config, text in sorted(sample):
             self.dhcpd_checked += 1
-            result = check_config(text, config.ip_version, dhcpd=self.dhcpd, directory=directory)
-            if result.ok:
+            try:
+                result = check_config(text, config.ip_version, dhcpd=self.dhcpd,
+                                      directory=directory)
+                if result.ok:
+                    continue
+                bare = without_snippets(config)
+                again = check_config(render(bare, pipeline.inputs_for(bare)).text,
+                                     config.ip_version, dhcpd=self.dhcpd, directory=directory)
+            except Exception as error:
+                self._record(pipeline.crash("dhcpd -t", error), index, name, fmt, done)
                 continue
-            bare = without_snippets(config)
-            again = check_config(render(bare, pipeline.inputs_for(bare)).text,
-                                 config.ip_version, dhcpd=self.dhcpd, directory=directory)
             if again.ok:
                 self.snippet_rejections += 1
                 continue

@@ -86,7 +86,7 @@ def inputs_for(config, rackd=RackdConfig()):
     return rackd.render_inputs(config.ip_version, selection, config.omapi_key or KEY, ntp)
 
 
-def _crash(stage, error):
+def crash(stage, error):
     where = error.__traceback__
     while where is not None and where.tb_next is not None:
         where = where.tb_next
@@ -138,7 +138,7 @@ class Pipeline:
                     findings.append(Finding(PATHLESS, "load", problem.message[:300]))
             return None
         except Exception as error:
-            findings.append(_crash("read", error))
+            findings.append(crash("read", error))
             return None
         try:
             config = parse_document(document, version)
@@ -148,7 +148,7 @@ class Pipeline:
                                 if (why := _unplaced(document, p)) is not None)
             return text, [(p.path, p.message) for p in error.problems], None
         except Exception as error:
-            findings.append(_crash("validate", error))
+            findings.append(crash("validate", error))
             return None
         return text, "accepted", config
 
@@ -166,7 +166,7 @@ class Pipeline:
         except DocumentError:
             return  # rackctl refuses it before sending: the check path said why
         except Exception as error:
-            findings.append(_crash("configure (rackctl's send)", error))
+            findings.append(crash("configure (rackctl's send)", error))
             return
         try:
             parsed = read_packed(received, version, self.previous.get((seed_name, version)),
@@ -175,7 +175,7 @@ class Pipeline:
         except DocumentError as error:
             agent, parsed = "refused", None
         except Exception as error:
-            findings.append(_crash("configure (the agent's read)", error))
+            findings.append(crash("configure (the agent's read)", error))
             return
         if (agent == "accepted") != (outcome == "accepted"):
             findings.append(Finding(DISAGREE, "configure", f"rackctl check: {_said(outcome)}; "
@@ -189,7 +189,12 @@ class Pipeline:
         try:
             text = render(config, inputs_for(config)).text
         except Exception as error:
-            findings.append(_crash("render", error))
+            findings.append(crash("render", error))
+            return None
+        try:
+            text.encode("utf-8")  # as system.files.atomic_write and dhcpd -t's file write it
+        except UnicodeError as error:
+            findings.append(crash("writing the config", error))
             return None
         try:
             twin = Twin()
@@ -197,7 +202,7 @@ class Pipeline:
             twin_text = render(twin_config, inputs_for(twin_config)).text
             parted = conflex.compare(text, twin_text, twin.originals)
         except Exception as error:
-            findings.append(_crash("injection check", error))
+            findings.append(crash("injection check", error))
             return text
         if parted is not None:
             findings.append(Finding(INJECTION, "render", parted))
@@ -230,7 +235,7 @@ class Pipeline:
             save_state(self.directory, version, DHCPState(config=config), packed)
             again = load_state(self.directory, version).config
         except Exception as error:
-            findings.append(_crash("state file", error))
+            findings.append(crash("state file", error))
             return
         if again != config:
             findings.append(Finding(ROUND_TRIP, "state file", "read back, not equal"))
