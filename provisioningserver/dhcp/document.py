@@ -34,7 +34,7 @@ from provisioningserver.dhcp import model
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.docfields import required_fields
-from provisioningserver.dhcp.docvalues import FieldReader, join_path, parse_ip, typename
+from provisioningserver.dhcp.docvalues import FieldReader, join_path, key_path, parse_ip, typename
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
 _SECONDS = 2 ** 31 - 1
@@ -271,7 +271,7 @@ class DocumentReader(FieldReader):
             return ()
         pairs = []
         for name, file in value.items():
-            where = join_path(path, str(name))
+            where = key_path(path, name)
             if name not in boot.METHOD_NAMES:
                 self.fail(where, "unknown boot architecture; known: "
                                  + ", ".join(sorted(boot.METHOD_NAMES)))

@@ -44,16 +44,19 @@ def join_path(path, name):
     return f"{path}.{name}" if path else name
 
 
-def key_path(path, key):
+def key_path(path, key, *, dotted=False):
     """The path of a mapping's ``key`` (any type YAML allows) inside ``path``.
 
     A key that is empty, holds whitespace, a path's own punctuation or a
     character that does not print (a control character, a lone surrogate), is
     written quoted (JSON's escapes), so that the path names that one key: an
-    empty key at the top level had the empty path, the document's own
-    (found by the document fuzzer, tests/fuzz)."""
+    empty key at the top level had the empty path, the document's own, and
+    an empty boot method or option name a path ending in "." (found by the
+    document fuzzer, tests/fuzz). ``dotted``: the key's dots are its own
+    (option names: ``dhcp6.name-servers``), not quoted."""
     text = str(key)
-    if not text or not text.isprintable() or re.search(r'[\s.\[\]"]', text):
+    if not text or not text.isprintable() or re.search(
+            r'[\s\[\]"]' if dotted else r'[\s.\[\]"]', text):
         text = json.dumps(text)
     return join_path(path, text)
 

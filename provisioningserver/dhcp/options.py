@@ -34,6 +34,7 @@ import attrs
 
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp import syntax
+from provisioningserver.dhcp.docvalues import key_path
 
 _UINT32 = 2 ** 32 - 1
 _INT32 = 2 ** 31 - 1
@@ -131,7 +132,7 @@ def parse_options(value, path, ip_version, fail, *, scope):
     known = CATALOGUE[ip_version]
     settings = []
     for name, given in value.items():
-        where = f"{path}.{name}"
+        where = key_path(path, name, dotted=True)
         spec = known.get(name)
         if spec is None:
             fail(where, f"unknown option for IPv{ip_version}; known: " + ", ".join(sorted(known)))

@@ -516,3 +516,17 @@ def test_an_unknown_key_is_named_by_a_path_that_names_it_alone(key, path):
     nested = base(4)
     nested["hosts"][0][key] = None
     assert problems(nested, 4) == [(f"hosts[0].{path}", "unknown field")]
+
+
+@pytest.mark.parametrize("field, key, path", [
+    ("boot_files", "", f'{SUBNET}.boot_files.""'),
+    ("boot_files", "uefi amd64", f'{SUBNET}.boot_files."uefi amd64"'),
+    ("options", "", f'{SUBNET}.options.""'),
+    ("options", "dhcp6.nope", f"{SUBNET}.options.dhcp6.nope"),
+])
+def test_an_unknown_boot_method_or_option_is_named_by_its_own_path(field, key, path):
+    """An empty (or spaced) boot method or option name is quoted in the path,
+    which ended in "." before (found by the document fuzzer); an option's
+    dots stay as they are, option names have them."""
+    document = edit(base(4), f"{SUBNET}.{field}", {key: "x"})
+    assert [p for p, _ in problems(document, 4)] == [path]
