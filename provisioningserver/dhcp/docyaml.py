@@ -35,7 +35,7 @@ def _as_text(loader, node):
 
 def _text(loader, node):
     text = yaml.SafeLoader.construct_yaml_str(loader, node)
-    if any("\ud800" <= c <= "\udfff" for c in text):
+    if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
         try:
             return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
         except UnicodeDecodeError:
