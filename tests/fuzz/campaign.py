@@ -24,7 +24,9 @@ so the two can never count differently. What is counted:
 The dhcpd sample is drawn from a reservoir per mutation kind (the kind of
 the document's first mutation), round robin, so every kind of document
 reaches dhcpd, and the sample is the same for the same seed whatever the
-machine's speed.
+machine's speed. The reservoirs hold document indexes only: a sampled
+document is built again from its index (`Mutator.document`) when dhcpd
+checks it, so a sample of thousands costs no memory.
 """
 
 import collections
@@ -70,7 +72,7 @@ class Campaign:
                     self._record(finding, index, name, fmt, done)
                 if verdict.accepted and verdict.text is not None:
                     self._offer(index, name, fmt, done, verdict)
-            self._check_sample(directory)
+            self._check_sample(directory, mutator, runner)
         self.seconds = time.monotonic() - started
         return self
 
@@ -88,7 +90,7 @@ class Campaign:
         # Three times a fair share each: kinds that are seldom accepted leave room.
         per_kind = -(-3 * self.dhcpd_sample // len(self._reservoirs))
         self._seen[kind] += 1
-        item = (index, name, fmt, done, verdict.config, verdict.text)
+        item = (index, name, fmt, done)  # the document is built again when checked
         reservoir = self._reservoirs[kind]
         if len(reservoir) < per_kind:
             reservoir.append(item)
@@ -97,12 +99,15 @@ class Campaign:
             if slot < per_kind:
                 reservoir[slot] = item
 
-    def _check_sample(self, directory):
+    def _check_sample(self, directory, mutator, runner):
         # Round robin over the kinds, so that each kind has its share first.
         queues = [sorted(r) for r in self._reservoirs.values() if r]
         sample = [queue[i] for i in range(max(map(len, queues), default=0))
                   for queue in queues if i < len(queue)][:self.dhcpd_sample]
-        for index, name, fmt, done, config, text in sorted(sample):
+        for index, name, fmt, done in sorted(sample):
+            _, version, data, _, _ = mutator.document(index)
+            verdict = runner.run(data, version, name)
+            config, text = verdict.config, verdict.text
             self.dhcpd_checked += 1
             try:
                 result = check_config(text, config.ip_version, dhcpd=self.dhcpd,
