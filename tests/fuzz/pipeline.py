@@ -283,6 +283,9 @@ def _written(key, rest):
 
 def _key(node, rest):
     """The key of ``node`` that ``rest`` starts with (then "." or "[" or its end)."""
+    plain = re.match(r"[^.\[]*", rest).group()
+    if plain in node and not any(isinstance(k, str) and k.startswith(plain + ".") for k in node):
+        return plain  # the common case: a plain key, no dotted key it is the start of
     found = [key for key in node if _written(key, rest)]
     return max(found, key=lambda key: len(_written(key, rest)), default=None)
 
