@@ -373,6 +373,8 @@ class DocumentReader(FieldReader):
         text = value.get("value")
         if text is not None and not isinstance(text, str):
             return self.fail(join_path(path, "value"), f"expected a string, got {typename(text)}")
+        if text is not None and "\x00" in text:  # dhcpd skips it; the renderer marks with it
+            return self.fail(join_path(path, "value"), "contains a NUL character")
         if name is None or text is None:
             return None
         # A snippet often comes once per host (the same text for hundreds of

@@ -280,9 +280,19 @@ def test_snippet_comment_text_may_hold_punctuation(where):
 
 def test_snippet_value_is_raw_trusted_text():
     """A snippet's value is raw dhcpd text on purpose: hostile characters pass."""
-    value = 'option domain-name "a;b";\n} # \\ \x00 {\n'
+    value = 'option domain-name "a;b";\n} # \\ \x01 {\n'
     config = parse_document(edit(v4(), "global_dhcp_snippets[0].value", value), 4)
     assert config.global_dhcp_snippets[0].value == value
+
+
+def test_a_snippet_value_with_nul_is_refused():
+    """All but NUL: dhcpd skips a NUL, and the renderer marks where the host
+    declarations go with one, so a global snippet holding that mark had the
+    hosts put in its place and the mark left in the config (found by the
+    document fuzzer)."""
+    value = "\x00rackd-host-declarations\x00"
+    assert problems(edit(v4(), "global_dhcp_snippets[0].value", value), 4) == [
+        ("global_dhcp_snippets[0].value", "contains a NUL character")]
 
 
 @pytest.mark.parametrize("path, value, message", [

@@ -37,7 +37,8 @@ TRICKY = ['"', "\\", "{", "}", ";", "\n", "\r", "#", "\x00", "\t", " ", "\x7f", 
 # Whole payloads that would add a dhcpd statement if a string could leave its place.
 PAYLOADS = ['"; option routers 198.18.9.9; "', "x; } subnet 198.18.9.0 netmask 255.255.255.0 {",
             "a\n  deny unknown-clients;\n", "# comment\nallow bootp;", 'x" { }', "\\\"; }",
-            "a\\", "a\\\nb", "}}}", "{{ lease_time }}", "{% if 1 %}", "\"\"\"", "a\x00b"]
+            "a\\", "a\\\nb", "}}}", "{{ lease_time }}", "{% if 1 %}", "\"\"\"", "a\x00b",
+            "\x00rackd-host-declarations\x00"]
 # Values of the wrong type (or type-valid but odd).
 ODD_VALUES = [0, -1, 1, 2 ** 31, 2 ** 64, 1.5, float("nan"), float("inf"), True, False,
               None, "", " ", [], {}, "1", "null", "true", [None], {"": None},

@@ -206,6 +206,9 @@ class Pipeline:
             return text
         if parted is not None:
             findings.append(Finding(INJECTION, "render", parted))
+        if "\x00" in text:  # render's mark for the host declarations, left behind
+            findings.append(Finding(INJECTION, "render", "a NUL in the config (render's host "
+                                                         "mark, or a string holding one)"))
         for field, value in twin.kept_unsafe():
             findings.append(Finding(INJECTION, "render", f"{field} {value!r} is not a plain word"))
         return text
