@@ -47,15 +47,19 @@ COUNTERS = (pipeline.EXCEPTION, DHCPD_REJECTED, pipeline.INJECTION, pipeline.PAT
 
 
 class Campaign:
-    def __init__(self, seed, count, dhcpd_sample, examples=3, dhcpd=None):
+    """Documents ``shard``, ``shard + shards``, ... below ``count`` of ``seed``:
+    one shard of a campaign run by several processes (`merge` adds them up)."""
+
+    def __init__(self, seed, count, dhcpd_sample, examples=3, dhcpd=None, shard=0, shards=1):
         self.seed, self.count, self.dhcpd_sample = seed, count, dhcpd_sample
         self.examples, self.dhcpd = examples, dhcpd
+        self.shard, self.shards = shard, shards
         self.counts = collections.Counter()
         self.by_where = collections.Counter()  # (kind, stage, type) -> n
         self.found = collections.defaultdict(list)  # kind -> first examples
         self.accepted = self.dhcpd_checked = self.snippet_rejections = 0
         self.seconds = 0.0
-        self._rng = random.Random(f"{seed}:dhcpd-sample")
+        self._rng = random.Random(f"{seed}:{shard}/{shards}:dhcpd-sample")
         self._reservoirs = {kind: [] for kind in KINDS + ("none",)}
         self._seen = collections.Counter()
 
@@ -64,7 +68,7 @@ class Campaign:
         with tempfile.TemporaryDirectory(prefix="rackd-fuzz-") as directory:
             found = seeds()
             mutator, runner = Mutator(found, self.seed), pipeline.Pipeline(directory, found)
-            for index in range(self.count):
+            for index in range(self.shard, self.count, self.shards):
                 name, version, data, fmt, done = mutator.document(index)
                 verdict = runner.run(data, version, name)
                 self.accepted += verdict.accepted
@@ -126,6 +130,25 @@ class Campaign:
             errors = "; ".join(f"line {e.line_num}: {e.error} [{e.line}]" for e in again.errors)
             self._record(pipeline.Finding(DHCPD_REJECTED, "dhcpd -t", errors), index, name,
                          fmt, done)
+
+    @classmethod
+    def merge(cls, shards, seconds):
+        """One campaign's figures from its ``shards`` (run, each a `Campaign`),
+        which took ``seconds`` in all."""
+        first = shards[0]
+        whole = cls(first.seed, first.count, first.dhcpd_sample, first.examples, first.dhcpd)
+        for shard in shards:
+            whole.counts.update(shard.counts)
+            whole.by_where.update(shard.by_where)
+            whole.accepted += shard.accepted
+            whole.dhcpd_checked += shard.dhcpd_checked
+            whole.snippet_rejections += shard.snippet_rejections
+        for kind in {k for shard in shards for k in shard.found}:
+            examples = sorted((e for shard in shards for e in shard.found.get(kind, ())),
+                              key=lambda e: int(e[1:e.index(" ")]))
+            whole.found[kind] = examples[:first.examples]
+        whole.seconds = seconds
+        return whole
 
     def failures(self):
         """{counter: count} of every counter, zeros included."""

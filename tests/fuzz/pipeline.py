@@ -76,14 +76,29 @@ class Verdict:
 
 
 def inputs_for(config, rackd=RackdConfig()):
-    """What rendering gets beyond the document, as rackctl builds it."""
-    selection = Selection(rack_addresses={s.subnet_cidr: s.subnet_cidr.network_address + 2
-                                          for s in config.subnets}, interfaces=())
+    """What rendering gets beyond the document, as rackctl builds it: the
+    rack on ``.2`` of each subnet, but one subnet in three relayed (half of
+    those with the address their relayed packets reach), and one network
+    the document does not declare. Chosen by the subnets' addresses, so a
+    config and its inert twin get the same."""
+    racks, relays = {}, {}
+    for subnet in config.subnets:
+        cidr = subnet.subnet_cidr
+        turn = (int(cidr.network_address) >> (cidr.max_prefixlen - cidr.prefixlen)) % 6
+        if turn not in (0, 3):
+            racks[cidr] = cidr.network_address + 2
+        elif turn == 3:
+            relays[cidr] = _EMPTY[cidr.version].network_address + 1
+    selection = Selection(rack_addresses=racks, interfaces=(), relay_addresses=relays,
+                          empty_subnets=(_EMPTY[config.ip_version],))
     names = {n for s in config.subnets for n in s.ntp_servers if isinstance(n, str)}
     # Every NTP name resolves but those the site seed means to be missing.
     ntp = {name: tuple(map(ipaddress.ip_address, NTP[config.ip_version]))
            for name in names if not name.startswith("ntp-missing")}
     return rackd.render_inputs(config.ip_version, selection, config.omapi_key or KEY, ntp)
+
+
+_EMPTY = {4: ipaddress.ip_network("198.19.250.0/24"), 6: ipaddress.ip_network("2001:db8:fa::/64")}
 
 
 def crash(stage, error):
