@@ -514,10 +514,10 @@ def test_document_from_file_reports_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("key, path", [("", '""'), (" hosts", '" hosts"'), ("a.b[0]", '"a.b[0]"'),
-                                       ("\ud800", '"\\ud800"'), (1, "1"), ("hostz", "hostz")])
+                                       ("\x07", '"\\u0007"'), (1, "1"), ("hostz", "hostz")])
 def test_an_unknown_key_is_named_by_a_path_that_names_it_alone(key, path):
     """An unknown key that is empty, holds whitespace or a path's punctuation
-    (or a lone surrogate) is quoted in the problem's path; found by the
+    (or a control character) is quoted in the problem's path; found by the
     document fuzzer: an empty key at the top level had the document's own
     empty path. Plain keys, and numbers, are named as they are."""
     document = base(4)
