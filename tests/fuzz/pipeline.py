@@ -6,7 +6,8 @@ rackd itself calls:
 
 - ``rackctl check``/``render``: the file read (`cli.common.read_document_text`),
   `document.load_document`, `document.parse_document` (structure, types,
-  then the relational checks);
+  then the relational checks), and a refusal in rackctl's words
+  (`cli.output.problems_text`, ``problems_json``), encoded for its output;
 - ``rackctl configure`` and the agent: the document as rackctl sends it
   (`cli.agent_commands.document_to_send`), through the control socket's
   box codec (`rpc.controlclient.request_box`, `rpc.ampbox`), read against
@@ -33,6 +34,7 @@ import re
 import attrs
 import yaml
 
+from provisioningserver.cli import output
 from provisioningserver.cli.agent_commands import document_to_send
 from provisioningserver.cli.common import EmptyFile, read_document_text
 from provisioningserver.config import RackdConfig
@@ -148,6 +150,7 @@ class Pipeline:
         except EmptyFile:
             return None
         except DocumentError as error:
+            self._shown(error, findings)
             for problem in error.problems:
                 if not problem.path and not _LOCATED.search(problem.message):
                     findings.append(Finding(PATHLESS, "load", problem.message[:300]))
@@ -158,6 +161,7 @@ class Pipeline:
         try:
             config = parse_document(document, version)
         except DocumentError as error:
+            self._shown(error, findings)
             if isinstance(document, dict):
                 findings.extend(Finding(PATHLESS, "validate", why) for p in error.problems
                                 if (why := _unplaced(document, p)) is not None)
@@ -166,6 +170,15 @@ class Pipeline:
             findings.append(crash("validate", error))
             return None
         return text, "accepted", config
+
+    def _shown(self, error, findings):
+        """rackctl's words for a refusal, as text and JSON, encoded as its
+        UTF-8 stdout and stderr would encode them."""
+        try:
+            output.problems_text(error, self.path).encode("utf-8")
+            output.problems_json(error).encode("utf-8")
+        except Exception as failure:
+            findings.append(crash("rackctl's message", failure))
 
     # rackctl configure's send, the agent's read.
 
