@@ -193,8 +193,12 @@ def check_config(text, ip_version, dhcpd=None, timeout=30, *, directory=None,
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(text)
         try:
+            # dhcpd echoes the offending line cut where its lexer stopped,
+            # which may be inside a UTF-8 character (a snippet's "pin\u202eg"
+            # came back as "pin\xe2"; found by the document fuzzer): replaced.
             done = run([binary, "-t", f"-{ip_version}", "-cf", path],
-                       capture_output=True, text=True, timeout=timeout, check=False)
+                       capture_output=True, text=True, errors="replace", timeout=timeout,
+                       check=False)
         except subprocess.TimeoutExpired:
             return CheckResult(ok=False, errors=(
                 DhcpdError(f"dhcpd -t did not finish within {timeout} s"),))

@@ -159,6 +159,17 @@ def test_missing_dhcpd_raises():
 # The real dhcpd.
 
 @pytest.mark.dhcpd
+def test_a_line_dhcpd_cuts_inside_a_utf8_character_is_still_reported():
+    """dhcpd echoes the offending line up to where its lexer stopped, here
+    inside the three bytes of U+202E: the result is the refusal with that
+    line (the broken character replaced), not a UnicodeDecodeError that
+    crashed rackctl check and the agent's configure (found by the fuzzer)."""
+    result = check_config("authoritative;\nping\u202eg-check false;\n", 4)
+    assert not result.ok
+    (error,) = result.errors
+    assert (error.error, error.line_num, error.line) == ("semicolon expected.", 2, "ping\ufffd")
+
+@pytest.mark.dhcpd
 @pytest.mark.parametrize("name", sorted(GOLDENS))
 def test_real_dhcpd_accepts_golden(name):
     """dhcpd -t accepts every golden file."""

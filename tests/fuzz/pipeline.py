@@ -277,7 +277,8 @@ def _unplaced(document, problem):
 
     The path must lead through the document's own mappings and lists to the
     field: all the way for a field that is there, to its mapping for one
-    that is missing. Keys may hold dots (option names do) and are matched
+    that is missing (a required field, or ``subnets`` of a shared network
+    that has none). Keys may hold dots (option names do) and are matched
     longest first; a key the reader quoted is read back with JSON's rules."""
     if not problem.path:
         return f"(empty path) {problem.message[:300]}"
@@ -292,9 +293,8 @@ def _unplaced(document, problem):
             rest = rest[1:] if rest.startswith(".") else rest
             key = _key(node, rest)
             if key is None:
-                missing = "required field is missing" in problem.message
-                if missing and not re.search(r"[.\[]", rest):
-                    return None  # the missing field, in the mapping that lacks it
+                if not re.search(r"[.\[]", rest):
+                    return None  # a field that is not there, in the mapping that lacks it
                 return f"{problem.path}: no field {rest!r} here ({problem.message[:200]})"
             node, rest = node[key], rest[len(_written(key, rest)):]
         else:
