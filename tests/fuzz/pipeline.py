@@ -116,11 +116,13 @@ class Pipeline:
     """Runs documents; ``directory`` holds the document file and state files."""
 
     def __init__(self, directory, seeds, state_every=10):
-        self.directory, self.state_every = directory, state_every
+        self.directory, self.state_every, self.seeds = directory, state_every, seeds
         self.path = os.path.join(directory, "document")
         # Per seed: its incremental read, the configurator's previous one.
         self.previous = {(name, version): read_document(doc, version)
                          for name, version, doc, _ in seeds}
+        # What each applied read holds, to see that no read of a new document changes it.
+        self.applied = {key: _held(parsed) for key, parsed in self.previous.items()}
         self.runs = 0
 
     def run(self, data, version, seed_name):
@@ -196,15 +198,22 @@ class Pipeline:
         except Exception as error:
             findings.append(crash("configure (rackctl's send)", error))
             return
+        previous = self.previous.get((seed_name, version))
         try:
-            parsed = read_packed(received, version, self.previous.get((seed_name, version)),
-                                 None)
+            parsed = read_packed(received, version, previous, None)
             agent = "accepted"
-        except DocumentError as error:
+        except DocumentError:
             agent, parsed = "refused", None
         except Exception as error:
             findings.append(crash("configure (the agent's read)", error))
             return
+        finally:
+            if previous is not None and _held(previous) != self.applied[(seed_name, version)]:
+                findings.append(Finding(DISAGREE, "configure", "reading a new document changed "
+                                                               "the applied read"))
+                self.previous[(seed_name, version)] = read_document(
+                    next(d for n, v, d, _ in self.seeds if (n, v) == (seed_name, version)),
+                    version)
         if (agent == "accepted") != (outcome == "accepted"):
             findings.append(Finding(DISAGREE, "configure", f"rackctl check: {_said(outcome)}; "
                                                            f"the agent: {agent}"))
@@ -270,6 +279,12 @@ class Pipeline:
             return
         if again != config:
             findings.append(Finding(ROUND_TRIP, "state file", "read back, not equal"))
+
+
+def _held(parsed):
+    """What an `incremental.Parsed` holds that a later read must leave as it is."""
+    return (parsed.config, dict(parsed.by_ip), dict(parsed.by_mac), dict(parsed.hosts),
+            dict(parsed.sections))
 
 
 def _unplaced(document, problem):
