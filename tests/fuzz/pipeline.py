@@ -28,6 +28,7 @@ the accepted configs (`tests.fuzz.campaign`), since it costs a process each.
 """
 
 import ipaddress
+import json
 import os
 import re
 
@@ -38,6 +39,7 @@ from provisioningserver.cli import output
 from provisioningserver.cli.agent_commands import document_to_send
 from provisioningserver.cli.common import EmptyFile, read_document_text
 from provisioningserver.config import RackdConfig
+from provisioningserver.dhcp import docyaml
 from provisioningserver.dhcp.docvalues import key_path
 from provisioningserver.dhcp.docwrite import to_document, to_json
 from provisioningserver.dhcp.document import load_document, parse_document
@@ -154,7 +156,8 @@ class Pipeline:
         except DocumentError as error:
             self._shown(error, findings)
             for problem in error.problems:
-                if not problem.path and not _LOCATED.search(problem.message):
+                if not problem.path and not _LOCATED.search(problem.message) \
+                        and not _scalar_root(text):
                     findings.append(Finding(PATHLESS, "load", problem.message[:300]))
             return None
         except Exception as error:
@@ -279,6 +282,18 @@ class Pipeline:
             return
         if again != config:
             findings.append(Finding(ROUND_TRIP, "state file", "read back, not equal"))
+
+
+def _scalar_root(text):
+    """Whether ``text`` is one JSON or YAML scalar: then the document itself
+    is the field, and its path is the empty one."""
+    for read in (json.loads, docyaml.load):
+        try:
+            value = read(text)
+        except Exception:
+            continue
+        return not isinstance(value, (dict, list))
+    return False
 
 
 def _held(parsed):
