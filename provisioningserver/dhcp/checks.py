@@ -1,8 +1,9 @@
 """Rules that relate the fields of a DHCP config document to each other.
 
 `check_config` takes a `DHCPConfig` and returns a `Problem` for every rule it
-breaks, with the path of the offending field: pools inside their subnet, in
-order and not overlapping; hosts inside a served subnet but outside the
+breaks, with the path of the offending field: no subnet overlapping an
+earlier one (`overlap`: one sort, not a comparison of every pair); pools
+inside their subnet, in order and not overlapping; hosts inside a served subnet but outside the
 dynamic pools and off the router's address; no MAC twice in one subnet and no
 IP twice; failover peers declared before pools name them, mclt and split
 on the primary only, and no DHCPv4 failover settings in a DHCPv6 document.
@@ -25,6 +26,8 @@ them out.
 """
 
 from provisioningserver.dhcp.errors import Problem
+from provisioningserver.dhcp.overlap import earliest_overlaps
+from provisioningserver.dhcp.subnetindex import SubnetIndex
 
 
 class Outline:
@@ -156,13 +159,13 @@ def _check_subnets(config, outline):
             yield Problem(f"{path}.name",
                           f"{network.name!r} is already used by {names[network.name]}")
         names.setdefault(network.name, path)
-    subnets = []
-    for path, subnet in _subnet_paths(config, outline):
-        for other_path, other in subnets:
-            if subnet.subnet_cidr.overlaps(other.subnet_cidr):
-                yield Problem(f"{path}.subnet_cidr",
-                              f"{subnet.subnet_cidr} overlaps {other.subnet_cidr} ({other_path})")
-        subnets.append((path, subnet))
+    subnets = list(_subnet_paths(config, outline))
+    overlapping = earliest_overlaps([subnet.subnet_cidr for _, subnet in subnets])
+    for i, (path, subnet) in enumerate(subnets):
+        if i in overlapping:
+            other_path, other = subnets[overlapping[i]]
+            yield Problem(f"{path}.subnet_cidr",
+                          f"{subnet.subnet_cidr} overlaps {other.subnet_cidr} ({other_path})")
         yield from _check_subnet(path, subnet, outline)
 
 
@@ -199,11 +202,11 @@ def _check_subnet(path, subnet, outline):
 
 
 def _check_hosts(config, outline):
-    subnets = [subnet for _, subnet in _subnet_paths(config, outline)]
+    index = SubnetIndex.of(config)
     by_ip, by_name, by_mac = {}, {}, {}
     for i, host in enumerate(config.hosts):
         path = outline.item("hosts", i)
-        home = next((s for s in subnets if host.ip in s.subnet_cidr), None)
+        home = index.home(host.ip)
         yield from placement_problems(path, host, home, all_subnets=outline.all_subnets)
         if host.ip in by_ip:
             yield Problem(f"{path}.ip", f"{host.ip} is already reserved by {by_ip[host.ip]}")
