@@ -74,12 +74,15 @@ class DocumentReader(FieldReader):
         super().__init__(ip_version)
         # Failover peer names as declared, None once one could not be read.
         self.peer_names = set()
+        # Whether a pool's failover_peer could not be read (it may name a peer).
+        self.peer_use_lost = False
 
     def outline(self):
         peers = frozenset(self.peer_names) if self.peer_names is not None else None
         if "failover_peers" in self.incomplete and "failover_peers" not in self.kept:
             peers = None  # not even a list
-        return checks.Outline(self.kept, self.incomplete, peers)
+        return checks.Outline(self.kept, self.incomplete, peers,
+                              peer_uses_known=not self.peer_use_lost)
 
     # The document's parts.
 
@@ -134,6 +137,10 @@ class DocumentReader(FieldReader):
             return self.fail(path, "is not base64 (expected an HMAC-MD5 secret)")
         if len(raw) < 16:
             return self.fail(path, f"is {len(raw)} bytes long; an OMAPI key needs at least 16")
+        if len(key) > syntax.STRING_MAX:
+            return self.fail(path, f"is {len(key)} characters of base64; dhcpd reads a "
+                                   f"quoted string of {syntax.STRING_MAX} at most "
+                                   f"({syntax.STRING_MAX // 4 * 3} bytes of key)")
         return key
 
     def failover_peer(self, value, path):
@@ -315,6 +322,7 @@ class DocumentReader(FieldReader):
         peer = None
         if value.get("failover_peer") not in (None, ""):
             peer = self.object_name(value["failover_peer"], join_path(path, "failover_peer"))
+            self.peer_use_lost = self.peer_use_lost or peer is None
         snippets = self.items(value.get("dhcp_snippets"), join_path(path, "dhcp_snippets"),
                               self.snippet)
         known_only = self.flag(value.get("known_clients_only"),
