@@ -40,7 +40,7 @@ from provisioningserver.dhcp.errors import DocumentError, Problem
 
 MAX_DEPTH = 64
 _MAX_PROBLEMS = 20
-# A path this many segments long is cut short in the message.
+# The path of a value nested too deeply is shown this many steps long.
 _SHOWN_SEGMENTS = 8
 
 
@@ -160,7 +160,7 @@ def value_problems(value, path="", depth=1):
         kind = type(current)
         if kind is dict or kind is list:
             if level > MAX_DEPTH:
-                where = _path(entry)
+                where = _path(entry, _SHOWN_SEGMENTS)
                 problems.append(Problem(where, too_deep_message(None if where else "document")))
                 continue
             if deepest.get(id(current), 0) >= level:
@@ -199,18 +199,18 @@ def _surrogate_message(text):
             "(JSON's \\ud800-\\udfff escapes come only in pairs)")
 
 
-def _path(entry):
-    """The document path of a stack entry, cut short past `_SHOWN_SEGMENTS`."""
+def _path(entry, shown=MAX_DEPTH):
+    """The document path of a stack entry, cut short past ``shown`` steps."""
     steps = []  # (whether the parent is a list, key or index), leaf first
     while entry[2] is not None:
         steps.append((type(entry[2][0]) is list, entry[3]))
         entry = entry[2]
     steps.reverse()
     path = entry[3]
-    for in_list, key in steps[:_SHOWN_SEGMENTS]:
+    for in_list, key in steps[:shown]:
         path = f"{path}[{key}]" if in_list else join_path(path, _key_text(key))
-    if len(steps) > _SHOWN_SEGMENTS:
-        path += f"...({len(steps) - _SHOWN_SEGMENTS} levels more)"
+    if len(steps) > shown:
+        path += f"...({len(steps) - shown} levels more)"
     return path
 
 
