@@ -81,3 +81,18 @@ def test_interfaces_with_a_document_that_is_not_utf8(tmp_path, capsys):
     path = _write(tmp_path, HOSTILE["latin-1"][0])
     assert main(["interfaces", path]) == 2
     assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_generated_hostile_documents_all_exit_2(tmp_path, capsys):
+    """50 generated hostile documents (tests.dhcp.hostile: 10 of each kind,
+    JSON and YAML) all end in exit 2 from rackctl render; none escapes as an
+    exception or passes."""
+    from tests.dhcp.hostile import variants
+
+    outcomes = []
+    for kind, data in variants(50, seed=7):
+        path = _write(tmp_path, data)
+        outcomes.append((kind, main(["render", *RACK, "--rack-address",
+                                     "198.18.1.0/24=198.18.1.2", path])))
+    capsys.readouterr()
+    assert [o for o in outcomes if o[1] != 2] == []
