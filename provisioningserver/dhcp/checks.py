@@ -3,9 +3,9 @@
 `check_config` takes a `DHCPConfig` and returns a `Problem` for every rule it
 breaks, with the path of the offending field: no subnet overlapping an
 earlier one (`overlap`: one sort, not a comparison of every pair); pools
-inside their subnet, in order and not overlapping; hosts inside a served subnet but outside the
-dynamic pools and off the router's address; no MAC twice in one subnet and no
-IP twice; failover peers declared before pools name them, each DHCPv4
+inside their subnet, in order and not overlapping; hosts inside a served
+subnet but outside the dynamic pools and off the router's address; no MAC
+twice in one subnet and no IP twice; failover peers declared before pools name them, each DHCPv4
 peer named by a pool, mclt and split on the primary only, and no DHCPv4
 failover settings in a DHCPv6 document; no shared network without subnets.
 The last two are dhcpd's own rules (``dhcpd -t`` refuses both), checked
