@@ -26,8 +26,9 @@ HOSTILE = {
     "deep-json": ('{"shared_networks": ' + "[" * 100_000 + "]" * 100_000 + "}", "doc.json"),
     "deep-yaml": ("shared_networks:\n  - " + "[" * 100_000 + "]" * 100_000 + "\n", "doc.json"),
     "latin-1": ("shared_networks:\n  - name: caf\xe9\n".encode("latin-1"), "doc.json"),
-    "surrogate-in-snippet-name": (json.dumps(_document(dhcp_snippets=[
-        {"name": "a\ud800", "value": "# x"}])), "shared_networks[0].subnets[0].dhcp_snippets[0].name"),
+    "surrogate-in-snippet-name": (
+        json.dumps(_document(dhcp_snippets=[{"name": "a\ud800", "value": "# x"}])),
+        "shared_networks[0].subnets[0].dhcp_snippets[0].name"),
     "surrogate-in-option-text": (json.dumps(_document(options={"root-path": "/\ud800"})),
                                  "shared_networks[0].subnets[0].options.root-path"),
     "number-of-5000-digits": ("shared_networks:\n  - mtu: " + "9" * 5000 + "\n", "doc.json"),

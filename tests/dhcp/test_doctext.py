@@ -53,7 +53,8 @@ def test_the_limit_is_64_levels_whatever_the_recursion_limit(prefix, suffix):
     assert load_document(prefix + _nested(MAX_DEPTH - 1) + suffix) is not None
     [(path, message)] = _refusal(load_document, prefix + _nested(MAX_DEPTH) + suffix)
     if prefix.startswith("{"):
-        assert path == "a[0][0][0][0][0][0][0]...(56 levels more)" and message == f"nests {TOO_DEEP}"
+        assert path == "a[0][0][0][0][0][0][0]...(56 levels more)"
+        assert message == f"nests {TOO_DEEP}"
     else:
         assert path == "" and message.startswith(f"document nests {TOO_DEEP} (at line 1")
 
@@ -99,11 +100,9 @@ def test_a_lone_surrogate_is_refused_where_it_stands(path):
 
 def test_a_lone_surrogate_in_a_key_is_shown_escaped():
     """A key with a surrogate is named escaped, so the message itself can be printed."""
-    assert value_problems({"hosts": [{"x\ud800": 1}]}) == value_problems(
-        {"hosts": [{"x\ud800": 1}]})
-    [(path, message)] = [(p.path, p.message) for p in value_problems({"hosts": [{"x\ud800": 1}]})]
-    assert path == "hosts[0].'x\\ud800'" and message == SURROGATE
-    path.encode("ascii")
+    [problem] = value_problems({"hosts": [{"x\ud800": 1}]})
+    assert (problem.path, problem.message) == ("hosts[0].'x\\ud800'", SURROGATE)
+    problem.path.encode("ascii")
 
 
 def test_a_surrogate_pair_is_text():
