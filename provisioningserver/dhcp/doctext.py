@@ -110,10 +110,9 @@ def load_document(text, source="document"):
     except _TooDeep as error:
         raise DocumentError([Problem("", too_deep_message(source) + error.where)]) from None
     except ValueError as error:
-        # An integer of more than 4,300 digits, a date with a 13th month.
-        reason = ("holds a number of more than 4,300 digits" if "digits" in str(error)
-                  else f"is not readable: {error}")
-        raise DocumentError([Problem("", f"{source} {reason}")]) from None
+        # A constructor's own refusal. Long integers and dates (a 13th
+        # month) are docyaml's now, refused with their line; kept for any other.
+        raise DocumentError([Problem("", f"{source} is not readable: {error}")]) from None
     if data is None:
         data = {}
     raise_problems(data)
