@@ -13,10 +13,11 @@ rackd itself calls:
   box codec (`rpc.controlclient.request_box`, `rpc.ampbox`), read against
   the applied seed as the configurator reads it (`services.received.read_packed`,
   the incremental reader). Both paths must agree: accepted by both, with
-  equal configs, or refused by both;
+  equal configs, or refused by both; and the applied read is left as it was;
 - for an accepted config: `render.render` with the inputs rackd.yaml's
-  defaults give (`config.RackdConfig.render_inputs`, the rack on ``.2`` of
-  every subnet, as ``--rack-address`` gives them), the injection check
+  defaults give (`config.RackdConfig.render_inputs`; `inputs_for` says
+  which subnets have the rack on them and which are relayed), the
+  rendered text encoded as the config writer encodes it, the injection check
   (`tests.fuzz.inert`, `tests.fuzz.conflex`), and the round trips: the model
   written (`docwrite.to_document`) and read back, as JSON text and as YAML
   text, and through the applied-state file (`services.dhcpstate`), each
