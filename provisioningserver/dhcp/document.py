@@ -208,6 +208,11 @@ class DocumentReader(FieldReader):
         ntp = self.items(value.get("ntp_servers"), join_path(path, "ntp_servers"), self.ntp_server)
         domain = self.dns_name(value.get("domain_name"), join_path(path, "domain_name"))
         search = self.items(value.get("search_list"), join_path(path, "search_list"), self.dns_name)
+        if self.ip_version == 6:  # rendered as one list, the domain first (render.py)
+            listed = ((domain,) if domain and domain not in search else ()) + search
+            if syntax.domain_list_reason(listed):
+                self.fail(join_path(path, "search_list"), "with domain_name, "
+                                                          + syntax.domain_list_reason(listed))
         pools = self.items(value.get("pools"), join_path(path, "pools"), self.pool)
         snippets = self.items(value.get("dhcp_snippets"), join_path(path, "dhcp_snippets"),
                               self.snippet)

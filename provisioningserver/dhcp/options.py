@@ -171,7 +171,11 @@ def _check(kind, value, path, ip_version, fail):
             return fail(path, f"expected {kind.name}, got {_typename(value)}")
         checked = [_text(item, _item_path(path, i, value), fail, dns=True)
                    for i, item in enumerate(items)]
-        return tuple(checked) if None not in checked else None
+        if None in checked:
+            return None
+        if ip_version == 6 and syntax.domain_list_reason(checked):
+            return fail(path, syntax.domain_list_reason(checked))
+        return tuple(checked)
     return _text(value, path, fail, dns=kind.kind == "dns_name")
 
 

@@ -38,6 +38,12 @@ BOOT_PATH_MAX = 128  # the DHCPv4 header's file field
 # terminating NUL): a longer one is "string constant larger than internal
 # buffer", measured with dhcpd -t 4.4.3 (1,496 base64 characters pass, 1,500 fail).
 STRING_MAX = 1499
+# dhcpd 4.4.3 builds a DHCPv6 domain list (dhcp6.domain-search) in a buffer of
+# 65,280 bytes of DNS names in wire form: measured with dhcpd -t, 65,280 pass
+# and 65,281 fail ("Error assembling domain list: Message too long"); the
+# document fuzzer found a search list of 16 long names past it. DHCPv4's
+# domain-search has no such limit in dhcpd (tried up to 76,245 bytes).
+DOMAIN_LIST_MAX = 65280
 
 
 class UnsafeString(ValueError):
@@ -105,6 +111,18 @@ def is_dns_name(text):
     # An all-numeric last label is no top-level domain (RFC 3696 2) but a
     # mistyped address, such as 198.18.0.256.
     return all(is_dns_label(label) for label in labels) and not labels[-1].isdigit()
+
+
+def domain_list_reason(names):
+    """Why dhcpd cannot build a DHCPv6 domain list of ``names``, or None.
+
+    A name takes its length plus two bytes in wire form (a length byte per
+    label instead of each dot, and the root's zero byte)."""
+    size = sum(len(name.rstrip(".").encode("utf-8")) + 2 for name in names)
+    if size <= DOMAIN_LIST_MAX:
+        return None
+    return (f"takes {size} bytes as DNS names; dhcpd's DHCPv6 domain list holds "
+            f"{DOMAIN_LIST_MAX} at most")
 
 
 def is_interface_name(text):
