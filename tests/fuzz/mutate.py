@@ -186,13 +186,19 @@ class Mutator:
     def _grow(self, rng, doc, path, node):
         """A list made long: its items repeated (many DNS servers, search
         names, snippets; repeated hosts and pools are refused, as they should be)."""
-        lists = [(p, n) for p, n in _paths(doc) if type(n) is list and n]
+        # Not a list holding deep nesting: 300 copies of 100,000 levels made
+        # 60 MB documents that took gigabytes to read, and prove no more.
+        lists = [(p, n) for p, n in _paths(doc) if type(n) is list and n
+                 and not any(isinstance(item, Deep) for _, item in _paths(n))]
         if not lists:
             return None
         path, node = rng.choice(lists)
         self.where = path
         times = rng.choice((2, 16, 64, 300))
-        return _set(doc, path, copy.deepcopy((node * times)[:max(times, len(node))]))
+        # Each item a copy of its own: one deepcopy of the repeated list would
+        # keep the repeats one object, and a later mutation of one changes all.
+        return _set(doc, path, [copy.deepcopy(item)
+                                for item in (node * times)[:max(times, len(node))]])
 
     def _long_string(self, rng, doc, path, node):
         base = node if isinstance(node, str) and node else rng.choice(self.strings)
