@@ -11,6 +11,7 @@ import sys
 from provisioningserver import __version__
 from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
 from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.system import notls
 
 
 def parse_args(argv):
@@ -33,6 +34,8 @@ def main(argv=None):
         print(f"rackd: cannot read {args.config}: {error.strerror}", file=sys.stderr)
         return 3
 
+    if not config.region:  # standalone: no TLS connection to make
+        notls.refuse_tls()
     from twisted.internet import reactor
     from twisted.logger import globalLogBeginner
 

@@ -35,7 +35,6 @@ from provisioningserver.leases.forward import NoRegionConnection
 from provisioningserver.rpc import commands
 from provisioningserver.rpc.auth import Challenges, Handshake, SecretError, read_secret
 from provisioningserver.rpc.rack_responders import RackResponders, services_report
-from provisioningserver.rpc.tls import FreshTLSEndpoint
 from provisioningserver.system.backoff import Backoff
 
 log = Logger()
@@ -308,6 +307,8 @@ class RegionClients(service.MultiService):
 
 def region_service(config, coalescer, reactor):
     """The region clients for ``config.region`` (see `RackdConfig`)."""
+    # Only a rack with a region loads TLS (see system.notls).
+    from provisioningserver.rpc.tls import FreshTLSEndpoint
 
     def endpoint_for(text):
         host, port = parse_endpoint(text)
