@@ -216,13 +216,16 @@ def _read_hosts(reader, raw, known):
             host = reader.host(value, f"hosts[{i}]")
             if host is None:
                 return None, None, None, None
-            fingerprint = _fingerprint(value, host.mac)
+            before = (_fingerprint(value, host.mac), host)
             fresh.append(host)
-            if before is not None:
-                gone.append(before[1])
+            if known.get(name) is not None:
+                gone.append(known[name][1])
         if host.host in entries:
             return None, None, None, None
-        entries[host.host] = (fingerprint, host)
+        # An unchanged host keeps its entry itself: a new tuple per host would
+        # outlive the read among the document's dropped strings, whose pages
+        # then could not go back to the system.
+        entries[host.host] = before
         hosts.append(host)
     gone.extend(known[name][1] for name in known.keys() - entries.keys())
     return tuple(hosts), entries, fresh, gone
