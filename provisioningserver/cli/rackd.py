@@ -11,7 +11,7 @@ import sys
 from provisioningserver import __version__
 from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.system import notls
+from provisioningserver.system import memory, notls
 
 
 def parse_args(argv):
@@ -36,6 +36,7 @@ def main(argv=None):
 
     if not config.region:  # standalone: no TLS connection to make
         notls.refuse_tls()
+    memory.prefer_mmap()  # before any thread allocates
     from twisted.internet import reactor
     from twisted.logger import globalLogBeginner
 

@@ -6,6 +6,17 @@ them, but glibc's allocator keeps the freed pages in the process, so the
 agent's resident size stays at its peak. `give_back` asks glibc to return
 what is free (``malloc_trim``), and does nothing where that is not glibc.
 
+Large blocks are the other half. glibc serves a request over its mmap
+threshold (128 KiB) from a mapping of its own, returned whole when freed,
+but raises that threshold to the size of each such block freed (up to 32
+MiB): after the first configure, the document's bytes, the rendered text
+and the big dict tables of 50,000 hosts all come from the heap, where a
+block freed below a live one cannot go back. `prefer_mmap` pins the
+threshold at 128 KiB (which also stops its moving), called once at start.
+Measured in-process at 50,000 hosts (fake dhcpd; the same documents, as
+bytes): resident size after each configure 8-13 MB lower, VmHWM 15-23 MB
+lower.
+
 The other cost of holding 50,000 hosts is the cyclic garbage collector's.
 A full collection walks every object the process holds, about a million at
 50,000 hosts, and holds the interpreter while it does: measured in-process
@@ -44,6 +55,21 @@ def _malloc_trim():
         except (OSError, AttributeError):
             _trim = False
     return _trim
+
+
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024
+
+
+def prefer_mmap():
+    """Pin glibc's mmap threshold (see the module docstring); whether it could."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
 
 
 def give_back():
