@@ -212,20 +212,21 @@ def _read_hosts(reader, raw, known):
                 same = value.get("ip") == fingerprint and value.get("mac") == host.mac
             else:
                 same = _fingerprint(value, host.mac) == fingerprint
+        # An unchanged host keeps its entry itself: a new tuple per host would
+        # outlive the read among the document's dropped strings, whose pages
+        # then could not go back to the system.
+        entry = before
         if before is None or not same:
             host = reader.host(value, f"hosts[{i}]")
             if host is None:
                 return None, None, None, None
-            before = (_fingerprint(value, host.mac), host)
+            entry = (_fingerprint(value, host.mac), host)
             fresh.append(host)
-            if known.get(name) is not None:
-                gone.append(known[name][1])
+            if before is not None:
+                gone.append(before[1])
         if host.host in entries:
             return None, None, None, None
-        # An unchanged host keeps its entry itself: a new tuple per host would
-        # outlive the read among the document's dropped strings, whose pages
-        # then could not go back to the system.
-        entries[host.host] = before
+        entries[host.host] = entry
         hosts.append(host)
     gone.extend(known[name][1] for name in known.keys() - entries.keys())
     return tuple(hosts), entries, fresh, gone
