@@ -25,9 +25,10 @@ The variants, in alternation, ``--reps`` runs each:
 - ``neither``: the baseline, as rackd was before both.
 
 Per run: VmRSS and VmHWM after the last configure, the median seconds of the
-steady configures and the reactor's longest lateness during them (a 5 ms
+steady configures, the reactor's longest lateness during them (a 5 ms
 looping call; lateness is how long anything rackd answers would have
-waited). Figures are median (min-max) over the runs, and each variant's
+waited) and how many full passes the cyclic collector made in them (each
+holds the interpreter for tens of ms at this size). Figures are median (min-max) over the runs, and each variant's
 ratio to ``neither`` run by run.
 """
 
@@ -72,7 +73,7 @@ def write_documents(folder, hosts):
 
 
 CHILD = r"""
-import ipaddress, json, os, sys, tempfile, time
+import gc, ipaddress, json, os, sys, tempfile, time
 settle_on, pin_on = json.loads(sys.argv[1])
 from provisioningserver.system import memory, notls
 notls.refuse_tls()
@@ -124,7 +125,7 @@ configurator = Configurator(
     clock=reactor, checker=lambda text, v, dhcpd: CheckResult(ok=True),
     omapi_factory=lambda v, key: omapi, resolver=lambda cfg: {})
 settle = memory.Settle()
-lags, seconds = [0.0], []
+lags, seconds, full = [0.0], [], [0]
 last = [None]
 
 def tick():
@@ -142,17 +143,19 @@ def main():
         if kind == "steady":
             last[0] = None
             loop.start(0.005)
-        started = time.perf_counter()
+        started, passes = time.perf_counter(), gc.get_stats()[2]["collections"]
         yield configurator.configure(4, document)
         if kind == "steady":
             seconds.append(time.perf_counter() - started)
+            full[0] += gc.get_stats()[2]["collections"] - passes
             loop.stop()
         del document
         if settle_on:
             settle()
         yield task.deferLater(reactor, 0, memory.give_back)
     rss, hwm = status()
-    print(json.dumps({"rss": rss, "hwm": hwm, "lag": lags[0], "seconds": sorted(seconds)}))
+    print(json.dumps({"rss": rss, "hwm": hwm, "lag": lags[0], "seconds": sorted(seconds),
+                      "full_gc": full[0]}))
     reactor.stop()
 
 reactor.callWhenRunning(main)
@@ -183,14 +186,15 @@ def main(argv=None):
                 results[variant].append(run_child(variant, documents))
                 print(f"run {rep + 1}, {variant}: {results[variant][-1]}", file=sys.stderr)
     print(f"| at {args.hosts:,} hosts | VmRSS after, MB | VmHWM, MB | steady configure, s "
-          "| longest reactor wait, ms | RSS / neither's | HWM / neither's |")
-    print("|---|---|---|---|---|---|---|")
+          "| longest reactor wait, ms | full gc passes in them | RSS / neither's | HWM / neither's |")
+    print("|---|---|---|---|---|---|---|---|")
     base = results["neither"]
     for variant, runs in results.items():
         middle = [spread(r["seconds"])[1] for r in runs]
         print(f"| {variant} | {describe([r['rss'] for r in runs])} "
               f"| {describe([r['hwm'] for r in runs])} | {describe(middle, digits=3)} "
               f"| {describe([r['lag'] for r in runs], scale=1000)} "
+              f"| {describe([r['full_gc'] for r in runs])} "
               f"| {describe([r['rss'] / b['rss'] for r, b in zip(runs, base)], digits=2)} "
               f"| {describe([r['hwm'] / b['hwm'] for r, b in zip(runs, base)], digits=2)} |")
     if args.json:
