@@ -13,29 +13,27 @@ MiB): after the first configure, the document's bytes, the rendered text
 and the big dict tables of 50,000 hosts all come from the heap, where a
 block freed below a live one cannot go back. `prefer_mmap` pins the
 threshold at 128 KiB (which also stops its moving), called once at start.
-Measured in-process at 50,000 hosts (fake dhcpd; the same documents, as
-bytes): resident size after each configure 8-13 MB lower, VmHWM 15-23 MB
-lower.
+Measured in-process at 50,000 hosts (bench/configure_memory.py): VmHWM
+about 10 MB lower, the resident size after a run a few MB lower.
 
 The other cost of holding 50,000 hosts is the cyclic garbage collector's.
 A full collection walks every object the process holds, about a million at
-50,000 hosts, and holds the interpreter while it does: measured in-process
-at 50,000 hosts, 35-50 ms per full collection, several per configure (each
-configure leaves tens of thousands of new long-lived objects, which is what
-triggers one). The reactor answers nothing for that long, and neither does
-the stall watcher's thread, so these are the stalls "with no sample".
-The objects that outlive a configure (the applied state: hosts, their
-rendered declarations, the indexes) are not cyclic garbage in waiting, so
-`Settle` moves them out of the collector's sight after each configure
+50,000 hosts, and holds the interpreter while it does: 35-50 ms each,
+measured in-process at 50,000 hosts. The reactor answers nothing for that
+long, and neither does the stall watcher's thread (a stall "with no
+sample"). When one comes depends on everything the process allocates, the
+lease pipeline and the metrics included, not on the configure alone. The
+objects that outlive a configure (the applied state: hosts, their rendered
+declarations, the indexes) are not cyclic garbage in waiting, so `Settle`
+moves them out of the collector's sight after each configure
 (``gc.freeze``): the young generations are collected first, then every
-survivor is frozen. Frozen objects are still freed by their reference
-counts, as the state a later configure replaces is; only a cycle that had
-already reached the old generation when it was frozen is kept, measured at
-about ten objects per configure. So every ``full_every``-th settle first
-unfreezes and runs one full collection, which frees those: one such hold
-per that many configures instead of several in each. In the same
-measurement, the reactor's longest wait during a 50,000-host configure went
-from 40-50 ms to under 10 ms.
+survivor is frozen, and a full collection then walks only what came since.
+Frozen objects are still freed by their reference counts, as the state a
+later configure replaces is; only a cycle that had already reached the old
+generation when it was frozen is kept, measured at about ten objects per
+configure. So every ``full_every``-th settle first unfreezes and runs one
+full collection, which frees those: one such hold per that many
+configures. bench/configure_memory.py measures both settings.
 """
 
 import ctypes

@@ -1,8 +1,8 @@
 """A JSON value as it came: its bytes now, the value when a thread asks.
 
 A DHCP document of 50,000 hosts is 3.4 MB of JSON; parsing it holds the
-interpreter for 12-17 ms (measured here; the longer holds of a 50,000-host
-configure were the cyclic collector's, see system.memory), and the control
+interpreter for 12-17 ms (measured here; a full pass of the cyclic
+collector holds it longer, see system.memory), and the control
 socket and the region link receive it on the reactor thread, which then
 answers nothing else while it parses. So a
 received document is kept as `PackedJSON`: the JSON bytes (inflated from the
