@@ -17,7 +17,7 @@ import time
 import pytest
 from twisted.protocols import amp
 
-from provisioningserver.rpc import ampbox, control, controlclient, controlspec
+from provisioningserver.rpc import ampbox, arguments, control, controlclient, controlspec
 from provisioningserver.rpc.arguments import CompressedJSON
 from provisioningserver.system.packed import unpack
 
@@ -31,8 +31,9 @@ SAMPLES = {
     ampbox.JSON: {"hosts": [{"mac": "52:54:00:00:00:01", "n": i} for i in range(20000)]},
 }
 SAMPLES[ampbox.PACKED] = SAMPLES[ampbox.JSON]
-TYPES = {amp.Integer: ampbox.INTEGER, amp.Float: ampbox.FLOAT, amp.Boolean: ampbox.BOOLEAN,
-         amp.Unicode: ampbox.UNICODE, amp.String: ampbox.BYTES, CompressedJSON: ampbox.JSON}
+TYPES = {arguments.Integer: ampbox.INTEGER, arguments.Float: ampbox.FLOAT,
+         arguments.Boolean: ampbox.BOOLEAN, arguments.Unicode: ampbox.UNICODE,
+         arguments.String: ampbox.BYTES, CompressedJSON: ampbox.JSON}
 
 
 def _kind(argument):
