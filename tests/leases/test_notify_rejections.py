@@ -1,11 +1,12 @@
 """Rejected lease datagrams are counted and logged without a line each."""
 
 from twisted.internet.task import Clock
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import Logger
 
 from provisioningserver.leases.notify import (
     REJECT_LOG_INTERVAL, Counts, LeaseDatagrams, drain_spool)
 from tests.leases.test_notify import RECORD, _journal
+from tests.logged import logged as logged_under
 
 SHORT = b"rackd-lease 1 commit 4 198.18.1.1"  # 5 fields of 11
 BAD_MAC = b"rackd-lease 1 commit 4 198.18.1.1 zz - 600 - unknown 1700000000"
@@ -13,14 +14,7 @@ BAD_MAC = b"rackd-lease 1 commit 4 198.18.1.1 zz - 600 - unknown 1700000000"
 
 def logged(action):
     """The lines rackd's lease socket logged while ``action`` ran."""
-    seen = []
-    globalLogPublisher.addObserver(seen.append)
-    try:
-        action()
-    finally:
-        globalLogPublisher.removeObserver(seen.append)
-    return [formatEvent(e) for e in seen
-            if e.get("log_namespace", "").startswith("provisioningserver.leases.notify")]
+    return logged_under(action, "provisioningserver.leases.notify")
 
 
 def test_a_flood_of_bad_datagrams_is_one_line_and_one_summary(tmp_path):
@@ -88,8 +82,6 @@ def test_a_spool_full_of_bad_lines_is_two_lines(tmp_path):
     with open(spool, "wb") as f:
         f.write((SHORT + b"\n") * 1000 + RECORD % 1)
     counts = Counts()
-    from twisted.logger import Logger
-
     lines = logged(lambda: drain_spool(spool, _journal(tmp_path), counts,
                                        Logger(namespace="provisioningserver.leases.notify")))
     assert len(lines) == 2 and lines[1].startswith("999 more")

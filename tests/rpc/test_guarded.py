@@ -7,7 +7,6 @@ import zlib
 import pytest
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.protocols import amp
 from twisted.test import iosim
 
@@ -18,8 +17,9 @@ from provisioningserver.rpc.arguments import CHUNK, MAX_DECODED, CompressedJSON
 from provisioningserver.rpc.guarded import GuardedAMP
 from provisioningserver.rpc.local import ControlLocator
 from provisioningserver.services.configure import ConfigRejected
+from tests.logged import logged
 from tests.rpc.test_arguments import big_document
-from tests.rpc.test_local import SOME_NETWORK, FakeConfigurator
+from tests.rpc.test_local import SOME_NETWORK, FakeConfigurator, call
 from tests.rpc.test_region import FakeCoalescer, Link
 
 
@@ -121,14 +121,6 @@ def problems(count):
                           for i in range(count)])
 
 
-def call(client, pump, command, **arguments):
-    results = []
-    client.callRemote(command, **arguments).addBoth(results.append)
-    pump.flush()
-    assert results, "no reply"
-    return results[0]
-
-
 def test_three_thousand_field_errors_come_back_capped_with_a_count_of_the_rest():
     """A document with 3,000 bad hosts gets INVALID_DOCUMENT with the first
     errors, in order, that fit one AMP value and ``omitted`` counting the
@@ -137,7 +129,7 @@ def test_three_thousand_field_errors_come_back_capped_with_a_count_of_the_rest()
                                                run_in_thread=defer.maybeDeferred))
     client = amp.AMP()
     _, _, pump = iosim.connectedServerAndClient(lambda: server, lambda: client)
-    failure = call(client, pump, control.Configure, ip_version=4, document=SOME_NETWORK)
+    failure = call(None, control.Configure, (client, pump), ip_version=4, document=SOME_NETWORK)
     assert failure.check(control.InvalidDocument)
     description = str(failure.value)
     assert len(description) <= ampbox.MAX_VALUE_LENGTH
@@ -145,7 +137,7 @@ def test_three_thousand_field_errors_come_back_capped_with_a_count_of_the_rest()
     kept = len(details["errors"])
     assert kept > 500 and kept + details["omitted"] == 3000
     assert [e["field"] for e in details["errors"]] == [f"hosts[{i}].mac" for i in range(kept)]
-    assert call(client, pump, control.GetStatus)["status"]["v4"]["state"] == "running"
+    assert call(None, control.GetStatus, (client, pump))["status"]["v4"]["state"] == "running"
 
 
 def test_a_rejection_with_a_huge_dhcpd_output_still_fits_and_stays_json():
@@ -202,13 +194,7 @@ def junk_box(total, command=b"GetStatus"):
 
 
 def warnings(action):
-    seen = []
-    globalLogPublisher.addObserver(seen.append)
-    try:
-        action()
-    finally:
-        globalLogPublisher.removeObserver(seen.append)
-    return [formatEvent(e) for e in seen if "without ending" in formatEvent(e)]
+    return [line for line in logged(action, "provisioningserver.rpc") if "without ending" in line]
 
 
 def test_a_box_that_never_ends_is_cut_off_at_the_bound_with_one_log_line():

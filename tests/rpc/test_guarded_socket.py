@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from provisioningserver.rpc import ampbox
+from tests.rpc.child import serving
 
 AGENT = """
-import sys
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 from provisioningserver.dhcp.errors import DocumentError, Problem
 from provisioningserver.rpc.local import ControlFactory
 
@@ -27,25 +27,15 @@ class Refusing:
     def status(self):
         return {"v4": {"state": "off", "reason": "no document"}, "v6": {"state": "off"}}
 
-reactor.listenUNIX(sys.argv[1], ControlFactory(Refusing()))
-reactor.callLater(60, reactor.stop)
-reactor.callWhenRunning(lambda: print("ready", flush=True))
-reactor.run()
+FACTORY = ControlFactory(Refusing())
 """
 
 
 @pytest.fixture
 def agent(tmp_path):
     """The control socket's path, served by rackd's ControlFactory."""
-    path = str(tmp_path / "control.sock")
-    child = subprocess.Popen([sys.executable, "-c", AGENT, path], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
-    try:
-        assert child.stdout.readline().strip() == "ready"
+    with serving(AGENT, str(tmp_path / "control.sock")) as path:
         yield path
-    finally:
-        child.kill()
-        child.wait(10)
 
 
 def connect(path):
