@@ -16,7 +16,6 @@ from provisioningserver.rpc import ampbox, arguments, controlspec
 from provisioningserver.rpc.arguments import CompressedJSON
 
 
-
 class InvalidDocument(Exception):
     """The document broke the schema; the reply lists each problem as
     ``{"field": path, "error": message}`` (JSON in the error description)."""

@@ -18,6 +18,7 @@ from twisted.protocols import amp
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcpd.check import error_record
 from provisioningserver.rpc import control
+from provisioningserver.rpc.control import describe as _describe
 from provisioningserver.rpc.guarded import GuardedAMP
 from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.leases import reports
@@ -33,37 +34,37 @@ def translate(failure):
     """Internal error -> declared control error (raised)."""
     error = failure.value
     if isinstance(error, DocumentError):
-        raise control.InvalidDocument(control.describe("invalid-document", errors=[
+        raise control.InvalidDocument(_describe("invalid-document", errors=[
             {"field": p.path, "error": p.message} for p in error.problems]))
     if isinstance(error, ConfigRejected):
-        raise control.ConfigRejected(control.describe(
+        raise control.ConfigRejected(_describe(
             "config-rejected", errors=[error_record(e) for e in error.result.errors],
             output=error.result.output, before=error.before, error=str(error)))
     if isinstance(error, StartFailed):
-        raise control.DhcpdFailed(control.describe("dhcpd-failed", error=str(error),
+        raise control.DhcpdFailed(_describe("dhcpd-failed", error=str(error),
                                              rolled_back=error.rolled_back,
                                              restored=error.restored))
     if isinstance(error, ConfigureTimeout):
-        raise control.ConfigureTimeout(control.describe("configure-timeout", error=str(error),
+        raise control.ConfigureTimeout(_describe("configure-timeout", error=str(error),
                                                  **error.to_dict()))
     if isinstance(error, DhcpdMissing):
-        raise control.EnvironmentProblem(control.describe("environment", error=str(error)))
+        raise control.EnvironmentProblem(_describe("environment", error=str(error)))
     if isinstance(error, control.InvalidDocument):
         raise error
     log.failure("Unexpected error in a control command", failure)
-    raise control.EnvironmentProblem(control.describe(
+    raise control.EnvironmentProblem(_describe(
         "environment", error=f"internal error: {type(error).__name__}: {error}"))
 
 
 def _ip_version(value):
     if value not in (4, 6):
-        raise control.InvalidDocument(control.describe("invalid-document", errors=[
+        raise control.InvalidDocument(_describe("invalid-document", errors=[
             {"field": "ip_version", "error": f"expected 4 or 6, got {value!r}"}]))
     return value
 
 
 def _bad_field(field, message):
-    return control.InvalidDocument(control.describe("invalid-document", errors=[
+    return control.InvalidDocument(_describe("invalid-document", errors=[
         {"field": field, "error": message}]))
 
 
@@ -171,7 +172,7 @@ class ControlLocator(amp.CommandLocator):
     def probe_foreign_dhcp(self, interface=None):
         def run():
             if self.foreign is None:
-                raise control.EnvironmentProblem(control.describe(
+                raise control.EnvironmentProblem(_describe(
                     "environment", error="this agent has no foreign DHCP probe"))
             return self.foreign.probe(interface)
 
@@ -190,13 +191,13 @@ class ControlLocator(amp.CommandLocator):
     def failover_partner_down(self, peer, force=False):
         def run():
             if self.failover is None:
-                raise control.FailoverRefused(control.describe(
+                raise control.FailoverRefused(_describe(
                     "failover-refused", error="this agent does not watch failover"))
             return self.failover.partner_down(peer, bool(force))
 
         def failed(failure):
             if failure.check(PartnerDownRefused):
-                raise control.FailoverRefused(control.describe("failover-refused",
+                raise control.FailoverRefused(_describe("failover-refused",
                                                         error=str(failure.value)))
             if failure.check(control.FailoverRefused):
                 return failure
@@ -209,7 +210,7 @@ class ControlLocator(amp.CommandLocator):
     def _report(self, key, build):
         def run():
             if self.leases is None:
-                raise control.EnvironmentProblem(control.describe(
+                raise control.EnvironmentProblem(_describe(
                     "environment", error="lease events are off (lease_events: false)"))
             return {key: build(self.leases)}
         return defer.maybeDeferred(run).addErrback(translate)
@@ -257,5 +258,5 @@ class ControlFactory(Factory):
         self.foreign = foreign
 
     def buildProtocol(self, addr):
-        return GuardedAMP(locator=ControlLocator(self.configurator, self.leases, self.failover,
-                                              self.foreign))
+        return GuardedAMP(locator=ControlLocator(self.configurator, self.leases,
+                                                 self.failover, self.foreign))
