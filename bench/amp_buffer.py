@@ -21,6 +21,12 @@ Two links, each with two protocols in the same run:
 Reported per case as min, median and max (`bench.figures.spread`), and the
 bounded protocol's growth as a fraction of the unbounded one's, pair by
 pair in the same run.
+
+With ``--flood SECONDS`` it measures what is not bounded yet: a peer that
+sends small complete requests (GetStatus, or GetDHCPStatus before
+authentication, answered NOT_AUTHENTICATED) for that long and never reads
+the replies, against one that reads each burst's replies before the next,
+both on rackd's bounded protocols.
 """
 
 import argparse
@@ -124,14 +130,57 @@ def one(link, bounded, mib, directory):
         child.wait(10)
 
 
+def flood(link, seconds, read, directory):
+    """(growth in bytes, requests sent) for ``seconds`` of 1,000-request
+    bursts, the replies of each read before the next when ``read``."""
+    from provisioningserver.rpc import ampbox
+
+    path = os.path.join(directory, "bench.sock")
+    if os.path.exists(path):
+        os.unlink(path)
+    child = subprocess.Popen(
+        [sys.executable, "-c", SERVER, link, "bounded", path], stdout=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))})
+    try:
+        ready, where = child.stdout.readline().split()
+        assert ready == "ready"
+        time.sleep(0.2)
+        start = _status(child.pid, "VmRSS")
+        command = b"GetStatus" if link == "control" else b"GetDHCPStatus"
+        burst = ampbox.encode_box({ampbox.COMMAND: command, ampbox.ASK: b"1"}) * 1000
+        sent = 0
+        with _connect(link, where) as sock:
+            deadline = time.monotonic() + seconds
+            try:
+                while time.monotonic() < deadline:
+                    sock.sendall(burst)
+                    sent += 1000
+                    replies, reader = 0, ampbox.BoxReader()
+                    while read and replies < 1000:
+                        replies += len(reader.feed(sock.recv(1 << 16)))
+            except OSError:  # the send timed out: the server stopped reading
+                pass
+            time.sleep(0.5)
+            peak = _status(child.pid, "VmHWM")
+        return peak - start, sent
+    finally:
+        child.kill()
+        child.wait(10)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--flood", type=float, default=0,
+                        help="seconds of requests whose replies are never read, instead")
     args = parser.parse_args(argv)
     import tempfile
 
     with tempfile.TemporaryDirectory() as directory:
+        if args.flood:
+            return _floods(args, directory)
         for link, name in (("control", "control socket"),
                            ("region", "region link, before authentication")):
             runs = {True: [], False: []}
@@ -147,6 +196,25 @@ def main(argv=None):
             ratios = [b[0] / u[0] for b, u in zip(runs[True], runs[False]) if u[0] > 0]
             if ratios:
                 print(f"  bounded / unbounded growth: {describe(ratios, ' %', 100, 1)}")
+
+
+
+def _floods(args, directory):
+    for link, name in (("control", "control socket"),
+                       ("region", "region link, before authentication")):
+        runs = {True: [], False: []}
+        for _ in range(args.reps):
+            for read in (True, False):
+                runs[read].append(flood(link, args.flood, read, directory))
+        print(f"{name}, {args.flood:g} s of 1,000-request bursts ({args.reps} runs):")
+        for read, label in ((True, "replies read"), (False, "replies never read")):
+            growth = [g for g, _ in runs[read]]
+            sent = [n for _, n in runs[read]]
+            print(f"  {label:20} RSS growth {describe(growth, ' MiB', 1 / 2**20, 1)};"
+                  f" requests {describe(sent, '', 1e-3, 0)} thousand")
+        ratios = [u[0] / r[0] for u, r in zip(runs[False], runs[True]) if r[0] > 0]
+        if ratios:
+            print(f"  never read / read growth: {describe(ratios, ' x', 1, 1)}")
 
 
 if __name__ == "__main__":
