@@ -30,10 +30,12 @@ both on rackd's bounded protocols.
 """
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -97,8 +99,10 @@ def _connect(link, where):
     return sock
 
 
-def one(link, bounded, mib, directory):
-    """(growth in bytes, bytes sent before the server closed or all was sent)."""
+@contextlib.contextmanager
+def _server(link, bounded, directory):
+    """A fresh server process: yields (measure, its address), ``measure()``
+    being its peak resident size less its size at start."""
     path = os.path.join(directory, "bench.sock")
     if os.path.exists(path):
         os.unlink(path)
@@ -112,6 +116,15 @@ def one(link, bounded, mib, directory):
         assert ready == "ready"
         time.sleep(0.2)
         start = _status(child.pid, "VmRSS")
+        yield (lambda: _status(child.pid, "VmHWM") - start), where
+    finally:
+        child.kill()
+        child.wait(10)
+
+
+def endless(link, bounded, mib, directory):
+    """(growth in bytes, bytes sent before the server closed or all was sent)."""
+    with _server(link, bounded, directory) as (growth, where):
         sent = 0
         with _connect(link, where) as sock:
             try:
@@ -123,11 +136,7 @@ def one(link, bounded, mib, directory):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             time.sleep(0.5)  # what was sent is read
-            peak = _status(child.pid, "VmHWM")
-        return peak - start, sent
-    finally:
-        child.kill()
-        child.wait(10)
+            return growth(), sent
 
 
 def flood(link, seconds, read, directory):
@@ -135,18 +144,7 @@ def flood(link, seconds, read, directory):
     bursts, the replies of each read before the next when ``read``."""
     from provisioningserver.rpc import ampbox
 
-    path = os.path.join(directory, "bench.sock")
-    if os.path.exists(path):
-        os.unlink(path)
-    child = subprocess.Popen(
-        [sys.executable, "-c", SERVER, link, "bounded", path], stdout=subprocess.PIPE,
-        text=True, env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__)))})
-    try:
-        ready, where = child.stdout.readline().split()
-        assert ready == "ready"
-        time.sleep(0.2)
-        start = _status(child.pid, "VmRSS")
+    with _server(link, True, directory) as (growth, where):
         command = b"GetStatus" if link == "control" else b"GetDHCPStatus"
         burst = ampbox.encode_box({ampbox.COMMAND: command, ampbox.ASK: b"1"}) * 1000
         sent = 0
@@ -162,11 +160,27 @@ def flood(link, seconds, read, directory):
             except OSError:  # the send timed out: the server stopped reading
                 pass
             time.sleep(0.5)
-            peak = _status(child.pid, "VmHWM")
-        return peak - start, sent
-    finally:
-        child.kill()
-        child.wait(10)
+            return growth(), sent
+
+
+LINKS = (("control", "control socket"), ("region", "region link, before authentication"))
+
+
+def _report(title, runs, cases, second, ratio):
+    """Print ``runs`` (case -> [(growth, second value)]), ``cases`` being
+    (case, label) pairs and ``second`` (name, unit, scale) the second value's;
+    ``ratio`` is (label, numerator case, denominator case, unit, scale)."""
+    print(title)
+    name, unit, scale = second
+    for case, label in cases:
+        growth = [g for g, _ in runs[case]]
+        other = [n for _, n in runs[case]]
+        print(f"  {label:20} RSS growth {describe(growth, ' MiB', 1 / 2**20, 1)};"
+              f" {name} {describe(other, unit, scale, 1)}")
+    label, top, bottom, unit, scale = ratio
+    ratios = [a[0] / b[0] for a, b in zip(runs[top], runs[bottom]) if b[0] > 0]
+    if ratios:
+        print(f"  {label}: {describe(ratios, unit, scale, 1)}")
 
 
 def main(argv=None):
@@ -176,45 +190,23 @@ def main(argv=None):
     parser.add_argument("--flood", type=float, default=0,
                         help="seconds of requests whose replies are never read, instead")
     args = parser.parse_args(argv)
-    import tempfile
-
     with tempfile.TemporaryDirectory() as directory:
-        if args.flood:
-            return _floods(args, directory)
-        for link, name in (("control", "control socket"),
-                           ("region", "region link, before authentication")):
+        for link, name in LINKS:
             runs = {True: [], False: []}
             for _ in range(args.reps):
-                for bounded in (False, True):
-                    runs[bounded].append(one(link, bounded, args.mib, directory))
-            print(f"{name}, a {args.mib} MiB box that never ends ({args.reps} runs):")
-            for bounded, label in ((False, "unbounded (before)"), (True, "bounded (rackd)")):
-                growth = [g for g, _ in runs[bounded]]
-                sent = [s for _, s in runs[bounded]]
-                print(f"  {label:20} RSS growth {describe(growth, ' MiB', 1 / 2**20, 1)};"
-                      f" sent before close {describe(sent, ' MiB', 1 / 2**20, 1)}")
-            ratios = [b[0] / u[0] for b, u in zip(runs[True], runs[False]) if u[0] > 0]
-            if ratios:
-                print(f"  bounded / unbounded growth: {describe(ratios, ' %', 100, 1)}")
-
-
-
-def _floods(args, directory):
-    for link, name in (("control", "control socket"),
-                       ("region", "region link, before authentication")):
-        runs = {True: [], False: []}
-        for _ in range(args.reps):
-            for read in (True, False):
-                runs[read].append(flood(link, args.flood, read, directory))
-        print(f"{name}, {args.flood:g} s of 1,000-request bursts ({args.reps} runs):")
-        for read, label in ((True, "replies read"), (False, "replies never read")):
-            growth = [g for g, _ in runs[read]]
-            sent = [n for _, n in runs[read]]
-            print(f"  {label:20} RSS growth {describe(growth, ' MiB', 1 / 2**20, 1)};"
-                  f" requests {describe(sent, '', 1e-3, 0)} thousand")
-        ratios = [u[0] / r[0] for u, r in zip(runs[False], runs[True]) if r[0] > 0]
-        if ratios:
-            print(f"  never read / read growth: {describe(ratios, ' x', 1, 1)}")
+                for case in (False, True):
+                    runs[case].append(flood(link, args.flood, case, directory) if args.flood
+                                      else endless(link, case, args.mib, directory))
+            if args.flood:
+                _report(f"{name}, {args.flood:g} s of 1,000-request bursts ({args.reps} runs):",
+                        runs, ((True, "replies read"), (False, "replies never read")),
+                        ("requests", " thousand", 1e-3),
+                        ("never read / read growth", False, True, " x", 1))
+            else:
+                _report(f"{name}, a {args.mib} MiB box that never ends ({args.reps} runs):",
+                        runs, ((False, "unbounded (before)"), (True, "bounded (rackd)")),
+                        ("sent before close", " MiB", 1 / 2**20),
+                        ("bounded / unbounded growth", True, False, " %", 100))
 
 
 if __name__ == "__main__":
