@@ -218,10 +218,15 @@ def _check_subnet(path, subnet, outline):
         if router is not None and router in pool:
             yield Problem(pool_path, f"range {pool.ip_range_low}-{pool.ip_range_high} "
                                      f"contains the router {router}")
-        for other_path, other in pools:
-            if pool.ip_range_low <= other.ip_range_high and other.ip_range_low <= pool.ip_range_high:
-                yield Problem(pool_path, f"range {pool.ip_range_low}-{pool.ip_range_high} "
-                                         f"overlaps {other_path}")
+        # Only the earliest pool it overlaps: naming every one made the messages
+        # quadratic (300 copies of a pool, in 64 shared networks: 2.9 million
+        # problems, 3.7 GB to read a 3.6 MB document).
+        other_path = next((other_path for other_path, other in pools
+                           if pool.ip_range_low <= other.ip_range_high
+                           and other.ip_range_low <= pool.ip_range_high), None)
+        if other_path is not None:
+            yield Problem(pool_path, f"range {pool.ip_range_low}-{pool.ip_range_high} "
+                                     f"overlaps {other_path}")
         pools.append((pool_path, pool))
 
 

@@ -4,12 +4,16 @@ Each table row changes fields of a valid document (`tests.dhcp.documents`)
 and names every problem that must come back, path and message word for word.
 """
 
+import copy
 import ipaddress
+import tracemalloc
 
 import pytest
 
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp.checks import check_config
+from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.errors import DocumentError
 from tests.dhcp.documents import POOL, SUBNET, edit, problems, v4, v6
 
 SUBNET1 = "shared_networks[0].subnets[1]"
@@ -312,3 +316,44 @@ def test_a_dhcpv6_failover_peer_no_pool_names_is_accepted():
             for pool in subnet.get("pools") or ():
                 pool.pop("failover_peer", None)
     assert problems(document, 6) == []
+
+
+def _copied_pools(networks, copies):
+    """``networks`` shared networks, each with a subnet of ``copies`` equal pools."""
+    document = v4()
+    network = document["shared_networks"][0]
+    subnet = network["subnets"][0]
+    subnet["pools"] = [dict(subnet["pools"][0], failover_peer="failover-1")
+                       for _ in range(copies)]
+    network["subnets"] = [subnet]
+    document["shared_networks"] = [copy.deepcopy(network) for _ in range(networks)]
+    document["hosts"] = []
+    return document
+
+
+def test_each_overlapping_pool_is_reported_once():
+    """A pool that overlaps several earlier ones is named once, with the
+    earliest: 300 copies of a pool give 299 problems, not 44,850."""
+    found = [(path, message) for path, message in problems(_copied_pools(1, 300), 4)
+             if "overlaps" in message]
+    assert found == [(f"{SUBNET}.pools[{p}]",
+                      f"range 198.18.0.100-198.18.0.149 overlaps {POOL}")
+                     for p in range(1, 300)]
+
+
+def test_copied_pools_cost_memory_in_proportion():
+    """The fuzzer's document that took 3.7 GB to read (seed 1, #6555: 300
+    copies of a pool, the network grown with them) cost memory quadratic in
+    the pools; refused now with a bounded peak, naming the pools' paths."""
+    document = _copied_pools(16, 300)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentError) as refused:
+            parse_document(document, 4)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    paths = refused.value.paths
+    assert len(paths) < 16 * 300 * 2
+    assert "shared_networks[15].subnets[0].pools[299]" in paths
+    assert peak < 40 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MiB"
