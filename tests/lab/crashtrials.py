@@ -29,13 +29,14 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
+import threading
 import time
 
 import attrs
 
-from tests.lab.rackd import REPO, RackdAgent, RACK_ADDRESS, wait_until
+from provisioningserver.rpc import controlclient
+from provisioningserver.system.packed import PackedJSON
+from tests.lab.rackd import RackdAgent, RACK_ADDRESS, wait_until
 from tests.lab.rawclient import query
 from tests.lab.test_reservations import document, lookups
 
@@ -125,16 +126,17 @@ class CrashRig:
         return self.agent.start(env=env)
 
     def measure(self, repeat=3):
-        """Seconds rackctl takes for each kind of configure (the median of
-        ``repeat``), from A: what random kill delays are drawn within."""
+        """Seconds each kind of configure takes from A, request to answer
+        (the median of ``repeat``): what random kill delays are drawn within."""
         found = {}
         for kind, new in (("hosts", "B"), ("restart", "C")):
             times = []
             for _ in range(repeat):
                 self.agent.configure(self.docs["A"])
                 began = time.monotonic()
-                self.agent.configure(self.docs[new])
+                answer = self._send(self.docs[new])
                 times.append(time.monotonic() - began)
+                assert isinstance(answer, dict), answer
             found[kind] = sorted(times)[len(times) // 2]
         return found
 
@@ -153,22 +155,26 @@ class CrashRig:
         converged = self.judge(new, new) == "new"
         return Result(trial, served, converged, time.monotonic() - began, resume)
 
+    def _send(self, doc):
+        """Configure ``doc`` over the control socket from this process (no
+        rackctl start-up in the way of the delay clock); the answer or the error."""
+        try:
+            return controlclient.call(self.agent.socket, "Configure", 120, ip_version=4,
+                                      document=PackedJSON.of(doc))
+        except (controlclient.NoAnswer, controlclient.Refused,
+                controlclient.Unreachable) as error:
+            return error
+
     def _configure_and_die(self, doc, trial):
-        command = [sys.executable, "-m", "provisioningserver.cli.rackctl", "configure",
-                   "--socket", self.agent.socket, "--json", "-"]
-        rackctl = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, cwd=REPO)
-        rackctl.stdin.write(json.dumps(doc).encode())
-        rackctl.stdin.close()
+        sent = threading.Thread(target=self._send, args=(doc,), daemon=True)
         process = self.agent.process
+        sent.start()
         if trial.point is None:
             time.sleep(trial.delay)
             if process.running():
                 os.kill(process.pid, signal.SIGKILL)
-        try:
-            process.popen.wait(30)
-        finally:
-            rackctl.wait(30)
+        process.popen.wait(30)
+        sent.join(30)
         if trial.point is not None:
             # The hook's own SIGKILL, not an exit or an error of rackd's.
             assert process.popen.returncode == -signal.SIGKILL, (trial, process.tail())
