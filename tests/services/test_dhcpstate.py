@@ -1,0 +1,73 @@
+"""The applied state file: what a damaged one leads to at start."""
+
+import json
+import os
+
+import pytest
+from twisted.logger import formatEvent, globalLogPublisher
+
+from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcpd.process import DhcpdSpec
+from provisioningserver.services.dhcpstate import (
+    DHCPState, load_state, save_state, state_path)
+
+NOW = 1796350000.0  # 2026-12-04T02:06:40Z
+DOC = {"shared_networks": [{"name": "n", "subnets": [{
+    "subnet_cidr": "198.18.0.0/24", "pools": [
+        {"ip_range_low": "198.18.0.100", "ip_range_high": "198.18.0.150"}]}]}],
+    "hosts": [{"host": "h1", "mac": "02:00:00:00:00:01", "ip": "198.18.0.10"}]}
+SPEC = DhcpdSpec(4, "/usr/sbin/dhcpd", "/s/dhcpd.conf", "/s/dhcpd.leases", "/r/dhcpd.pid",
+                 "/s/log/dhcpd.log", ("eth0",))
+
+
+@pytest.fixture
+def logged():
+    seen = []
+    globalLogPublisher.addObserver(seen.append)
+    yield seen
+    globalLogPublisher.removeObserver(seen.append)
+
+
+def saved(tmp_path):
+    save_state(str(tmp_path), 4, DHCPState(SPEC, parse_document(DOC, 4), "s"), DOC)
+    with open(state_path(str(tmp_path), 4), "rb") as stream:
+        return stream.read()
+
+
+def test_a_saved_state_reads_back(tmp_path):
+    """The round trip the damaged cases are measured against."""
+    saved(tmp_path)
+    state = load_state(str(tmp_path), 4)
+    assert state.spec == SPEC and [h.host for h in state.config.hosts] == ["h1"]
+
+
+@pytest.mark.parametrize("damage", ["empty", "1 byte", "half", "all but 1 byte", "garbage",
+                                    "not utf-8", "not an object", "bad document"])
+def test_a_damaged_state_file_is_moved_aside_and_rackd_starts_empty(tmp_path, logged, damage):
+    """Truncated to several lengths, garbage, bytes that are not UTF-8, JSON
+    of the wrong shape, a document that does not read: the state is empty
+    (no exception: rackd starts), the file is kept as
+    applied-v4.json.corrupt-<UTC time>, and one warning says so."""
+    good = saved(tmp_path)
+    data = {"empty": b"", "1 byte": good[:1], "half": good[:len(good) // 2],
+            "all but 1 byte": good[:-1], "garbage": b"{\x00\x01 garbage ;;; ]",
+            "not utf-8": b"\xff\xfe\x80" * 40, "not an object": b"[1, 2]",
+            "bad document": json.dumps({"version": 2, "spec": None,
+                                        "document": {"hosts": 7}}).encode()}[damage]
+    path = state_path(str(tmp_path), 4)
+    with open(path, "wb") as stream:
+        stream.write(data)
+    assert load_state(str(tmp_path), 4, now=lambda: NOW) == DHCPState()
+    aside = path + ".corrupt-20261204T020640Z"
+    assert not os.path.exists(path)
+    with open(aside, "rb") as stream:
+        assert stream.read() == data
+    lines = [formatEvent(e) for e in logged if "unreadable" in formatEvent(e)]
+    assert len(lines) == 1 and "moved aside to " + aside in lines[0], lines
+    assert "starting with nothing applied" in lines[0]
+
+
+def test_no_state_file_is_no_state_and_no_warning(tmp_path, logged):
+    """A first start: nothing to move, nothing said."""
+    assert load_state(str(tmp_path), 4) == DHCPState()
+    assert not [e for e in logged if "unreadable" in formatEvent(e)]
