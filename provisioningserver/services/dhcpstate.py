@@ -49,6 +49,14 @@ class DHCPState:
     # Hosts dhcpd knows by an older name (document name -> dhcpd's), left by
     # live renames (`dhcp.plan.HostChanges.aliases`); a restart clears them.
     aliases: dict = attrs.field(factory=dict, hash=False)
+    # The pid of the dhcpd that holds them: one the monitor started after a
+    # crash read every host from the config, by its document name, so for
+    # any other pid the aliases are void (`current_aliases`).
+    aliases_pid: "int | None" = None
+
+    def current_aliases(self, pid):
+        """The aliases if dhcpd ``pid`` is the one that holds them, else none."""
+        return self.aliases if self.aliases and pid == self.aliases_pid else {}
 
 
 def state_path(state_dir, ip_version):
@@ -102,8 +110,10 @@ def _read_state(data, ip_version):
     if not (isinstance(aliases, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in aliases.items())):
         raise ValueError("aliases: not a mapping of names")
+    pid = data.get("aliases_pid")
     return DHCPState(spec=spec, config=config, structure=data.get("structure"),
-                     aliases=aliases if config is not None else {})
+                     aliases=aliases if config is not None else {},
+                     aliases_pid=pid if isinstance(pid, int) else None)
 
 
 def save_state(state_dir, ip_version, state, document=None):
@@ -119,6 +129,7 @@ def save_state(state_dir, ip_version, state, document=None):
         "spec": attrs.asdict(state.spec) if state.spec is not None else None,
         "structure": state.structure,
         "aliases": state.aliases,
+        "aliases_pid": state.aliases_pid,
     }
     if state.config is not None and isinstance(document, PackedJSON):
         # The same object with "document" last, spliced in as the JSON that came.

@@ -64,3 +64,18 @@ def test_a_host_change_is_checked_with_only_the_hosts_it_brings(rig):
     with open(rig.configurator.applied(4).spec.config_path) as f:
         written = f.read()
     assert "node-10" in written and "node-11" in written
+
+
+def test_aliases_end_when_the_dhcpd_that_held_them_was_restarted_by_the_monitor(rig):
+    """dhcpd died and the monitor started a new one (another pid) from the
+    config, where the host has its document name: the next change of the
+    renamed host goes to that name, not to the old one dhcpd no longer has.
+    The same dhcpd adopted by a new rackd keeps them (the first test)."""
+    result_of(rig.configurator.configure(4, document(hosts=[host(10)])))
+    result_of(rig.configurator.configure(4, document(hosts=[renamed(10, "web-1")])))
+    rig.monitor.current.pid += 1000  # the monitor's crash restart
+    outcome = result_of(rig.configurator.configure(4, document(
+        hosts=[renamed(10, "web-1", ip="198.18.0.60")])))
+    assert outcome.action == "applied-live"
+    assert rig.omapi.batches[-1] == [UpdateHostIP(ip="198.18.0.60", name="web-1")]
+    assert rig.configurator.applied(4).aliases == {}
