@@ -173,6 +173,9 @@ class Journal:
     def _open(self, threaded, check):
         path = self.path
         new = not os.path.exists(path)
+        if check and not new and 0 < os.path.getsize(path) < 100:
+            # SQLite would take a file shorter than its header for a new one.
+            raise sqlite3.DatabaseError("shorter than an SQLite header (100 bytes)")
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
         # threaded: opened here, then used by one other thread (the follower's).
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=not threaded)

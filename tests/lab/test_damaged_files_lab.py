@@ -51,7 +51,7 @@ def restart_and_check(agent, client, path, data, words, log_from):
     agent.start()
     log = agent.process.log()[log_from:]
     lines = [line for line in log.splitlines() if words in line and "moved aside to" in line]
-    assert len(lines) == 1, log
+    assert len(lines) == 1, (len(data), sorted(os.listdir(os.path.dirname(path))), log)
     assert glob.glob(path + ".corrupt-*"), os.listdir(os.path.dirname(path))
     agent.configure(DOC)
     assert offers(client), f"no OFFER after {words}: {agent.dhcpd_log()[-2000:]}"
@@ -61,7 +61,7 @@ def restart_and_check(agent, client, path, data, words, log_from):
 
 @pytest.mark.parametrize("name, words", [
     ("applied-v4.json", "Applied state for IPv4 unreadable"),
-    ("journal.db", "is damaged"),
+    ("leases.db", "is damaged"),
 ])
 def test_a_damaged_state_file_or_journal_is_moved_aside_and_dhcpd_serves(lab, name, words):
     """Cut to 1 byte, to 100 bytes, to half, or garbage: rackd starts, logs
@@ -79,17 +79,18 @@ def test_a_damaged_state_file_or_journal_is_moved_aside_and_dhcpd_serves(lab, na
 
 
 def test_a_damaged_leases_file_is_moved_aside_and_dhcpd_starts_from_what_came_before(lab):
-    """With dhcpd killed too, the leases file cut to 1 byte, to half, or
-    garbage: the new rackd starts dhcpd (its resume) from the statements
+    """With dhcpd killed too, the leases file cut inside its first lease,
+    before its last closing brace, or garbage: the new rackd starts dhcpd (its resume) from the statements
     before the damage, logs one line, and dhcpd offers before and after a
     configure."""
     agent, client = rack_and_client(lab)
     path = os.path.join(agent.state_dir, "dhcpd.leases")
-    for damage in (1, "half", "garbage"):
+    for damage in ("inside a lease", "the last brace", "garbage"):
         serve_and_stop(agent, client, kill_dhcpd=True)
         with open(path, "rb") as stream:
             good = stream.read()
-        cut = len(good) // 2 if damage == "half" else damage
+        cut = {"inside a lease": good.find(b"\nlease ") + 20,
+               "the last brace": good.rstrip().rfind(b"}")}.get(damage, damage)
         log_from = len(agent.process.log())
         with open(path, "wb") as stream:
             stream.write(damaged(good, cut))

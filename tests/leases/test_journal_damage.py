@@ -29,15 +29,17 @@ def filled(path):
         return stream.read()
 
 
-@pytest.mark.parametrize("damage", ["100 bytes", "one page", "half", "garbage", "zeroed middle"])
+@pytest.mark.parametrize("damage", ["1 byte", "100 bytes", "one page", "half", "garbage",
+                                    "zeroed middle"])
 def test_a_damaged_journal_is_moved_aside_and_a_new_one_started(tmp_path, logged, damage):
-    """Truncated to a header's part, to its first page or to half, garbage,
+    """Truncated to 1 byte (which SQLite alone would take for a new file), to
+    its header, to its first page or to half, garbage,
     or zeroed pages in the middle: the journal opens (empty, usable), the
     file is kept as NAME.corrupt-<UTC time>, and one warning says so."""
     path = str(tmp_path / "journal.db")
     good = filled(path)
     middle = len(good) // 2
-    data = {"100 bytes": good[:100], "one page": good[:4096], "half": good[:middle],
+    data = {"1 byte": good[:1], "100 bytes": good[:100], "one page": good[:4096], "half": good[:middle],
             "garbage": os.urandom(len(good)),
             "zeroed middle": good[:middle] + bytes(8192) + good[middle + 8192:]}[damage]
     with open(path, "wb") as stream:
