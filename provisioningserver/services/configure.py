@@ -339,6 +339,10 @@ class Configurator:
             except DhcpdDidNotStart as error:
                 log.error("Rollback of IPv{v} dhcpd failed: {e}", v=ip_version, e=error)
                 return False
+            except OSError as error:  # the old config not put back (a full disk)
+                log.error("Rollback of IPv{v}: {e}; dhcpd serves the config file as it "
+                          "is, and the next configure restarts it", v=ip_version, e=error)
+                self.state.hold(ip_version, attrs.evolve(self.applied(ip_version), config=None))
         return steps.restores(undo)
 
     @defer.inlineCallbacks

@@ -14,7 +14,7 @@ from twisted.internet import defer
 
 from provisioningserver.dhcpd.process import DhcpdSpec
 from provisioningserver.services import steps
-from provisioningserver.services.configure import Configurator
+from provisioningserver.services.configure import Configurator, StartFailed
 from provisioningserver.services.intent import (
     Intent, intent_for, intent_path, read_intent, recover, write_intent)
 from provisioningserver.system.files import atomic_write
@@ -130,4 +130,31 @@ def test_a_config_write_that_fails_after_live_changes_restarts_the_old_config(ri
     assert rig.monitor.calls == [("run", running, True)]
     assert config_text(rig) == before
     assert full.applied(4).config.hosts == ()
+    assert read_intent(rig.config.state_dir, 4) is None
+
+
+def test_an_undo_that_cannot_put_the_old_config_back_goes_on_and_forgets_the_document(rig):
+    """The new dhcpd does not start and the disk is full by the time the
+    old config is to be put back: the undo still restarts dhcpd (with the
+    file as it is), and the applied document is then not known, so the
+    next configure restarts rather than diffing against it."""
+    result_of(rig.configurator.configure(4, document()))
+    writes = []
+
+    def run_in_thread(f, *args, **kwargs):
+        if f is atomic_write and args[0].endswith("dhcpd.conf"):
+            writes.append(args[0])
+            if len(writes) == 2:  # the undo's write
+                return defer.fail(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), args[0]))
+        return defer.maybeDeferred(f, *args, **kwargs)
+
+    full = Configurator(rig.config, {4: rig.monitor, 6: rig.monitor}, key_source=lambda: "k",
+                        links=rig.configurator.links, clock=rig.configurator.clock,
+                        checker=rig.configurator.checker, omapi_factory=lambda v, key: rig.omapi,
+                        resolver=rig.configurator.resolver, run_in_thread=run_in_thread)
+    rig.monitor.failures = 1
+    with pytest.raises(StartFailed):
+        result_of(full.configure(4, document(dns="198.18.0.3")))
+    assert [call[0] for call in rig.monitor.calls[-2:]] == ["run", "run"]  # new, then old
+    assert full.applied(4).config is None
     assert read_intent(rig.config.state_dir, 4) is None
