@@ -11,19 +11,22 @@ import os
 
 import attrs
 import pytest
-from twisted.logger import formatEvent, globalLogPublisher
 
 from provisioningserver.dhcpd.process import LocalSystem, clean_leases
 from tests.dhcpd.test_leasesfile import HEADER, HOST_ADD, LEASE
 from tests.dhcpd.test_systemd import SPEC, FakeFiles
+from tests.logs import lines_with, logged  # noqa: F401 (logged is a fixture)
 
 GOOD = HEADER + LEASE + HOST_ADD
 TORN = GOOD + LEASE[:40]
 
 
-def write(path, data):
-    with open(path, "wb") as stream:
-        stream.write(data)
+def put(system, path, data):
+    if isinstance(system, FakeFiles):
+        system.files[path] = data
+    else:
+        with open(path, "wb") as stream:
+            stream.write(data)
 
 
 @pytest.fixture(params=["LocalSystem", "FakeFiles"])
@@ -45,30 +48,19 @@ def seam(request, tmp_path):
     return system, spec, files
 
 
-@pytest.fixture
-def logged():
-    seen = []
-    globalLogPublisher.addObserver(seen.append)
-    yield seen
-    globalLogPublisher.removeObserver(seen.append)
-
-
 def test_a_torn_leases_file_is_moved_aside_and_dhcpd_gets_what_came_before(seam, logged):
     """A torn last lease: the whole file is kept beside as *.corrupt-*,
     dhcpd's file holds the statements before the tear without the OMAPI
     host record (which would otherwise come back), and one warning names
     the offset and the file it was moved to."""
     system, spec, files = seam
-    if isinstance(system, FakeFiles):
-        system.files[spec.leases_path] = TORN
-    else:
-        write(spec.leases_path, TORN)
+    put(system, spec.leases_path, TORN)
     clean_leases(system, spec)
     found = files()
     assert found[spec.leases_path] == HEADER + LEASE
     (aside,) = [name for name in found if ".corrupt-" in name]
     assert aside.startswith(spec.leases_path + ".corrupt-") and found[aside] == TORN
-    (line,) = [formatEvent(e) for e in logged if "damaged" in formatEvent(e)]
+    (line,) = lines_with(logged, "damaged")
     assert f"at byte {len(GOOD)} of {len(TORN)}" in line and aside in line
     assert "1 host records removed" in line
 
@@ -76,11 +68,8 @@ def test_a_torn_leases_file_is_moved_aside_and_dhcpd_gets_what_came_before(seam,
 def test_a_sound_leases_file_is_only_cleaned(seam, logged):
     """No damage: host records go, nothing is moved aside, nothing warned."""
     system, spec, files = seam
-    if isinstance(system, FakeFiles):
-        system.files[spec.leases_path] = GOOD
-    else:
-        write(spec.leases_path, GOOD)
+    put(system, spec.leases_path, GOOD)
     clean_leases(system, spec)
     found = files()
     assert found == {spec.leases_path: HEADER + LEASE}
-    assert not [e for e in logged if "damaged" in formatEvent(e)]
+    assert not lines_with(logged, "damaged")

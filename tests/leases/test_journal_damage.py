@@ -3,20 +3,12 @@
 import os
 
 import pytest
-from twisted.logger import formatEvent, globalLogPublisher
 
 from provisioningserver.leases.journal import Journal
 from tests.leases.test_journal import _clock, _event
+from tests.logs import lines_with, logged  # noqa: F401 (logged is a fixture)
 
 NOW = 1796350000.0  # 2026-12-04T02:06:40Z
-
-
-@pytest.fixture
-def logged():
-    seen = []
-    globalLogPublisher.addObserver(seen.append)
-    yield seen
-    globalLogPublisher.removeObserver(seen.append)
 
 
 def filled(path):
@@ -52,7 +44,7 @@ def test_a_damaged_journal_is_moved_aside_and_a_new_one_started(tmp_path, logged
     aside = path + ".corrupt-20261204T020640Z"
     with open(aside, "rb") as stream:
         assert stream.read() == data
-    lines = [formatEvent(e) for e in logged if "damaged" in formatEvent(e)]
+    lines = lines_with(logged, "damaged")
     assert len(lines) == 1 and f"moved aside to {aside}" in lines[0], lines
 
 
@@ -61,5 +53,5 @@ def test_a_sound_journal_is_kept_as_it_is(tmp_path, logged):
     path = str(tmp_path / "journal.db")
     filled(path)
     assert Journal(path, clock=_clock()).pending_count() == 2000
-    assert not [e for e in logged if "damaged" in formatEvent(e)]
+    assert not lines_with(logged, "damaged")
     assert not [name for name in os.listdir(tmp_path) if "corrupt" in name]

@@ -4,12 +4,12 @@ import json
 import os
 
 import pytest
-from twisted.logger import formatEvent, globalLogPublisher
 
 from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcpd.process import DhcpdSpec
 from provisioningserver.services.dhcpstate import (
     DHCPState, load_state, save_state, state_path)
+from tests.logs import lines_with, logged  # noqa: F401 (logged is a fixture)
 
 NOW = 1796350000.0  # 2026-12-04T02:06:40Z
 DOC = {"shared_networks": [{"name": "n", "subnets": [{
@@ -18,14 +18,6 @@ DOC = {"shared_networks": [{"name": "n", "subnets": [{
     "hosts": [{"host": "h1", "mac": "02:00:00:00:00:01", "ip": "198.18.0.10"}]}
 SPEC = DhcpdSpec(4, "/usr/sbin/dhcpd", "/s/dhcpd.conf", "/s/dhcpd.leases", "/r/dhcpd.pid",
                  "/s/log/dhcpd.log", ("eth0",))
-
-
-@pytest.fixture
-def logged():
-    seen = []
-    globalLogPublisher.addObserver(seen.append)
-    yield seen
-    globalLogPublisher.removeObserver(seen.append)
 
 
 def saved(tmp_path):
@@ -62,7 +54,7 @@ def test_a_damaged_state_file_is_moved_aside_and_rackd_starts_empty(tmp_path, lo
     assert not os.path.exists(path)
     with open(aside, "rb") as stream:
         assert stream.read() == data
-    lines = [formatEvent(e) for e in logged if "unreadable" in formatEvent(e)]
+    lines = lines_with(logged, "unreadable")
     assert len(lines) == 1 and "moved aside to " + aside in lines[0], lines
     assert "starting with nothing applied" in lines[0]
 
@@ -70,4 +62,4 @@ def test_a_damaged_state_file_is_moved_aside_and_rackd_starts_empty(tmp_path, lo
 def test_no_state_file_is_no_state_and_no_warning(tmp_path, logged):
     """A first start: nothing to move, nothing said."""
     assert load_state(str(tmp_path), 4) == DHCPState()
-    assert not [e for e in logged if "unreadable" in formatEvent(e)]
+    assert not lines_with(logged, "unreadable")

@@ -64,6 +64,14 @@ def test_an_unreadable_intent_file_reads_as_one_with_no_new_config(tmp_path):
     assert read_intent(str(tmp_path), 6) is None
 
 
+def on_threads(rig, run_in_thread):
+    """The rig's configurator, but with ``run_in_thread`` (to fail some writes)."""
+    return Configurator(rig.config, {4: rig.monitor, 6: rig.monitor}, key_source=lambda: "k",
+                        links=rig.configurator.links, clock=rig.configurator.clock,
+                        checker=rig.configurator.checker, omapi_factory=lambda v, key: rig.omapi,
+                        resolver=rig.configurator.resolver, run_in_thread=run_in_thread)
+
+
 def test_a_finished_configure_leaves_no_intent(rig):
     """Start, live change, restart: no intent file remains after any."""
     for doc in (document(), document(hosts=[host(10)]), document(dns="198.18.0.3")):
@@ -120,10 +128,7 @@ def test_a_config_write_that_fails_after_live_changes_restarts_the_old_config(ri
             return defer.fail(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), args[0]))
         return defer.maybeDeferred(f, *args, **kwargs)
 
-    full = Configurator(rig.config, {4: rig.monitor, 6: rig.monitor}, key_source=lambda: "k",
-                        links=rig.configurator.links, clock=rig.configurator.clock,
-                        checker=rig.configurator.checker, omapi_factory=lambda v, key: rig.omapi,
-                        resolver=rig.configurator.resolver, run_in_thread=run_in_thread)
+    full = on_threads(rig, run_in_thread)
     with pytest.raises(OSError, match="No space left"):
         result_of(full.configure(4, document(hosts=[host(11)])))
     assert len(rig.omapi.batches) == 1  # the add went live
@@ -148,10 +153,7 @@ def test_an_undo_that_cannot_put_the_old_config_back_goes_on_and_forgets_the_doc
                 return defer.fail(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), args[0]))
         return defer.maybeDeferred(f, *args, **kwargs)
 
-    full = Configurator(rig.config, {4: rig.monitor, 6: rig.monitor}, key_source=lambda: "k",
-                        links=rig.configurator.links, clock=rig.configurator.clock,
-                        checker=rig.configurator.checker, omapi_factory=lambda v, key: rig.omapi,
-                        resolver=rig.configurator.resolver, run_in_thread=run_in_thread)
+    full = on_threads(rig, run_in_thread)
     rig.monitor.failures = 1
     with pytest.raises(StartFailed):
         result_of(full.configure(4, document(dns="198.18.0.3")))
