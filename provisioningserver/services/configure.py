@@ -15,6 +15,9 @@ configure (one at a time per family: a lock serialises callers) it:
    so), writing the config atomically, having the monitor start or restart
    dhcpd and verify that it serves, and last, saving the applied state
    (`services.dhcpstate`) so that a restarted rackd adopts the same dhcpd;
+   an intent file (`services.intent`) written before the first change and
+   removed after the save tells a rackd started after a kill in between
+   that it must mend, not adopt (`services.recovery`);
 4. when the start fails, or a caller cancels after something changed (its
    deadline passed), runs the undo of the steps begun (`steps.undo`): the
    previous config back and dhcpd started with it, or dhcpd stopped when
@@ -53,7 +56,7 @@ from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
 from provisioningserver.services.configerrors import (  # noqa: F401 (their home for importers)
     NOTHING_SERVED, STILL_SERVES, UNKNOWN_SERVES, ConfigRejected, ConfigureCancelled,
     DhcpdMissing, StartFailed)
-from provisioningserver.services.intent import clear_intent, intent_for, write_intent
+from provisioningserver.services.intent import begin_intent, clear_intent
 from provisioningserver.services.recovery import resume_family
 from provisioningserver.system import crashpoint
 
@@ -250,11 +253,8 @@ class Configurator:
         fsyncs); whether there was one to write."""
         status = self.monitors[ip_version].status()
         before = status.spec if status.state == "running" else self.applied(ip_version).spec
-        intent = intent_for(plan_steps, before)
-        if intent is None:
-            return defer.succeed(False)
-        return self.run_in_thread(write_intent, self.config.state_dir, ip_version,
-                                  intent).addCallback(lambda _: True)
+        return self.run_in_thread(begin_intent, self.config.state_dir, ip_version,
+                                  plan_steps, before)
 
     @defer.inlineCallbacks
     def _undo_begun(self, ip_version, begun):

@@ -95,6 +95,16 @@ def write_intent(state_dir, ip_version, intent):
     atomic_write(intent_path(state_dir, ip_version), text, mode=0o600)
 
 
+def begin_intent(state_dir, ip_version, steps, before):
+    """Write the intent of ``steps`` from ``before`` (in a thread: it hashes
+    the config text and fsyncs); whether there was one to write."""
+    intent = intent_for(steps, before)
+    if intent is None:
+        return False
+    write_intent(state_dir, ip_version, intent)
+    return True
+
+
 def clear_intent(state_dir, ip_version):
     try:
         os.unlink(intent_path(state_dir, ip_version))
