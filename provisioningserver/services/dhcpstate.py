@@ -51,12 +51,15 @@ class DHCPState:
     aliases: dict = attrs.field(factory=dict, hash=False)
     # The pid of the dhcpd that holds them: one the monitor started after a
     # crash read every host from the config, by its document name, so for
-    # any other pid the aliases are void (`current_aliases`).
+    # any other pid the aliases are void (`current_aliases`). None: not
+    # known (a file from a rackd before this field), taken as the same dhcpd.
     aliases_pid: "int | None" = None
 
     def current_aliases(self, pid):
         """The aliases if dhcpd ``pid`` is the one that holds them, else none."""
-        return self.aliases if self.aliases and pid == self.aliases_pid else {}
+        if self.aliases_pid is not None and pid != self.aliases_pid:
+            return {}
+        return self.aliases
 
 
 def state_path(state_dir, ip_version):
