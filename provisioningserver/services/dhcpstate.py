@@ -24,6 +24,7 @@ import time
 import attrs
 from twisted.logger import Logger
 
+from provisioningserver.dhcp.doctext import load_json
 from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.system.packed import PackedJSON
@@ -81,7 +82,7 @@ def load_state(state_dir, ip_version, now=time.time):
     except FileNotFoundError:
         return DHCPState()
     try:
-        return _read_state(data, ip_version)
+        return _read_state(data, ip_version, path)
     except (ValueError, KeyError, TypeError, AttributeError, DocumentError) as error:
         aside = move_aside(path, now())
         log.warn("Applied state for IPv{v} unreadable ({e}): moved aside to {aside}; "
@@ -95,8 +96,11 @@ def _short(error, limit=200):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _read_state(data, ip_version):
-    data = json.loads(data)  # bytes: UTF-8 or not, a ValueError when not JSON
+def _read_state(data, ip_version, path):
+    # Read as any document is (`doctext`): bytes that are not UTF-8, a file
+    # nested too deeply or holding lone surrogates is unreadable state, not
+    # a crash at start.
+    data = load_json(data, path)
     version = data.get("version")
     if version == 1:
         spec = _spec(data["spec"]) if data.get("running") else None

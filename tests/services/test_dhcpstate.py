@@ -1,4 +1,5 @@
-"""The applied state file: what a damaged one leads to at start."""
+"""The applied state file at start (services.dhcpstate): whatever it holds,
+rackd starts; a file it cannot read is moved aside and the state is empty."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import pytest
 from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcpd.process import DhcpdSpec
 from provisioningserver.services.dhcpstate import (
-    DHCPState, load_state, save_state, state_path)
+    FORMAT_VERSION, DHCPState, load_state, save_state, state_path)
 from tests.logs import lines_with, logged  # noqa: F401 (logged is a fixture)
 
 NOW = 1796350000.0  # 2026-12-04T02:06:40Z
@@ -63,3 +64,28 @@ def test_no_state_file_is_no_state_and_no_warning(tmp_path, logged):
     """A first start: nothing to move, nothing said."""
     assert load_state(str(tmp_path), 4) == DHCPState()
     assert not lines_with(logged, "unreadable")
+
+
+def _state(document):
+    return json.dumps({"version": FORMAT_VERSION, "spec": None, "structure": None,
+                       "aliases": {}, "document": document})
+
+
+@pytest.mark.parametrize("content", [
+    _state({"shared_networks": "x"})[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    _state({"hosts": json.loads("[" * 70 + "]" * 70)}),
+    _state({"global_dhcp_snippets": [{"name": "\ud800", "value": "# x"}]}),
+    b'{"version": 3, "document": {"a": "caf\xe9"}}',
+    "[1, 2]",
+], ids=["nested-past-the-parser", "nested-past-the-limit", "lone-surrogate", "not-utf8",
+        "not-a-mapping"])
+def test_a_hostile_state_file_is_no_state_not_a_crash(tmp_path, content):
+    """A state file nested too deeply, with a lone surrogate, not UTF-8 or
+    not a mapping: load_state warns and returns the empty state (rackd then
+    waits for a document), it does not raise; the file is moved aside."""
+    path = state_path(str(tmp_path), 4)
+    with open(path, "wb") as f:
+        f.write(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+    state = load_state(str(tmp_path), 4)
+    assert state.config is None and state.spec is None
+    assert not os.path.exists(path)
