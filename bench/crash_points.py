@@ -9,6 +9,7 @@ wall time, A to B live and A to C with a restart, the median of three),
 then ``--trials`` seeded trials: each kind's named crash points in turn
 (``omapi-change`` at a random K of the 25 live changes) and every third
 trial a kill after a random delay within that kind's measured duration.
+Each trial also requires one dhcpd, no more, in the rack's namespace.
 ``--start K`` runs trials K to K + ``--trials`` of the same seeded
 sequence, so that a long run can be taken in slices (each slice measures
 the durations again, and scales the same random draws by them). A trial

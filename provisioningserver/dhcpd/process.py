@@ -39,7 +39,7 @@ import attrs
 from twisted.logger import Logger
 
 from provisioningserver.dhcpd import leasesfile
-from provisioningserver.system import priority
+from provisioningserver.system import crashpoint, priority
 from provisioningserver.system.files import atomic_write, move_aside
 from provisioningserver.dhcpd.supervise import Adopt, ProcInfo, Sidecar, adoption
 
@@ -213,6 +213,7 @@ class ProcessBackend:
         command = spec.command()
         self.system.append(spec.log_path, f"{MARKER}starting {' '.join(command)}\n")
         child = self.system.spawn([*self.wrap, *command], spec.log_path)
+        crashpoint.reached("spawned")
         pid = child.pid
         info = self.system.proc_info(pid)
         proc_start = info.proc_start if info is not None else None

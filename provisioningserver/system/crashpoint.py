@@ -25,13 +25,15 @@ points, where they are passed:
 - ``before-save``: dhcpd serves the new config, the applied state is not
   yet written (services.configure);
 - ``stopped``: the monitor stopped the old dhcpd and has not started the
-  new one (dhcpd.monitor).
+  new one (dhcpd.monitor);
+- ``spawned``: the new dhcpd is running and rackd has not yet written its
+  start record (dhcpd.process).
 """
 
 import os
 import signal
 
-POINTS = ("before-render", "omapi-change", "after-write", "before-save", "stopped")
+POINTS = ("before-render", "omapi-change", "after-write", "before-save", "stopped", "spawned")
 
 
 class CrashPoints:

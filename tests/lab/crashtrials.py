@@ -16,7 +16,7 @@ never stopped and never a mix, and the state file always reads. A trial:
    dhcpd serves: every host of both documents looked up by MAC over OMAPI
    (tests.omapi.driver) and the DNS server a probe DISCOVER is offered;
    the hosts must be exactly one document's, the DNS server that same
-   document's, and the state file must read as JSON of the current format
+   document's, one dhcpd must run in the rack's namespace, and the state file must read as JSON of the current format
    naming that document or none;
 4. a configure of the new document must then converge: its hosts, its DNS.
 
@@ -36,6 +36,7 @@ import attrs
 
 from provisioningserver.rpc import controlclient
 from provisioningserver.system.packed import PackedJSON
+from tests.lab.netns import namespace_pids
 from tests.lab.rackd import RackdAgent, RACK_ADDRESS, wait_until
 from tests.lab.rawclient import query
 from tests.lab.test_reservations import document, lookups
@@ -43,7 +44,7 @@ from tests.lab.test_reservations import document, lookups
 HOSTS = 30
 NAMED = {  # the crash points each kind of configure passes
     "hosts": ("before-render", "omapi-change", "after-write", "before-save"),
-    "restart": ("before-render", "after-write", "stopped", "before-save"),
+    "restart": ("before-render", "after-write", "stopped", "spawned", "before-save"),
 }
 LIVE_CHANGES = 25  # B against A: 10 removes, 5 updates, 10 adds
 
@@ -87,6 +88,14 @@ class Result:
     converged: bool
     seconds: float
     resume_seconds: float  # from the new rackd's start to dhcpd judged
+
+
+def _is_dhcpd(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as stream:
+            return os.path.basename(stream.read().split(b"\0")[0]) == b"dhcpd"
+    except OSError:
+        return False
 
 
 def seeded_trials(seed, count, durations):
@@ -193,6 +202,8 @@ class CrashRig:
                 found.add((result["ok"]["name"], result["ok"]["mac"], result["ok"]["ip"]))
             else:
                 assert result.get("error") == "OmapiNotFound", result
+        dhcpds = [pid for pid in namespace_pids(self.agent.host.netns) if _is_dhcpd(pid)]
+        assert len(dhcpds) == 1, f"{len(dhcpds)} dhcpd processes serve: {dhcpds}"
         probe = query(self.client, timeout=3.0)
         assert probe["offers"], f"dhcpd did not answer a DISCOVER: {probe}"
         dns = probe["offers"][0]["options"].get("domain-name-servers")

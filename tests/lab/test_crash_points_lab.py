@@ -21,7 +21,8 @@ def test_every_named_crash_point_leaves_one_document_whole(lab):
     """At each named point of a live change (before the render, at a
     random OMAPI change, after the write, before the state is saved) and of
     a restart (before the render, after the write, between dhcpd's stop and
-    start, before the save): the new rackd serves A or the new document
+    start, between the new dhcpd's spawn and its start record, before the
+    save): the new rackd serves A or the new document
     whole (hosts over OMAPI, DNS by probe), the state file reads, and a
     configure of the new document converges."""
     rig = CrashRig(lab)
@@ -35,6 +36,7 @@ def test_every_named_crash_point_leaves_one_document_whole(lab):
     assert by_label[("hosts", "before-render")] == "old"
     assert by_label[("restart", "before-render")] == "old"
     assert by_label[("restart", "stopped")] == "new"
+    assert by_label[("restart", "spawned")] == "new"
 
 
 def test_kills_at_seeded_random_moments_leave_one_document_whole(lab):
