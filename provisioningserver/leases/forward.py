@@ -5,7 +5,9 @@ is in arrival order), so the region sees every address's events in the
 order dhcpd produced them. A batch leaves the journal only after the
 region's `UpdateLeases` reply; a failure leaves it there and the same
 batch (or a longer one, if more came) goes again later. So a region that
-dies mid-reply gets a batch twice, never loses one.
+dies mid-reply (or whose link is cut before the reply arrives) gets a batch
+twice, never loses one; each event carries its journal's identity and its id
+there, so the region stores it once (exactly once by event id).
 
 ``send(events)`` returns a Deferred of the reply. It fails with
 `NoRegionConnection` while no region is connected: the forwarder then
@@ -44,9 +46,11 @@ class NoRegionConnection(Exception):
     forwarder waits for a connection instead of backing off."""
 
 
-def event_to_wire(event):
-    """One `LeaseEvent` as the dict `UpdateLeases` carries."""
-    return attrs.asdict(event)
+def event_to_wire(event, event_id, journal):
+    """One `LeaseEvent` as the dict `UpdateLeases` carries, with its id
+    (``event_id`` in ``journal``): the key a region stores it under, so that
+    a batch sent again is known for one it already holds."""
+    return {**attrs.asdict(event), "id": event_id, "journal": journal}
 
 
 class Forwarder(service.Service):
@@ -117,7 +121,8 @@ class Forwarder(service.Service):
             self._schedule(0)
             return defer.succeed(None)
         self.state = "sending"
-        d = defer.maybeDeferred(self.send, [event_to_wire(e) for _, e in pending])
+        journal = self.journal.identity
+        d = defer.maybeDeferred(self.send, [event_to_wire(e, i, journal) for i, e in pending])
         d.addCallback(lambda reply: self._acked(ids))
         d.addErrback(lambda failure: self._failed(failure.value))
         self._inflight = d

@@ -194,3 +194,25 @@ def test_standalone_events_stay_in_the_history_and_leave_the_queue(tmp_path):
     assert [e.ip for e in journal.latest()] == ["198.18.0.10", "198.18.0.11"]
     forwarder.stopService()
     assert clock.getDelayedCalls() == []
+
+
+def test_a_batch_sent_again_carries_the_same_event_ids(tmp_path):
+    """Each event goes with its journal id and the journal's identity; a
+    batch whose reply was lost goes again with the same ids (so the region
+    can store it once), and later events get higher ids."""
+    clock, journal, region, forwarder = build(tmp_path, initial_delay=1.0)
+    ids = journal.record([commit("198.18.0.10", 1), commit("198.18.0.11", 2)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    region.pending.pop(0).errback(ConnectionError("link cut before the reply"))
+    clock.advance(1)
+    first, again = region.batches
+    assert [(e["journal"], e["id"]) for e in first] == [(journal.identity, i) for i in ids]
+    assert [(e["journal"], e["id"]) for e in again] == [(journal.identity, i) for i in ids]
+    region.answer()
+    (later,) = journal.record([commit("198.18.0.12", 3)], "test")
+    clock.advance(0)
+    assert region.batches[-1][0]["id"] == later > max(ids)
+    region.answer()
+    forwarder.stopService()
+    assert clock.getDelayedCalls() == []

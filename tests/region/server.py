@@ -61,7 +61,9 @@ class RegionLocator(amp.CommandLocator):
 
     @commands.UpdateLeases.responder
     def update_leases(self, events):
-        self.region.record("leases", self._registered(), count=len(events), events=events)
+        rack = self._registered()
+        new = self.region.store(rack, events)
+        self.region.record("leases", rack, count=len(events), new=new, events=events)
         return {"stored": len(events)}
 
     @commands.ReportForeignDHCPServer.responder
@@ -97,6 +99,9 @@ class TestRegion:
         self.racks = {}  # rack_id -> connection
         self.names = {}  # rack_id -> name
         self.events = []  # (kind, rack_id, details)
+        # (rack_id, journal, id) of every lease event stored: a batch sent
+        # again (its reply lost) is stored once, as the protocol asks.
+        self.stored = set()
         self.refuse = set()  # rack ids to refuse at registration
         self.emit = emit or (lambda event: None)
         self._waiters = []  # (kind, Deferred)
@@ -124,6 +129,12 @@ class TestRegion:
         self._waiters = [w for w in self._waiters if w[0] != kind]
         for _, waiter in waiting:
             waiter.callback(rack_id)
+
+    def store(self, rack_id, events):
+        """Keep what is new of ``events``; how many were new."""
+        before = len(self.stored)
+        self.stored.update((rack_id, e.get("journal"), e.get("id")) for e in events)
+        return len(self.stored) - before
 
     def of_kind(self, kind):
         return [(rack, details) for k, rack, details in self.events if k == kind]
