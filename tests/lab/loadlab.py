@@ -11,13 +11,17 @@ client's address, ``ping-check false`` in the document so that dhcpd answers
 at once). `settle` waits for the journal to drain; `ledger` counts what
 dhcpd committed, the journal recorded and the region stored
 (`tests.lab.ledger`). `Watch` samples rackd's memory and descriptors once a
-second while a phase runs. The flapping and soak lab tests and
+second while a phase runs. For the soak, `ConfigureLoop` configures rackd
+(over its control socket, as rackctl does) every 2 s, alternating between
+the two host sets of `soak_document`. The flapping and soak lab tests and
 bench/soak.py are these pieces with different durations.
 """
 
 import copy
+import ipaddress
 import os
 import sys
+import threading
 import time
 
 from tests.lab import ledger, linkcut, perfdhcp
@@ -37,6 +41,72 @@ def load_document(hosts=()):
     return doc
 
 
+def soak_document(generation, count):
+    """The soak's site: a /16 with the load pool and ``count`` reservations,
+    set 0 from 198.18.1.0 and set 1 from 198.18.64.0 (names and MACs of
+    their own), so that going from one set to the other changes every host."""
+    base = ipaddress.IPv4Address("198.18.64.0" if generation % 2 else "198.18.1.0")
+    kind = 0x20 + generation % 2
+    doc = load_document(
+        {"host": f"soak{kind:x}-{i}", "ip": str(base + i),
+         "mac": "02:%02x:%02x:%02x:%02x:01" % (kind, i >> 16, (i >> 8) & 255, i & 255)}
+        for i in range(count))
+    network = doc["shared_networks"][0]
+    network["subnets"][0]["subnet_cidr"] = "198.18.0.0/16"
+    network["interface"] = "eth0"  # the /16 holds the region link's /24 too
+    return doc
+
+
+class ConfigureLoop:
+    """Gives rackd ``documents`` in turn, one call starting every ``every``
+    seconds whether or not the earlier ones have returned (as a region that
+    keeps sending would: rackd coalesces what queues up), until the ``with``
+    block ends. Each call runs in a thread of its own; at most
+    ``outstanding`` at once, a turn beyond that is counted in ``skipped``.
+    ``calls`` holds (start, seconds, action) per reply, ``errors`` what failed."""
+
+    def __init__(self, agent, documents, every=2.0, outstanding=8):
+        self.agent, self.documents, self.every = agent, documents, every
+        self.calls, self.errors, self.skipped = [], [], 0
+        self._slots = threading.BoundedSemaphore(outstanding)
+        self._stop = threading.Event()
+        self._workers = []
+        self._thread = threading.Thread(target=self._run, name="soak-configure", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def _call(self, document):
+        started = time.monotonic()
+        try:
+            outcome = self.agent.configure(document)
+            self.calls.append((started, time.monotonic() - started, outcome["action"]))
+        except Exception as error:  # shown by the test, not lost in the thread
+            self.errors.append(repr(error))
+        finally:
+            self._slots.release()
+
+    def _run(self):
+        turn, next_at = 0, time.monotonic()
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
+            next_at += self.every
+            if not self._slots.acquire(blocking=False):
+                self.skipped += 1
+                continue
+            worker = threading.Thread(target=self._call, daemon=True,
+                                      args=(self.documents[turn % len(self.documents)],))
+            turn += 1
+            worker.start()
+            self._workers.append(worker)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        for worker in self._workers:
+            worker.join(300)
+
+
 def rackd_pid(agent):
     """rackd's own pid (``ip netns exec`` has exec'd it by the time it answers)."""
     pid = agent.process.pid
@@ -49,7 +119,7 @@ def rackd_pid(agent):
 class FlappingLab:
     """Region, relay, rack and client; nothing cut until `begin`."""
 
-    def __init__(self, lab, seconds, seed=1, low=0.5, high=2.0, **settings):
+    def __init__(self, lab, seconds, seed=1, low=0.5, high=2.0, prefix=24, **settings):
         self.lab, self.relay = lab, None
         self.begin_path = os.path.join(lab.workdir, "linkcut.begin")
 
@@ -62,8 +132,9 @@ class FlappingLab:
             wait_until(lambda: '"listening"' in self.relay.log(), what="the relay to listen")
 
         settings.setdefault("stall_log_seconds", 0.1)
-        self.region, self.agent, self.client = build(lab, relay=start_relay, **settings)
-        self.client.add_address("eth0", f"{CLIENT_IP}/24")
+        self.region, self.agent, self.client = build(lab, relay=start_relay, prefix=prefix,
+                                                     **settings)
+        self.client.add_address("eth0", f"{CLIENT_IP}/{prefix}")
         self.pid = rackd_pid(self.agent)
 
     def configure(self, doc):

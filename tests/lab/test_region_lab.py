@@ -82,7 +82,7 @@ def dhcpd_running(event):
     return any(s["service"] == "dhcpd" and s["status"] == "running" for s in event["services"])
 
 
-def build(lab, relay=None, **settings):
+def build(lab, relay=None, prefix=24, **settings):
     """Region, rack and client hosts; the region listening, rackd registered with it.
 
     With ``relay`` (a callable given the region's host), the region listens
@@ -92,7 +92,7 @@ def build(lab, relay=None, **settings):
     rack, client, region_host = lab.add_host("rack"), lab.add_host("client"), lab.add_host("region")
     lab.attach(rack, switch)
     lab.attach(client, switch)
-    rack.add_address("eth0", "198.18.0.1/24")
+    rack.add_address("eth0", f"198.18.0.1/{prefix}")
     lab.link(region_host, rack, "eth0", "eth1")
     region_host.add_address("eth0", REGION_IP + "/24")
     rack.add_address("eth1", RACK_IP + "/24")

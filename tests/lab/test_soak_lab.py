@@ -1,0 +1,45 @@
+"""The soak (issue N), CI-sized: configures every 2 s alternating between
+two sets of 10,000 reservations, perfdhcp at a steady rate and the region
+link cut every 0.5-2 s, all at once, and rackd stays flat and exact.
+
+``RACKD_SOAK_SECONDS`` (default 180, the issue's 3 minutes) sets the
+length; bench/soak.py runs the same for 30 minutes and prints the figures.
+"""
+
+import os
+
+import pytest
+
+from tests.lab.loadlab import ConfigureLoop, FlappingLab, LeaseLoad, Watch, soak_document
+
+pytestmark = pytest.mark.lab
+
+SECONDS = float(os.environ.get("RACKD_SOAK_SECONDS", "180"))
+HOSTS = int(os.environ.get("RACKD_SOAK_HOSTS", "10000"))
+RATE = 20
+
+
+def test_soak_configures_load_and_flaps_stay_flat_and_exact(lab):
+    """Under configures every 2 s (two 10k host sets in turn), steady
+    perfdhcp load and a flapping region link: every configure succeeds,
+    every DHCPACK reaches the region exactly once by event id, rackd's RSS
+    and open descriptors grow by under 10% after the first fifth of the
+    run, and its reactor is never held for 0.1 s or more."""
+    flap = FlappingLab(lab, seconds=SECONDS, seed=31, prefix=16)
+    documents = [soak_document(0, HOSTS), soak_document(1, HOSTS)]
+    flap.configure(documents[1])
+    load = LeaseLoad(flap.client, RATE, SECONDS)
+    watch = Watch(flap.pid)
+    flap.begin()
+    with ConfigureLoop(flap.agent, documents) as configures:
+        watch.run(until=flap.cutting_done)
+    summary = load.result()
+    flap.settle()
+    ledger = flap.ledger()
+    assert configures.errors == [] and configures.skipped == 0, (configures.errors, configures.skipped)
+    assert len(configures.calls) >= SECONDS / 2 - 1, configures.calls
+    assert summary.leases > 0, summary.output
+    assert ledger.exact(), ledger
+    rss, fds = watch.growth(warmup=SECONDS / 5)
+    assert rss < 0.10 and fds < 0.10, (rss, fds, watch.sampler.samples)
+    assert flap.stalls() == []
