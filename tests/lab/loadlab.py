@@ -13,16 +13,20 @@ dhcpd committed, the journal recorded and the region stored
 (`tests.lab.ledger`). `Watch` samples rackd's memory and descriptors once a
 second while a phase runs. For the soak, `ConfigureLoop` configures rackd
 (over its control socket, as rackctl does) every 2 s, alternating between
-the two host sets of `soak_document`. The flapping and soak lab tests and
+the two host sets of `soak_document`. `run` puts them together: the
+flapping scenario, or with configures the soak. The flapping and soak lab tests and
 bench/soak.py are these pieces with different durations.
 """
 
+import contextlib
 import copy
 import ipaddress
 import os
 import sys
 import threading
 import time
+
+import attrs
 
 from tests.lab import ledger, linkcut, perfdhcp
 from tests.lab.rackd import REPO, wait_until
@@ -201,3 +205,42 @@ class Watch:
     def growth(self, warmup):
         samples = self.sampler.samples
         return ledger.growth(samples, warmup, 1), ledger.growth(samples, warmup, 2)
+
+
+@attrs.frozen
+class Outcome:
+    """What one `run` saw."""
+
+    ledger: object  # tests.lab.ledger.Ledger
+    perf: object  # tests.lab.perfdhcp.PerfResult
+    cuts: list  # (time, connections cut)
+    samples: list  # (time, RSS kB, fds) of rackd, once a second
+    growth: tuple  # (RSS, fds) growth after warm-up, fractions
+    stalls: list  # seconds, each stall rackd logged
+    configures: object  # the ConfigureLoop, or None
+
+
+def run(lab, seconds, rate=20, hosts=0, configure_every=None, seed=1, warmup=None):
+    """The flapping scenario for ``seconds`` (lease load at ``rate``); with
+    ``configure_every``, the soak: configures that often, alternating
+    between two sets of ``hosts`` reservations."""
+    if configure_every:
+        flap = FlappingLab(lab, seconds=seconds, seed=seed, prefix=16)
+        documents = [soak_document(0, hosts), soak_document(1, hosts)]
+    else:
+        flap = FlappingLab(lab, seconds=seconds, seed=seed)
+        documents = [load_document()]
+    flap.configure(documents[-1])
+    load = LeaseLoad(flap.client, rate, seconds)
+    watch = Watch(flap.pid)
+    flap.begin()
+    configures = ConfigureLoop(flap.agent, documents, configure_every) if configure_every \
+        else contextlib.nullcontext()
+    with configures:
+        watch.run(until=flap.cutting_done)
+    perf = load.result()
+    flap.settle()
+    return Outcome(ledger=flap.ledger(), perf=perf, cuts=flap.cuts(),
+                   samples=watch.sampler.samples,
+                   growth=watch.growth(seconds / 5 if warmup is None else warmup),
+                   stalls=flap.stalls(), configures=configures if configure_every else None)

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.lab.loadlab import FlappingLab, LeaseLoad, Watch, load_document
+from tests.lab.loadlab import run
 
 pytestmark = pytest.mark.lab
 
@@ -26,20 +26,12 @@ def test_flapping_region_link_loses_and_duplicates_no_lease_event(lab):
     for another event. rackd's memory and open descriptors grow by under
     10% after the first fifth of the run, and its reactor is never held
     for 0.1 s or more."""
-    flap = FlappingLab(lab, seconds=SECONDS, seed=20261204)
-    flap.configure(load_document())
-    load = LeaseLoad(flap.client, RATE, SECONDS)
-    flap.begin()
-    watch = Watch(flap.pid)
-    watch.run(until=flap.cutting_done)
-    summary = load.result()
-    flap.settle()
-    ledger = flap.ledger()
-    assert summary.leases > RATE * SECONDS * 0.5, summary.output
+    seen = run(lab, SECONDS, RATE, seed=20261204)
+    assert seen.perf.leases > RATE * SECONDS * 0.5, seen.perf.output
+    ledger = seen.ledger
     assert ledger.lost == 0 and ledger.duplicated == 0 and ledger.conflicting == 0, ledger
     assert ledger.committed == ledger.journaled == ledger.stored, ledger
-    cuts = flap.cuts()
-    assert len(cuts) >= SECONDS / 2.0 and sum(n for _, n in cuts) >= len(cuts) / 4, cuts
-    rss, fds = watch.growth(warmup=SECONDS / 5)
-    assert rss < 0.10 and fds < 0.10, (rss, fds)
-    assert flap.stalls() == []
+    assert len(seen.cuts) >= SECONDS / 2.0 and \
+        sum(n for _, n in seen.cuts) >= len(seen.cuts) / 4, seen.cuts
+    assert seen.growth[0] < 0.10 and seen.growth[1] < 0.10, (seen.growth, seen.samples)
+    assert seen.stalls == []

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.lab.loadlab import ConfigureLoop, FlappingLab, LeaseLoad, Watch, soak_document
+from tests.lab.loadlab import run
 
 pytestmark = pytest.mark.lab
 
@@ -25,21 +25,12 @@ def test_soak_configures_load_and_flaps_stay_flat_and_exact(lab):
     every DHCPACK reaches the region exactly once by event id, rackd's RSS
     and open descriptors grow by under 10% after the first fifth of the
     run, and its reactor is never held for 0.1 s or more."""
-    flap = FlappingLab(lab, seconds=SECONDS, seed=31, prefix=16)
-    documents = [soak_document(0, HOSTS), soak_document(1, HOSTS)]
-    flap.configure(documents[1])
-    load = LeaseLoad(flap.client, RATE, SECONDS)
-    watch = Watch(flap.pid)
-    flap.begin()
-    with ConfigureLoop(flap.agent, documents) as configures:
-        watch.run(until=flap.cutting_done)
-    summary = load.result()
-    flap.settle()
-    ledger = flap.ledger()
-    assert configures.errors == [] and configures.skipped == 0, (configures.errors, configures.skipped)
+    seen = run(lab, SECONDS, RATE, hosts=HOSTS, configure_every=2.0, seed=31)
+    configures = seen.configures
+    assert configures.errors == [] and configures.skipped == 0, (configures.errors,
+                                                                 configures.skipped)
     assert len(configures.calls) >= SECONDS / 2 - 1, configures.calls
-    assert summary.leases > 0, summary.output
-    assert ledger.exact(), ledger
-    rss, fds = watch.growth(warmup=SECONDS / 5)
-    assert rss < 0.10 and fds < 0.10, (rss, fds, watch.sampler.samples)
-    assert flap.stalls() == []
+    assert seen.perf.leases > 0, seen.perf.output
+    assert seen.ledger.exact(), seen.ledger
+    assert seen.growth[0] < 0.10 and seen.growth[1] < 0.10, (seen.growth, seen.samples)
+    assert seen.stalls == []
