@@ -123,7 +123,8 @@ def rackd_pid(agent):
 class FlappingLab:
     """Region, relay, rack and client; nothing cut until `begin`."""
 
-    def __init__(self, lab, seconds, seed=1, low=0.5, high=2.0, prefix=24, **settings):
+    def __init__(self, lab, seconds, seed=1, low=0.5, high=2.0, prefix=24, reply_delay=0.0,
+                 **settings):
         self.lab, self.relay = lab, None
         self.begin_path = os.path.join(lab.workdir, "linkcut.begin")
 
@@ -136,8 +137,9 @@ class FlappingLab:
             wait_until(lambda: '"listening"' in self.relay.log(), what="the relay to listen")
 
         settings.setdefault("stall_log_seconds", 0.1)
-        self.region, self.agent, self.client = build(lab, relay=start_relay, prefix=prefix,
-                                                     **settings)
+        self.region, self.agent, self.client = build(
+            lab, relay=start_relay, prefix=prefix,
+            region_options=["--lease-reply-delay", str(reply_delay)], **settings)
         self.client.add_address("eth0", f"{CLIENT_IP}/{prefix}")
         self.pid = rackd_pid(self.agent)
 
@@ -220,15 +222,18 @@ class Outcome:
     configures: object  # the ConfigureLoop, or None
 
 
-def run(lab, seconds, rate=20, hosts=0, configure_every=None, seed=1, warmup=None):
+def run(lab, seconds, rate=20, hosts=0, configure_every=None, seed=1, warmup=None,
+        reply_delay=0.2):
     """The flapping scenario for ``seconds`` (lease load at ``rate``); with
     ``configure_every``, the soak: configures that often, alternating
-    between two sets of ``hosts`` reservations."""
+    between two sets of ``hosts`` reservations. The region answers each
+    batch ``reply_delay`` seconds after storing it (a busy region), so that
+    cuts also fall between the two and batches are sent again."""
     if configure_every:
-        flap = FlappingLab(lab, seconds=seconds, seed=seed, prefix=16)
+        flap = FlappingLab(lab, seconds=seconds, seed=seed, prefix=16, reply_delay=reply_delay)
         documents = [soak_document(0, hosts), soak_document(1, hosts)]
     else:
-        flap = FlappingLab(lab, seconds=seconds, seed=seed)
+        flap = FlappingLab(lab, seconds=seconds, seed=seed, reply_delay=reply_delay)
         documents = [load_document()]
     flap.configure(documents[-1])
     load = LeaseLoad(flap.client, rate, seconds)

@@ -35,9 +35,9 @@ RACK_ID = "rack-lab"
 class RegionProcess:
     """The test region as a process in a lab host; each start logs to a file of its own."""
 
-    def __init__(self, host, pki, secret_file, interface=REGION_IP, port=PORT):
+    def __init__(self, host, pki, secret_file, interface=REGION_IP, port=PORT, options=()):
         self.host, self.pki, self.secret_file = host, pki, secret_file
-        self.interface, self.port = interface, port
+        self.interface, self.port, self.options = interface, port, list(options)
         short = tempfile.mkdtemp(prefix="rg")  # unix socket paths are short
         host.lab.teardown.push("remove " + short, lambda: shutil.rmtree(short, True))
         self.control = os.path.join(short, "control.sock")
@@ -49,7 +49,8 @@ class RegionProcess:
         self.process = self.host.popen(
             [sys.executable, "-m", "tests.region.server", "--port", str(self.port),
              "--interface", self.interface, "--secret-file", self.secret_file,
-             "--cert", self.pki.cert, "--key", self.pki.key, "--control", self.control],
+             "--cert", self.pki.cert, "--key", self.pki.key, "--control", self.control,
+             *self.options],
             name=f"region{self.starts}", cwd=REPO)
         wait_until(lambda: self.events("listening"), what="the region to listen")
         return self
@@ -82,12 +83,13 @@ def dhcpd_running(event):
     return any(s["service"] == "dhcpd" and s["status"] == "running" for s in event["services"])
 
 
-def build(lab, relay=None, prefix=24, **settings):
+def build(lab, relay=None, prefix=24, region_options=(), **settings):
     """Region, rack and client hosts; the region listening, rackd registered with it.
 
     With ``relay`` (a callable given the region's host), the region listens
     on its host's loopback instead, and ``relay`` starts whatever listens
-    where rackd dials (REGION_IP:PORT) and relays to it there."""
+    where rackd dials (REGION_IP:PORT) and relays to it there.
+    ``region_options`` are more arguments for the test region."""
     switch = lab.add_switch("sw")
     rack, client, region_host = lab.add_host("rack"), lab.add_host("client"), lab.add_host("region")
     lab.attach(rack, switch)
@@ -100,9 +102,10 @@ def build(lab, relay=None, prefix=24, **settings):
     secret_file = os.path.join(lab.workdir, "secret")
     write_secret(secret_file)
     if relay is None:
-        region = RegionProcess(region_host, pki, secret_file).start()
+        region = RegionProcess(region_host, pki, secret_file, options=region_options).start()
     else:
-        region = RegionProcess(region_host, pki, secret_file, interface="127.0.0.1").start()
+        region = RegionProcess(region_host, pki, secret_file, interface="127.0.0.1",
+                               options=region_options).start()
         relay(region_host)
     agent = RackdAgent(rack, region=[f"{REGION_IP}:{PORT}"], region_ca=pki.ca,
                        secret_file=secret_file, rack_id=RACK_ID, rack_name="lab-rack",

@@ -11,7 +11,8 @@ In a test::
 From a shell (the demo, or a lab test driving it as a process)::
 
     python -m tests.region.server --port 5250 --secret-file S --cert C --key K \
-        [--document-v4 doc.yaml] [--document-v6 doc.yaml] [--control SOCKET]
+        [--document-v4 doc.yaml] [--document-v6 doc.yaml] [--control SOCKET] \
+        [--lease-reply-delay SECONDS]
 
 prints one JSON line per event (listening, registered, services, leases,
 foreign-dhcp, configured, disconnected) and, with --document-v*, configures
@@ -24,7 +25,7 @@ import json
 import sys
 
 import yaml
-from twisted.internet import defer, endpoints, ssl
+from twisted.internet import defer, endpoints, ssl, task
 from twisted.internet.protocol import Factory
 from twisted.protocols import amp
 
@@ -64,7 +65,11 @@ class RegionLocator(amp.CommandLocator):
         rack = self._registered()
         new = self.region.store(rack, events)
         self.region.record("leases", rack, count=len(events), new=new, events=events)
-        return {"stored": len(events)}
+        reply = {"stored": len(events)}
+        if not self.region.lease_reply_delay:
+            return reply
+        # A busy region: stored now, answered later (a cut link loses the reply).
+        return task.deferLater(self.region.clock, self.region.lease_reply_delay, lambda: reply)
 
     @commands.ReportForeignDHCPServer.responder
     def report_foreign(self, interface, servers):
@@ -102,6 +107,7 @@ class TestRegion:
         # (rack_id, journal, id) of every lease event stored: a batch sent
         # again (its reply lost) is stored once, as the protocol asks.
         self.stored = set()
+        self.lease_reply_delay = 0.0  # seconds between storing a batch and the reply
         self.refuse = set()  # rack ids to refuse at registration
         self.emit = emit or (lambda event: None)
         self._waiters = []  # (kind, Deferred)
@@ -196,6 +202,8 @@ def main(argv=None):
     parser.add_argument("--document-v4")
     parser.add_argument("--document-v6")
     parser.add_argument("--control", help="unix socket for tests.region.control requests")
+    parser.add_argument("--lease-reply-delay", type=float, default=0.0,
+                        help="answer UpdateLeases this many seconds after storing the batch")
     args = parser.parse_args(argv)
     documents = {commands.ConfigureDHCPv4: args.document_v4,
                  commands.ConfigureDHCPv6: args.document_v6}
@@ -205,6 +213,7 @@ def main(argv=None):
 
     def run(reactor):
         region = TestRegion(lambda: read_secret(args.secret_file), reactor, emit=emit)
+        region.lease_reply_delay = args.lease_reply_delay
 
         def configure(rack_id):
             region.wait_for("registered").addCallback(configure)
