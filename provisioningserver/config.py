@@ -9,8 +9,8 @@ import ipaddress
 import os
 
 import attrs
-import yaml
 
+from provisioningserver.dhcp.doctext import decode, load_document
 from provisioningserver.dhcp.errors import DocumentError, Problem
 from provisioningserver.dhcp.failover import SAFETY_TIME
 from provisioningserver.dhcp.hooks import Notify, plain_path
@@ -273,14 +273,12 @@ def _region_problems(value):
 def load_config(path):
     """Read rackd's YAML config; a missing default file means all defaults."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+        with open(path, "rb") as stream:
+            data = stream.read()
     except FileNotFoundError:
         if path == DEFAULT_CONFIG_PATH:
             return RackdConfig()
         raise
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise DocumentError([Problem("", f"{path} is not valid YAML: {error}")])
-    return config_from_mapping(data, source=path)
+    # Read as documents are: not UTF-8, nested too deeply or holding lone
+    # surrogates is a DocumentError naming the file, not a traceback.
+    return config_from_mapping(load_document(decode(data, str(path)), str(path)), source=path)

@@ -14,6 +14,13 @@
  * Fields come from dhcpd expressions; anything but [0-9A-Za-z:.-] (and any
  * field longer than FIELD_MAX) is sent as "-", so an argument can never
  * add a field or a line. rackd validates every field again.
+ *
+ * The bounds agree with rackd's (tests/scripts/test_dhcp_notify.py holds
+ * them to provisioningserver/dhcp/leaserecord.py): FIELD_MAX fits the
+ * longest field rackd accepts, a 255-byte host name written as dhcpd's
+ * colon-separated hex (3 characters a byte); RECORD_MAX is rackd's
+ * MAX_RECORD, the longest datagram it reads. A line that would be longer is
+ * not sent at all rather than cut.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +38,8 @@
 #define SPOOL_PATH "/var/lib/rackd/dhcp-notify.spool"
 #endif
 #define FIELDS 8
-#define FIELD_MAX 400
+#define FIELD_MAX 765 /* 255 bytes as "xx:" each */
+#define RECORD_MAX 2048
 #define RUN_BOUND 2 /* seconds */
 
 static const char *clean(const char *s)
@@ -93,16 +101,20 @@ int main(int argc, char **argv)
                         "LEASE_TIME HOSTNAME KNOWN\n");
         return 2;
     }
-    char line[FIELDS * (FIELD_MAX + 1) + 64];
-    int len = snprintf(line, sizeof(line), "rackd-lease 1");
-    for (int i = 0; i < FIELDS; i++)
-        len += snprintf(line + len, sizeof(line) - len, " %s", clean(argv[optind + i]));
-    len += snprintf(line + len, sizeof(line) - len, " %lld\n", (long long)time(NULL));
-    if (len <= 0 || (size_t)len >= sizeof(line))
+    char line[RECORD_MAX + 1];
+    size_t len = (size_t)snprintf(line, sizeof(line), "rackd-lease 1");
+    for (int i = 0; i < FIELDS && len < sizeof(line); i++)
+        len += (size_t)snprintf(line + len, sizeof(line) - len, " %s", clean(argv[optind + i]));
+    if (len < sizeof(line))
+        len += (size_t)snprintf(line + len, sizeof(line) - len, " %lld\n", (long long)time(NULL));
+    if (len >= sizeof(line)) {
+        fprintf(stderr, "dhcp-notify: lost a lease event: record longer than %d bytes\n",
+                RECORD_MAX);
         return 1;
-    if (send_datagram(socket_path, line, (size_t)len) == 0)
+    }
+    if (send_datagram(socket_path, line, len) == 0)
         return 0;
-    if (spool(spool_path, line, (size_t)len) == 0)
+    if (spool(spool_path, line, len) == 0)
         return 0;
     fprintf(stderr, "dhcp-notify: lost a lease event: %s", line);
     return 1;

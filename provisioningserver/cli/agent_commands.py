@@ -61,8 +61,8 @@ def _as_sent(text, source):
     if text.lstrip()[:1] == "{":
         try:
             json.loads(text)
-        except ValueError:
-            pass  # perhaps YAML's flow style: the reader decides
+        except (ValueError, RecursionError):
+            pass  # perhaps YAML's flow style, or nested too deeply: the reader decides
         else:
             from provisioningserver.system.packed import PackedJSON
 

@@ -79,12 +79,22 @@ def read_document_text(path, stdin=None):
     A file that is empty or only whitespace is refused with `EmptyFile`: it
     parses as a document with no shared networks, which stops DHCP, and from
     a command line that is nearly always a truncated file or the wrong one.
-    Stopping is said with ``configure --allow-stop`` or ``stop-dhcp``."""
+    Stopping is said with ``configure --allow-stop`` or ``stop-dhcp``.
+
+    Bytes that are not UTF-8 are a `DocumentError` naming the file and the
+    first bad byte's line and column (exit 2), not a traceback."""
     if path == "-" and stdin is not None:
-        text, name = stdin.read(), "stdin"
+        data, name = getattr(stdin, "buffer", stdin).read(), "stdin"
     else:
-        with open(path, encoding="utf-8") as stream:
-            text, name = stream.read(), path
+        with open(path, "rb") as stream:
+            data, name = stream.read(), path
+    text = data
+    if isinstance(data, bytes):
+        # Only the commands that read a document come here: status and the
+        # other agent commands never load the document reader.
+        from provisioningserver.dhcp.doctext import decode
+
+        text = decode(data, name)
     if not text.strip():
         what = "empty (0 bytes)" if not text else "only whitespace"
         raise EmptyFile(f"{name} is {what}: not a document (to stop dhcpd, use "

@@ -1,11 +1,15 @@
 """Rules that relate the fields of a DHCP config document to each other.
 
 `check_config` takes a `DHCPConfig` and returns a `Problem` for every rule it
-breaks, with the path of the offending field: pools inside their subnet, in
-order and not overlapping; hosts inside a served subnet but outside the
-dynamic pools and off the router's address; no MAC twice in one subnet and no
-IP twice; failover peers declared before pools name them, mclt and split
-on the primary only, and no DHCPv4 failover settings in a DHCPv6 document.
+breaks, with the path of the offending field: no subnet overlapping an
+earlier one (`overlap`: one sort, not a comparison of every pair); pools
+inside their subnet, in order and not overlapping; hosts inside a served
+subnet but outside the dynamic pools and off the router's address; no MAC
+twice in one subnet and no IP twice; failover peers declared before pools name them, each DHCPv4
+peer named by a pool, mclt and split on the primary only, and no DHCPv4
+failover settings in a DHCPv6 document; no shared network without subnets.
+The last two are dhcpd's own rules (``dhcpd -t`` refuses both), checked
+here so that they are named by path rather than by a rendered line.
 
 The rules also run on a document whose structural pass found problems, so
 that one round trip reports everything. The parser drops list items it could
@@ -25,6 +29,8 @@ them out.
 """
 
 from provisioningserver.dhcp.errors import Problem
+from provisioningserver.dhcp.overlap import earliest_overlaps
+from provisioningserver.dhcp.subnetindex import SubnetIndex
 
 
 class Outline:
@@ -33,13 +39,16 @@ class Outline:
     ``kept`` maps a list's path to the document indexes of the items the model
     holds; ``incomplete`` names the lists that lost items or could not be read;
     ``peer_names`` are the failover peer names the document declares, or None
-    when one could not be read. The default outline fits a model built whole.
+    when one could not be read; ``peer_uses_known`` is false when a pool's
+    failover_peer could not be read. The default outline fits a model built
+    whole.
     """
 
-    def __init__(self, kept=None, incomplete=(), peer_names=None):
+    def __init__(self, kept=None, incomplete=(), peer_names=None, peer_uses_known=True):
         self.kept = dict(kept or {})
         self.incomplete = frozenset(incomplete)
         self.peer_names = peer_names
+        self.peer_uses_known = peer_uses_known
 
     @classmethod
     def of(cls, config):
@@ -127,10 +136,15 @@ _V4_ONLY_PEER_FIELDS = ("port", "peer_port", "max_response_delay", "max_unacked_
 
 def _check_peers(config, outline):
     seen = {}
+    named = _named_peers(config, outline)
     for i, peer in enumerate(config.failover_peers):
         path = outline.item("failover_peers", i)
         if peer.name in seen:
             yield Problem(f"{path}.name", f"{peer.name!r} is already declared by {seen[peer.name]}")
+        elif named is not None and peer.address.version == 4 and peer.name not in named:
+            # dhcpd -t: "Failover configuration sanity check failed".
+            yield Problem(f"{path}.name", f"{peer.name!r} is named by no pool; dhcpd refuses "
+                                          "a failover peer that no pool uses")
         seen.setdefault(peer.name, path)
         if peer.address == peer.peer_address:
             yield Problem(f"{path}.peer_address",
@@ -148,6 +162,15 @@ def _check_peers(config, outline):
                                   "has no meaning in DHCPv6 (pools are split in halves)")
 
 
+def _named_peers(config, outline):
+    """The failover peer names the pools give; None when a pool, a subnet or
+    a shared network was lost (it may have named one)."""
+    if (not outline.peer_uses_known or not outline.all_subnets
+            or any(p.endswith(".pools") for p in outline.incomplete)):
+        return None
+    return {pool.failover_peer for subnet in config.subnets for pool in subnet.pools}
+
+
 def _check_subnets(config, outline):
     names = {}
     for n, network in enumerate(config.shared_networks):
@@ -156,13 +179,17 @@ def _check_subnets(config, outline):
             yield Problem(f"{path}.name",
                           f"{network.name!r} is already used by {names[network.name]}")
         names.setdefault(network.name, path)
-    subnets = []
-    for path, subnet in _subnet_paths(config, outline):
-        for other_path, other in subnets:
-            if subnet.subnet_cidr.overlaps(other.subnet_cidr):
-                yield Problem(f"{path}.subnet_cidr",
-                              f"{subnet.subnet_cidr} overlaps {other.subnet_cidr} ({other_path})")
-        subnets.append((path, subnet))
+        if not network.subnets and f"{path}.subnets" not in outline.incomplete:
+            # dhcpd -t: "empty shared-network decl".
+            yield Problem(f"{path}.subnets", "has no subnets; dhcpd refuses a shared "
+                                             "network without one")
+    subnets = list(_subnet_paths(config, outline))
+    overlapping = earliest_overlaps([subnet.subnet_cidr for _, subnet in subnets])
+    for i, (path, subnet) in enumerate(subnets):
+        if i in overlapping:
+            other_path, other = subnets[overlapping[i]]
+            yield Problem(f"{path}.subnet_cidr",
+                          f"{subnet.subnet_cidr} overlaps {other.subnet_cidr} ({other_path})")
         yield from _check_subnet(path, subnet, outline)
 
 
@@ -199,11 +226,11 @@ def _check_subnet(path, subnet, outline):
 
 
 def _check_hosts(config, outline):
-    subnets = [subnet for _, subnet in _subnet_paths(config, outline)]
+    index = SubnetIndex.of(config)
     by_ip, by_name, by_mac = {}, {}, {}
     for i, host in enumerate(config.hosts):
         path = outline.item("hosts", i)
-        home = next((s for s in subnets if host.ip in s.subnet_cidr), None)
+        home = index.home(host.ip)
         yield from placement_problems(path, host, home, all_subnets=outline.all_subnets)
         if host.ip in by_ip:
             yield Problem(f"{path}.ip", f"{host.ip} is already reserved by {by_ip[host.ip]}")

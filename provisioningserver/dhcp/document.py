@@ -17,15 +17,14 @@ the relational rules still name the document's paths.
 The checks of single fields (shapes, strings, addresses, names, numbers)
 are `provisioningserver.dhcp.docvalues.FieldReader`'s; `DocumentReader` here adds
 the document's parts and what each is built from. Writing the model back is `provisioningserver.dhcp.docwrite`'s.
+Turning text into a value, and refusing a value too deep or not Unicode
+before any reader walks it, is `provisioningserver.dhcp.doctext`'s.
 """
 
 import base64
 import binascii
 import ipaddress
-import json
 import sys
-
-import yaml
 
 from provisioningserver.dhcp import boot
 from provisioningserver.dhcp import checks
@@ -33,6 +32,8 @@ from provisioningserver.dhcp import model
 from provisioningserver.dhcp import options
 from provisioningserver.dhcp import syntax
 from provisioningserver.dhcp.docfields import required_fields
+# load_document is doctext's; imported here too, where callers have found it.
+from provisioningserver.dhcp.doctext import decode, load_document, raise_problems  # noqa: F401
 from provisioningserver.dhcp.docvalues import FieldReader, join_path, parse_ip, typename
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
@@ -50,31 +51,12 @@ _PEER_NUMBERS = {
 }
 
 
-def load_document(text, source="document"):
-    """Parse YAML or JSON text (JSON is YAML) into a mapping."""
-    if text.lstrip()[:1] == "{":
-        # JSON is read as JSON first: PyYAML took 1.5 s for a 10,000-host
-        # document that json reads in 3 ms. Anything json refuses is YAML's.
-        try:
-            data = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            return data
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DocumentError([Problem("", f"{source} is not valid YAML or JSON{where}: "
-                                         f"{getattr(error, 'problem', None) or error}")])
-    if data is None:
-        data = {}
-    return data
-
-
 def parse_document(document, ip_version):
-    """Build a `DHCPConfig` from a mapping; raises `DocumentError` listing every problem."""
+    """Build a `DHCPConfig` from a mapping; raises `DocumentError` listing every problem.
+
+    A value nested too deeply or holding lone surrogates is refused first
+    (`doctext.value_problems`), before any reader walks it."""
+    raise_problems(document)
     reader = DocumentReader(ip_version)
     config = reader.config(document)
     problems = list(reader.problems)
@@ -92,12 +74,15 @@ class DocumentReader(FieldReader):
         super().__init__(ip_version)
         # Failover peer names as declared, None once one could not be read.
         self.peer_names = set()
+        # Whether a pool's failover_peer could not be read (it may name a peer).
+        self.peer_use_lost = False
 
     def outline(self):
         peers = frozenset(self.peer_names) if self.peer_names is not None else None
         if "failover_peers" in self.incomplete and "failover_peers" not in self.kept:
             peers = None  # not even a list
-        return checks.Outline(self.kept, self.incomplete, peers)
+        return checks.Outline(self.kept, self.incomplete, peers,
+                              peer_uses_known=not self.peer_use_lost)
 
     # The document's parts.
 
@@ -152,6 +137,10 @@ class DocumentReader(FieldReader):
             return self.fail(path, "is not base64 (expected an HMAC-MD5 secret)")
         if len(raw) < 16:
             return self.fail(path, f"is {len(raw)} bytes long; an OMAPI key needs at least 16")
+        if len(key) > syntax.STRING_MAX:
+            return self.fail(path, f"is {len(key)} characters of base64; dhcpd reads a "
+                                   f"quoted string of {syntax.STRING_MAX} at most "
+                                   f"({syntax.STRING_MAX // 4 * 3} bytes of key)")
         return key
 
     def failover_peer(self, value, path):
@@ -333,6 +322,7 @@ class DocumentReader(FieldReader):
         peer = None
         if value.get("failover_peer") not in (None, ""):
             peer = self.object_name(value["failover_peer"], join_path(path, "failover_peer"))
+            self.peer_use_lost = self.peer_use_lost or peer is None
         snippets = self.items(value.get("dhcp_snippets"), join_path(path, "dhcp_snippets"),
                               self.snippet)
         known_only = self.flag(value.get("known_clients_only"),
@@ -381,7 +371,7 @@ class DocumentReader(FieldReader):
 
 
 def document_from_file(path, ip_version):
-    """Read and parse a document file."""
-    with open(path, encoding="utf-8") as stream:
-        text = stream.read()
+    """Read and parse a document file (UTF-8 YAML or JSON)."""
+    with open(path, "rb") as stream:
+        text = decode(stream.read(), str(path))
     return parse_document(load_document(text, source=str(path)), ip_version)

@@ -31,14 +31,20 @@ can say in each event, as checked against the real server:
   packet, so DHCPv6 expiries produce no record.
 
 Client-chosen bytes are hex-encoded and cut to a bound (``substring``), so
-the line can neither break nor exceed dhcpd's 1024-byte log buffer.
+the line cannot break and stays within the record's `MAX_RECORD`: a host
+name is cut at `MAX_HOSTNAME` bytes, as long as rackd keeps one, which
+dhcp-notify passes whole (its field bound is the hex of that many bytes).
+The log statements carry no client-chosen bytes, so they stay within
+dhcpd's 1024-byte log buffer.
 """
 
 import attrs
 
-from provisioningserver.dhcp.leaserecord import MAGIC, VERSION
+from provisioningserver.dhcp.leaserecord import MAGIC, MAX_HOSTNAME, VERSION
 
-HOSTNAME_BYTES = 63
+# As long a host name as rackd keeps (and a DHCP option holds): dhcp-notify
+# takes its hex, 3 characters a byte, whole.
+HOSTNAME_BYTES = MAX_HOSTNAME
 
 V4_IP = 'binary-to-ascii(10, 8, ".", leased-address)'
 V4_MAC = 'pick-first-value(binary-to-ascii(16, 8, ":", substring(hardware, 1, 6)), "-")'

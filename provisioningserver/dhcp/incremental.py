@@ -58,6 +58,7 @@ import attrs
 from provisioningserver.dhcp import checks
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp.docfields import required_fields
+from provisioningserver.dhcp.doctext import value_problems
 from provisioningserver.dhcp.document import DocumentReader, parse_document
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcp.subnetindex import SubnetIndex
@@ -90,6 +91,10 @@ def read_document(document, ip_version, previous=None):
     (the `Parsed` of the applied document, or None); raises `DocumentError`."""
     if (previous is None or previous.config.ip_version != ip_version
             or not isinstance(document, dict)):
+        return _whole(document, ip_version)
+    # Hostile values first (`doctext`): all but the hosts here, and in
+    # `_read_hosts` each host that is not, string for string, one already read.
+    if value_problems({k: v for k, v in document.items() if k != "hosts"}):
         return _whole(document, ip_version)
     reader = DocumentReader(ip_version)
     doc = reader.mapping(document, "", required_fields(model.DHCPConfig))
@@ -210,9 +215,13 @@ def _read_hosts(reader, raw, known):
             # call alone was half of an unchanged read.
             if len(value) == 3 and type(fingerprint) is str:
                 same = value.get("ip") == fingerprint and value.get("mac") == host.mac
+            elif value_problems(value, f"hosts[{i}]", 3):
+                return None, None, None, None
             else:
                 same = _fingerprint(value, host.mac) == fingerprint
         if before is None or not same:
+            if value_problems(value, f"hosts[{i}]", 3):
+                return None, None, None, None
             host = reader.host(value, f"hosts[{i}]")
             if host is None:
                 return None, None, None, None

@@ -18,6 +18,7 @@ import os
 import attrs
 from twisted.logger import Logger
 
+from provisioningserver.dhcp.doctext import load_json
 from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.system.packed import PackedJSON
@@ -54,11 +55,14 @@ def _spec(data):
 
 
 def load_state(state_dir, ip_version):
-    text = read_text(state_path(state_dir, ip_version))
-    if not text:
-        return DHCPState()
+    path = state_path(state_dir, ip_version)
     try:
-        data = json.loads(text)
+        text = read_text(path)
+        if not text:
+            return DHCPState()
+        # Read as any document is (`doctext`): a file nested too deeply or
+        # holding lone surrogates is unreadable state, not a crash at start.
+        data = load_json(text, path)
         version = data.get("version")
         if version == 1:
             spec = _spec(data["spec"]) if data.get("running") else None
@@ -77,7 +81,7 @@ def load_state(state_dir, ip_version):
             raise ValueError("aliases: not a mapping of names")
         return DHCPState(spec=spec, config=config, structure=data.get("structure"),
                          aliases=aliases if config is not None else {})
-    except (ValueError, KeyError, TypeError, DocumentError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, DocumentError) as error:
         log.warn("Ignoring unreadable applied state for IPv{v}: {e}", v=ip_version, e=error)
         return DHCPState()
 

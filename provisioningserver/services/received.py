@@ -13,15 +13,18 @@ that reads the document:
   what a configure that changes nothing at 50,000 hosts used to cost.
 """
 
+from provisioningserver.dhcp.doctext import too_deep_message
 from provisioningserver.dhcp.errors import DocumentError, Problem
 from provisioningserver.dhcp.incremental import read_document
-from provisioningserver.system.packed import PackedJSON, unpack
+from provisioningserver.system.packed import NestedTooDeeply, PackedJSON, unpack
 
 
 def document_value(document):
     """The document's value (a packed one parsed, once)."""
     try:
         return unpack(document)
+    except NestedTooDeeply:
+        raise DocumentError([Problem("", too_deep_message("document"))]) from None
     except ValueError as error:
         if isinstance(error, DocumentError):
             raise

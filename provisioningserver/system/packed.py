@@ -32,14 +32,19 @@ def inflate(data, name, limit=MAX_DECODED):
     return text
 
 
+class NestedTooDeeply(ValueError):
+    """JSON nested past what the parser can read (Python's recursion limit);
+    the document reader words it with the document's own depth limit."""
+
+
 def parse(text, name):
     """The JSON value of ``text`` (bytes); a ValueError naming ``name``."""
     try:
         return json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"argument {name}: not JSON ({error})")
     except RecursionError:
-        raise ValueError(f"argument {name}: nested too deeply to read")
+        raise NestedTooDeeply(f"argument {name}: nested too deeply to read") from None
+    except ValueError as error:  # not UTF-8, not JSON, a number of 4,301 digits
+        raise ValueError(f"argument {name}: not JSON ({error})") from None
 
 
 class PackedJSON:

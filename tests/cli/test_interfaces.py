@@ -1,6 +1,7 @@
 """``rackctl interfaces``: the snapshot, and where a document would be served."""
 
 import argparse
+import ipaddress
 import io
 import json
 
@@ -30,10 +31,15 @@ def run(tmp_path):
 
 @pytest.fixture
 def document(tmp_path):
-    def write(*cidrs, **extra):
+    def write(*cidrs, pool_peer=None, **extra):
+        subnets = [{"subnet_cidr": c} for c in cidrs]
+        if pool_peer is not None:  # a pool of the first subnet names this failover peer
+            first = ipaddress.ip_network(cidrs[0]).network_address
+            subnets[0]["pools"] = [{"ip_range_low": str(first + 100),
+                                    "ip_range_high": str(first + 150), "failover_peer": pool_peer}]
         path = tmp_path / "doc.yaml"
         path.write_text(yaml.safe_dump(dict(extra, shared_networks=[
-            {"name": "n", "subnets": [{"subnet_cidr": c} for c in cidrs]}])))
+            {"name": "n", "subnets": subnets}])))
         return str(path)
     return write
 
@@ -102,7 +108,8 @@ def test_document_selection_as_json(run, document):
 def test_selection_error_exits_2_naming_the_field(run, document):
     """A failover address not on this rack is reported with its path, exit code 2."""
     path = document("198.18.0.0/24", failover_peers=[
-        {"name": "f", "mode": "primary", "address": "198.18.0.77", "peer_address": "198.18.0.3"}])
+        {"name": "f", "mode": "primary", "address": "198.18.0.77", "peer_address": "198.18.0.3"}],
+        pool_peer="f")
     code, out, err = run("--json", path)
     assert code == 2
     assert json.loads(out)["errors"][0]["field"] == "failover_peers[0].address"

@@ -7,6 +7,7 @@ with one string.
 """
 
 import copy
+import ipaddress
 import re
 
 from provisioningserver.dhcp.document import parse_document
@@ -124,3 +125,15 @@ def problems(document, ip_version):
     except DocumentError as error:
         return [(p.path, p.message) for p in error.problems]
     return []
+
+
+def many_subnets(subnets):
+    """``subnets`` disjoint /26 subnets, each in its shared network, with a router and a pool."""
+    networks = []
+    for i in range(subnets):
+        cidr = ipaddress.ip_network((0xC6120000 + 64 * i, 26))
+        first = cidr.network_address
+        networks.append({"name": f"net-{i}", "subnets": [{
+            "subnet_cidr": str(cidr), "router_ip": str(first + 1),
+            "pools": [{"ip_range_low": str(first + 10), "ip_range_high": str(first + 50)}]}]})
+    return {"shared_networks": networks}

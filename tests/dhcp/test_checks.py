@@ -14,6 +14,10 @@ from tests.dhcp.documents import POOL, SUBNET, edit, problems, v4, v6
 
 SUBNET1 = "shared_networks[0].subnets[1]"
 POOL1 = f"{SUBNET}.pools[1]"
+# dhcpd -t refuses both ("Failover configuration sanity check failed", "empty
+# shared-network decl"); tests/dhcp/test_dhcpd_limits.py shows it does.
+UNUSED_PEER = "'failover-1' is named by no pool; dhcpd refuses a failover peer that no pool uses"
+EMPTY_NETWORK = "has no subnets; dhcpd refuses a shared network without one"
 
 
 def _edits(document, *changes):
@@ -58,8 +62,25 @@ V4_CASES = [
                    "198.18.0.255 is the broadcast address of subnet 198.18.0.0/24")],
                  id="router-broadcast-address"),
     pytest.param([(f"{POOL}.failover_peer", "failover-2")],
-                 [(f"{POOL}.failover_peer", "'failover-2' is not declared in failover_peers")],
+                 [("failover_peers[0].name", UNUSED_PEER),
+                  (f"{POOL}.failover_peer", "'failover-2' is not declared in failover_peers")],
                  id="failover-peer-undeclared"),
+    pytest.param([(f"{POOL}.failover_peer", None)],
+                 [("failover_peers[0].name", UNUSED_PEER)],
+                 id="failover-peer-named-by-no-pool"),
+    pytest.param([("failover_peers", [{"name": "failover-1", "mode": "primary",
+                                       "address": "198.18.0.2", "peer_address": "198.18.0.3"},
+                                      {"name": "spare", "mode": "primary",
+                                       "address": "198.18.0.2", "peer_address": "198.18.0.4"}])],
+                 [("failover_peers[1].name", "'spare' is named by no pool; dhcpd refuses a "
+                                             "failover peer that no pool uses")],
+                 id="second-failover-peer-named-by-no-pool"),
+    pytest.param([("shared_networks[1]", {"name": "empty"})],
+                 [("shared_networks[1].subnets", EMPTY_NETWORK)],
+                 id="shared-network-without-subnets"),
+    pytest.param([("shared_networks[1]", {"name": "empty", "subnets": []})],
+                 [("shared_networks[1].subnets", EMPTY_NETWORK)],
+                 id="shared-network-with-empty-subnets"),
     pytest.param([("hosts[0].ip", "198.18.5.5")],
                  [("hosts[0].ip", "198.18.5.5 is not in any subnet of this document")],
                  id="host-outside-every-subnet"),
@@ -98,7 +119,8 @@ V4_CASES = [
                  id="failover-peer-is-itself"),
     pytest.param([("shared_networks[1]", {"name": "vlan-5001"})],
                  [("shared_networks[1].name",
-                   "'vlan-5001' is already used by shared_networks[0]")],
+                   "'vlan-5001' is already used by shared_networks[0]"),
+                  ("shared_networks[1].subnets", EMPTY_NETWORK)],
                  id="shared-network-name-twice"),
     pytest.param([(f"{SUBNET1}.subnet_cidr", "198.18.0.0/23")],
                  [(f"{SUBNET1}.subnet_cidr",
@@ -277,3 +299,16 @@ def test_check_config_on_a_model_built_directly():
     assert [(p.path, p.message) for p in check_config(config)] == [
         ("shared_networks[0].subnets[0].pools[0].ip_range_high",
          "198.18.1.10 is outside subnet 198.18.0.0/24")]
+
+
+def test_a_dhcpv6_failover_peer_no_pool_names_is_accepted():
+    """dhcpd6 has no failover (a peer only splits pools in halves), so a
+    DHCPv6 peer that no pool names is no problem: dhcpd -t takes it."""
+    document = v6()
+    document["failover_peers"] = [{"name": "spare", "mode": "primary",
+                                   "address": "2001:db8::2", "peer_address": "2001:db8::3"}]
+    for network in document["shared_networks"]:
+        for subnet in network["subnets"]:
+            for pool in subnet.get("pools") or ():
+                pool.pop("failover_peer", None)
+    assert problems(document, 6) == []

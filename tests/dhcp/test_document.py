@@ -401,8 +401,15 @@ OPTIONAL = [
 
 @pytest.mark.parametrize("path", OPTIONAL)
 def test_null_for_optional_field(path):
-    """null stands for "not given" in every optional field."""
-    assert problems(edit(v4(), path, None), 4) == []
+    """null stands for "not given" in every optional field: the document
+    reads as it does without the field (without the pools, or the pool's
+    failover peer, no pool names the failover peer any more)."""
+    assert problems(edit(v4(), path, None), 4) == problems(remove(v4(), path), 4)
+    unused_peer = [("failover_peers[0].name",
+                    "'failover-1' is named by no pool; dhcpd refuses a failover peer "
+                    "that no pool uses")]
+    assert problems(edit(v4(), path, None), 4) == (
+        unused_peer if path in (f"{SUBNET}.pools", f"{POOL}.failover_peer") else [])
 
 
 def test_null_top_level_lists():

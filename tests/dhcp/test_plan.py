@@ -67,7 +67,9 @@ def cfg(doc, version=4):
     (edit(global_dhcp_snippets=[SNIPPET]), Restart, "global_dhcp_snippets changed"),
     (edit(interfaces=["eth0"]), Restart, "interfaces changed"),
     (edit(failover_peers=[{"name": "p", "mode": "primary", "address": "198.18.0.2",
-                           "peer_address": "198.18.0.3"}]), Restart, "failover_peers changed"),
+                           "peer_address": "198.18.0.3"}],
+          shared_networks__0__subnets__0__pools__0__failover_peer="p"),
+     Restart, "failover_peers changed"),
 ], ids=["same", "add", "remove", "update-ip", "rename", "rename-and-move", "move-subnet", "new-host-snippet",
         "changed-host-snippet", "omapi-key", "subnet-option", "global-snippet", "interfaces",
         "failover"])

@@ -75,3 +75,18 @@ def test_events_made_while_rackd_is_down_arrive_through_the_spool(lab):
     wait_until(lambda: len(commits_journaled(agent, mac)) >= 2, what="the spooled commit")
     time.sleep(1.5)
     assert len(commits_journaled(agent, mac)) == commits_logged(agent, mac) == 2
+
+
+def test_a_255_byte_host_name_reaches_the_history_whole(lab):
+    """A client that sends a 255-byte host name (as long as a DHCP option, and
+    rackd, hold) has it whole in the history: dhcpd hands dhcp-notify its 764
+    characters of hex and the datagram carries them (the hook once replaced
+    any field over 400 characters, about 133 bytes of name, with "-")."""
+    agent, client = notify_rack(lab)
+    agent.configure(DOCUMENT)
+    name = ("a" * 62 + ".") * 4 + "abc"
+    assert len(name) == 255
+    Dhclient(client, extra_conf=f'send host-name "{name}";').obtain()
+    mac = client.mac("eth0")
+    [commit] = wait_until(lambda: commits_journaled(agent, mac), what="the commit")
+    assert commit["hostname"] == name

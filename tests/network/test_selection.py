@@ -88,6 +88,11 @@ def doc(*cidrs, version=4, interfaces=(), network_interface=None, failover=None,
     if failover:
         document["failover_peers"] = [{"name": "f", "mode": "primary", "address": failover,
                                        "peer_address": "198.18.0.99"}]
+        # dhcpd refuses a peer no pool uses: the first subnet's pool does.
+        first = ipaddress.ip_network(cidrs[0]).network_address
+        document["shared_networks"][0]["subnets"][0]["pools"] = [
+            {"ip_range_low": str(first + 100), "ip_range_high": str(first + 150),
+             "failover_peer": "f"}]
     return parse_document(document, version)
 
 

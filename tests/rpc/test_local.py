@@ -14,7 +14,7 @@ from provisioningserver.rpc import control
 from provisioningserver.rpc.local import ControlLocator
 from provisioningserver.services.configure import (
     ConfigRejected, DhcpdMissing, Outcome, StartFailed)
-from provisioningserver.system.packed import unpack
+from provisioningserver.system.packed import PackedJSON, unpack
 from tests.rpc.test_arguments import big_document
 
 
@@ -184,3 +184,18 @@ def test_the_applied_document_again_is_not_parsed_for_the_stop_guard():
         results.append)
     pump.flush()
     assert len(parsed) == 1
+
+
+def test_a_document_nested_past_the_parser_is_an_invalid_document():
+    """JSON nested 100,000 deep over the control socket is the declared
+    InvalidDocument naming the document's depth limit (the connection stays),
+    not an undeclared RecursionError; the configurator never sees it."""
+    configurator = FakeConfigurator()
+    client, pump = pair(configurator)
+    deep = PackedJSON(b'{"hosts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    failure = call(configurator, control.Configure, (client, pump), ip_version=4, document=deep)
+    failure.trap(control.InvalidDocument)
+    [problem] = json.loads(str(failure.value))["errors"]
+    assert problem["error"].startswith("document nests lists and mappings more than 64 levels")
+    assert configurator.received == []
+    assert call(configurator, control.GetStatus, (client, pump))["status"]["v4"]["pid"] == 7

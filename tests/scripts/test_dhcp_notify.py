@@ -77,3 +77,59 @@ def test_one_call_costs_about_a_millisecond(notify, tmp_path):
         _run(notify, tmp_path)
     per_call = (time.perf_counter() - start) / 50
     assert per_call < 0.02
+
+
+def _define(name):
+    """The value of ``#define NAME value`` in dhcp-notify.c."""
+    with open(SOURCE) as source:
+        for line in source:
+            words = line.split()
+            if words[:2] == ["#define", name]:
+                return int(words[2])
+    raise AssertionError(f"no #define {name} in {SOURCE}")
+
+
+def test_bounds_agree_with_rackd():
+    """The hook's field bound fits the hex of the longest host name rackd
+    keeps, its record bound is rackd's datagram bound, and the dhcpd
+    expression cuts the host name at that same length, not shorter."""
+    from provisioningserver.dhcp import hooks
+    from provisioningserver.dhcp.leaserecord import MAX_HOSTNAME, MAX_RECORD
+
+    assert _define("FIELD_MAX") >= 3 * MAX_HOSTNAME - 1
+    assert _define("RECORD_MAX") == MAX_RECORD
+    assert hooks.HOSTNAME_BYTES == MAX_HOSTNAME
+
+
+def test_a_255_byte_host_name_arrives_whole(notify, tmp_path):
+    """A client host name as long as rackd accepts (255 bytes, 764 characters
+    of dhcpd's colon-separated hex) reaches a real datagram socket whole, and
+    so does the longest record such a hook call can make (an IPv6 DUID of 130
+    bytes beside it)."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(tmp_path / "s.sock"))
+    server.settimeout(2)
+    name = ("a" * 62 + ".") * 4 + "abc"
+    assert len(name) == 255
+    args = list(ARGS)
+    args[6] = ":".join("%x" % b for b in name.encode())
+    args[4] = ":".join(["ff"] * 130)
+    try:
+        assert _run(notify, tmp_path, args).returncode == 0
+        event = parse_record(server.recv(8192))
+    finally:
+        server.close()
+    assert event.hostname == name and len(event.duid.split(":")) == 130
+    assert not os.path.exists(tmp_path / "spool")
+
+
+def test_a_record_too_long_for_rackd_is_not_cut(notify, tmp_path):
+    """Fields that together pass rackd's record bound are not sent cut short:
+    the event is reported lost (exit 1) and nothing half-written is sent or
+    spooled."""
+    args = list(ARGS)
+    for i in (2, 3, 4, 5, 6):
+        args[i] = "1" * 700
+    result = _run(notify, tmp_path, args)
+    assert result.returncode == 1 and b"longer than" in result.stderr
+    assert not os.path.exists(tmp_path / "spool")

@@ -41,3 +41,25 @@ def test_bytes_that_are_not_json_are_the_documents_fault():
     [problem] = error.value.problems
     assert problem.path == "" and problem.message.startswith("argument document: not JSON")
     assert received.packed_digest({"a": 1}) is None
+
+
+@pytest.mark.parametrize("text, path, message", [
+    (b'{"hosts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "",
+     "document nests lists and mappings more than 64 levels deep"),
+    (b'{"hosts": ' + b"[" * 70 + b"]" * 70 + b"}", "hosts[0][0][0][0][0][0][0]...",
+     "nests lists and mappings more than 64 levels deep"),
+    (b'{"global_dhcp_snippets": [{"name": "\\ud800", "value": "# x"}]}',
+     "global_dhcp_snippets[0].name", "holds a lone surrogate (U+D800)"),
+    (b'{"shared_networks": [{"name": "caf\xe9"}]}', "", "argument document: not JSON"),
+], ids=["past-the-parser", "past-the-limit", "lone-surrogate", "not-utf8"])
+def test_a_hostile_packed_document_is_a_document_error(text, path, message):
+    """Bytes from the region or the control socket nested too deeply (past
+    the limit, or past what the parser reads), holding a lone surrogate, or
+    not UTF-8: a DocumentError naming the field, with or without an applied
+    document to read against, never RecursionError or UnicodeEncodeError."""
+    previous = incremental.read_document(documents.v4(), 4)
+    for applied in (None, previous):
+        with pytest.raises(DocumentError) as caught:
+            received.read_packed(PackedJSON(text), 4, applied, None)
+        [problem] = caught.value.problems
+        assert problem.path.startswith(path) and problem.message.startswith(message)
