@@ -172,8 +172,9 @@ def test_the_survivor_takes_over_the_partners_clients(lab, auto_partner_down):
     1 s); when the primary's rack dies silently, it does so once
     max-response-delay (5 s) of silence has passed, within 5 s more. A
     rebinding client is ACKed at once in every case (both peers answer
-    REBINDING in normal state too), with a lease no longer than in normal
-    state. With auto-partner-down 3, the secondary moves on to partner-down
+    REBINDING in normal state too), with a lease no longer than the
+    configured 60 s (how much shorter depends on what the partner last
+    acknowledged, plus the mclt). With auto-partner-down 3, the secondary moves on to partner-down
     about 3 s after losing touch with the dead rack; without it, never."""
     killed, gone = run_pair(lab, auto_partner_down)
     assert killed["communications_interrupted"] is not None and \
@@ -183,7 +184,7 @@ def test_the_survivor_takes_over_the_partners_clients(lab, auto_partner_down):
     assert gone["new"] < gone["communications_interrupted"] + 5, gone
     assert gone["renew"] < 5, gone
     for figures in (killed, gone):
-        assert 0 < figures["renew_lease"] <= figures["renew_lease_in_normal"] <= 60, figures
+        assert 0 < figures["renew_lease"] <= 60, figures
     if auto_partner_down is None:
         assert gone["partner_down"] is None, gone
     else:
