@@ -11,7 +11,11 @@ there, so the region stores it once (exactly once by event id).
 
 ``send(events)`` returns a Deferred of the reply. It fails with
 `NoRegionConnection` while no region is connected: the forwarder then
-waits ``interval`` and asks again, it is not the region's fault. Any other
+waits ``interval`` and asks again, it is not the region's fault. A batch
+whose connection was lost under it (`ConnectionClosed`: the link cut, the
+region restarted) is the same case, not a failing region: backing off
+there would let a flapping link push the next try up to ``max_delay``
+away, long after the rack has reconnected. Any other
 failure (the region is connected but the call fails) backs off
 exponentially up to ``max_delay`` (`provisioningserver.system.backoff`)
 and is reported in `status`.
@@ -32,6 +36,7 @@ using the same journal file).
 import attrs
 from twisted.application import service
 from twisted.internet import defer
+from twisted.internet.error import ConnectionClosed
 from twisted.logger import Logger
 
 from provisioningserver.system.backoff import Backoff
@@ -142,7 +147,7 @@ class Forwarder(service.Service):
         self._schedule(0)  # more may be waiting: go on at once
 
     def _failed(self, error):
-        if isinstance(error, NoRegionConnection):
+        if isinstance(error, (NoRegionConnection, ConnectionClosed)):
             self.state = "waiting"
             self.failures = 0
             self._schedule(self.interval)

@@ -2,6 +2,7 @@
 waiting without a region, backing off when the region fails."""
 
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectionDone, ConnectionLost
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
 from provisioningserver.leases.forward import Forwarder, NoRegionConnection
@@ -214,5 +215,26 @@ def test_a_batch_sent_again_carries_the_same_event_ids(tmp_path):
     clock.advance(0)
     assert region.batches[-1][0]["id"] == later > max(ids)
     region.answer()
+    forwarder.stopService()
+    assert clock.getDelayedCalls() == []
+
+
+def test_a_batch_cut_off_by_a_lost_connection_goes_again_without_backoff(tmp_path):
+    """A connection lost under a batch (the link cut before the reply) is
+    not a failing region: however often it happens in a row, the batch goes
+    again after ``interval``, not after a growing backoff, and no failure
+    is counted."""
+    clock, journal, region, forwarder = build(tmp_path, interval=1.0, initial_delay=1.0,
+                                              max_delay=60.0)
+    journal.record([commit("198.18.0.10", 1)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    for lost in (ConnectionLost, ConnectionDone, ConnectionLost, ConnectionLost):
+        region.pending.pop(0).errback(lost("link cut"))
+        assert forwarder.status()["failures"] == 0
+        clock.advance(1.0)
+    assert len(region.batches) == 5
+    region.answer()
+    assert journal.pending_count() == 0
     forwarder.stopService()
     assert clock.getDelayedCalls() == []
