@@ -1,7 +1,8 @@
 """The load labs' scenario, built once: rackd serving lease load while its
 region link keeps breaking, and the figures that say whether it coped.
 
-    region (127.0.0.1:5250) <- linkcut relay (198.18.10.1:5250) <-veth- rack (rackd, dhcpd) - switch - client (perfdhcp)
+    region 127.0.0.1:5250 <- linkcut relay 198.18.10.1:5250 <-veth- rack (rackd, dhcpd)
+    rack eth0 198.18.0.1 - switch - client (perfdhcp, 198.18.0.2)
 
 `FlappingLab` is `tests.lab.test_region_lab.build` with a `tests.lab.linkcut`
 relay between the rack and the test region: the region configures the rack
@@ -14,8 +15,8 @@ dhcpd committed, the journal recorded and the region stored
 second while a phase runs. For the soak, `ConfigureLoop` configures rackd
 (over its control socket, as rackctl does) every 2 s, alternating between
 the two host sets of `soak_document`. `run` puts them together: the
-flapping scenario, or with configures the soak. The flapping and soak lab tests and
-bench/soak.py are these pieces with different durations.
+flapping scenario, or with configures the soak. The flapping and soak lab
+tests and bench/soak.py are `run` with different durations.
 """
 
 import contextlib

@@ -14,8 +14,9 @@ puts every leased address on the interface (/32, ``ip -batch``), where the
 kernel answers ARP for it and delivers the ACK to the one socket.
 
 It writes one JSON document to ``--out``: per client its MAC, which try got
-the first OFFER and how long after its first DISCOVER, the address, the lease time, and how many renewals were
-ACKed, NAKed or went unanswered (`summary` counts them).
+the first OFFER and how long after its first DISCOVER, the address, the
+lease time, and how many renewals were ACKed, NAKed or went unanswered
+(`summary` counts them).
 """
 
 import argparse
