@@ -73,7 +73,7 @@ from provisioningserver.services.instruments import (
 from provisioningserver.services.metrics import MetricsCollector, Sources
 from provisioningserver.services.metricshttp import MetricsService
 from provisioningserver.services.stallwatch import StallWatch
-from provisioningserver.system.memory import give_back
+from provisioningserver.system.memory import Settle, give_back
 from provisioningserver.dhcpd.monitor import DhcpdMonitor
 from provisioningserver.dhcpd.probe import make_probe
 from provisioningserver.leases.problems import ProblemCounts
@@ -154,7 +154,10 @@ def makeService(config, reactor=None):
     coalescer = Coalescer(configurator, reactor)
     coalescer.on_outcome(configure_stats)
     coalescer.on_outcome(ConfigureLog())  # one log line per configure run
-    # What a large run built and dropped goes back to the system (in a thread: ms).
+    # What outlives the run is frozen out of the cyclic collector's walks
+    # (system.memory.Settle); what it built and dropped goes back to the
+    # system (in a thread: ms).
+    coalescer.on_outcome(Settle())
     coalescer.on_outcome(lambda *_: threads.deferToThread(give_back))
     _Resume(configurator).setServiceParent(top)
     region = None

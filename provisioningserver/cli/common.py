@@ -233,6 +233,9 @@ def _print_agent_error(details, err, source="the document"):
                 print(f"    {problem['line']}", file=err)
                 if problem.get("position") is not None:
                     print("    " + " " * problem["position"] + "^", file=err)
+    if details.get("omitted"):
+        print(f"rackctl: ... and {details['omitted']} more, not shown (an error reply "
+              "holds at most 64 KiB): fix these and try again", file=err)
     if "error" in details:
         print(f"rackctl: {details['error']}", file=err)
 

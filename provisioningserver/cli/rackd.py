@@ -11,6 +11,7 @@ import sys
 from provisioningserver import __version__
 from provisioningserver.config import DEFAULT_CONFIG_PATH, load_config
 from provisioningserver.dhcp.errors import DocumentError
+from provisioningserver.system import memory, notls
 
 
 def parse_args(argv):
@@ -33,6 +34,9 @@ def main(argv=None):
         print(f"rackd: cannot read {args.config}: {error.strerror}", file=sys.stderr)
         return 3
 
+    if not config.region:  # standalone: no TLS connection to make
+        notls.refuse_tls()
+    memory.prefer_mmap()  # before any thread allocates
     from twisted.internet import reactor
     from twisted.logger import globalLogBeginner
 

@@ -219,19 +219,23 @@ def _read_hosts(reader, raw, known):
                 return None, None, None, None
             else:
                 same = _fingerprint(value, host.mac) == fingerprint
+        # An unchanged host keeps its entry itself: a new tuple per host would
+        # outlive the read among the document's dropped strings, whose pages
+        # then could not go back to the system.
+        entry = before
         if before is None or not same:
             if value_problems(value, f"hosts[{i}]", 3):
                 return None, None, None, None
             host = reader.host(value, f"hosts[{i}]")
             if host is None:
                 return None, None, None, None
-            fingerprint = _fingerprint(value, host.mac)
+            entry = (_fingerprint(value, host.mac), host)
             fresh.append(host)
             if before is not None:
                 gone.append(before[1])
         if host.host in entries:
             return None, None, None, None
-        entries[host.host] = (fingerprint, host)
+        entries[host.host] = entry
         hosts.append(host)
     gone.extend(known[name][1] for name in known.keys() - entries.keys())
     return tuple(hosts), entries, fresh, gone

@@ -9,7 +9,11 @@ never runs longer than its bound (SPOOL_GRACE covers it).
 A datagram cannot be read twice, so events are committed as soon as the
 reactor has drained what the socket holds (one transaction per burst, not
 per datagram). Every datagram is validated: anything that is not a record,
-too long, or wrong in a field is counted and logged, never raised.
+too long, or wrong in a field is counted, never raised, and logged without a
+line each (`Rejections`): a broken or hostile sender once gave 523 log lines
+for 524 datagrams. The first rejection is logged with its reason; those
+that follow within `REJECT_LOG_INTERVAL` are counted by kind and told in one
+summary line at the interval's end, until an interval passes with none.
 
 The spool is drained at start, after the socket listens: from then on no
 new hook writes to the spool, but one that found no socket just before
@@ -37,6 +41,7 @@ SOURCE_SOCKET = "dhcp-notify"
 SOURCE_SPOOL = "dhcp-notify-spool"
 SPOOL_GRACE = 3.0  # seconds; longer than dhcp-notify's run-time bound
 MAX_SPOOL = 64 << 20
+REJECT_LOG_INTERVAL = 60.0  # seconds between summary lines of rejected datagrams
 _DONE = (0, 0)  # the spool position when no drain is under way
 
 
@@ -49,26 +54,87 @@ class Counts:
         self.spooled = 0
 
 
-def parse_datagram(data, counts, log):
-    """The event in ``data``, or None (counted and logged) if it has none."""
+class Rejections:
+    """Logs rejected datagrams, not one line each (see the module docstring).
+
+    With a ``clock`` the summary comes at the end of each interval; without
+    one (draining the spool at start) only when `flush` is called."""
+
+    def __init__(self, log, clock=None, interval=REJECT_LOG_INTERVAL):
+        self.log, self.clock, self.interval = log, clock, interval
+        self.held = {}  # kind -> count, since the last line
+        self._quiet = False
+        self._call = None
+
+    def reject(self, kind, detail):
+        if not self._quiet:
+            self._quiet = True
+            self.log.warn("lease datagram rejected: {why} (those that follow are counted, "
+                          "one line per {interval:g} s)", why=detail, interval=self.interval)
+            if self.clock is not None:
+                self._call = self.clock.callLater(self.interval, self._interval_ended)
+            return
+        self.held[kind] = self.held.get(kind, 0) + 1
+
+    def _interval_ended(self):
+        self._call = None
+        if not self.held:
+            self._quiet = False  # none in a whole interval: the next is logged in full
+            return
+        self._summary()
+        self._call = self.clock.callLater(self.interval, self._interval_ended)
+
+    def _summary(self):
+        held, self.held = self.held, {}
+        reasons = ", ".join(f"{kind}: {n}" for kind, n in
+                            sorted(held.items(), key=lambda item: (-item[1], item[0])))
+        self.log.warn("{n} more lease datagrams rejected since the last such line ({reasons})",
+                      n=sum(held.values()), reasons=reasons)
+
+    def flush(self):
+        """Log what is held and stop the timer (at stop, or a drain's end)."""
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        if self.held:
+            self._summary()
+        self._quiet = False
+
+
+def _kind(reason):
+    """What a record's fault is counted as: the field it names ("mac: ..."),
+    else the reason up to its first comma ("expected 11 fields, got 3")."""
+    return reason.split(":", 1)[0] if ":" in reason else reason.split(",", 1)[0]
+
+
+def parse_datagram(data, counts, rejections):
+    """The event in ``data``, or None (counted and told to ``rejections``)."""
     if len(data) > MAX_RECORD:
         counts.rejected += 1
-        log.warn("lease datagram of {n} bytes rejected: too long", n=len(data))
+        rejections.reject("too long", f"{len(data)} bytes: too long")
         return None
     try:
         event = parse_record(data)
     except (BadRecord, ValueError) as exc:
         counts.rejected += 1
-        log.warn("lease datagram rejected: {why}", why=str(exc))
+        rejections.reject(_kind(str(exc)), str(exc))
         return None
     if event is None:
         counts.rejected += 1
-        log.warn("lease datagram rejected: not a lease record")
+        rejections.reject("not a lease record", "not a lease record")
     return event
 
 
-def drain_spool(path, journal, counts, log):
-    """Record every line of the spool at ``path``; returns events recorded."""
+def drain_spool(path, journal, counts, log, rejections=None):
+    """Record every line of the spool at ``path``; returns events recorded.
+    Bad lines go to ``rejections`` (by default one of its own, flushed at
+    the end)."""
+    if rejections is None:
+        rejections = Rejections(log)
+        try:
+            return drain_spool(path, journal, counts, log, rejections)
+        finally:
+            rejections.flush()
     draining = path + ".draining"
     total = 0
     resumed = os.path.exists(draining)
@@ -87,7 +153,7 @@ def drain_spool(path, journal, counts, log):
     for line in data.split(b"\n"):
         if not line:
             continue
-        event = parse_datagram(line, counts, log)
+        event = parse_datagram(line, counts, rejections)
         if event is not None:
             events.append(event)
     position = (inode, len(data))
@@ -102,7 +168,7 @@ def drain_spool(path, journal, counts, log):
     total += len(events)
     if os.path.exists(path):
         # A hook spooled between our rename and now: take that too.
-        total += drain_spool(path, journal, counts, log)
+        total += drain_spool(path, journal, counts, log, rejections)
     return total
 
 
@@ -111,15 +177,16 @@ class LeaseDatagrams(DatagramProtocol):
 
     log = Logger()
 
-    def __init__(self, journal, clock, counts=None):
+    def __init__(self, journal, clock, counts=None, rejections=None):
         self.journal = journal
         self.clock = clock
         self.counts = counts or Counts()
+        self.rejections = rejections or Rejections(self.log, clock)
         self._batch = []
         self._flush_call = None
 
     def datagramReceived(self, data, addr=None):
-        event = parse_datagram(data, self.counts, self.log)
+        event = parse_datagram(data, self.counts, self.rejections)
         if event is None:
             return
         self._batch.append(event.stamped(self.clock.seconds()))
@@ -165,7 +232,8 @@ class LeaseSocketService(service.Service):
     def drain(self):
         self._drain_call = None
         try:
-            drain_spool(self.spool_path, self.journal, self.counts, self.log)
+            drain_spool(self.spool_path, self.journal, self.counts, self.log,
+                        self.protocol.rejections)
         except Exception:
             self.log.failure("draining the lease spool {path} failed", path=self.spool_path)
 
@@ -174,6 +242,7 @@ class LeaseSocketService(service.Service):
         if self._drain_call is not None and self._drain_call.active():
             self._drain_call.cancel()
         self._drain_call = None
+        self.protocol.rejections.flush()
         if self._port is not None:
             port, self._port = self._port, None
             self.protocol.flush()

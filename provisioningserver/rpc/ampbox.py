@@ -8,7 +8,14 @@ and its bytes, ended by a zero length. A request carries ``_command`` and
 This module is what `rpc.controlclient` speaks to the agent with, so that
 ``rackctl`` need not import Twisted (most of its start-up time); the
 Twisted side (`rpc.arguments`, `rpc.control`) uses the same JSON packing.
-`tests/rpc/test_ampbox.py` holds both to Twisted's own encoding.
+`tests/rpc/test_controlclient.py` holds both to Twisted's own encoding.
+
+The limits a hostile or broken peer meets are here too, so both ends agree
+on them: an argument that does not decode is a `BadArgument` naming it (the
+Twisted side answers it as a declared error, `rpc.guarded`); an unfinished
+box may hold at most `MAX_BOX` bytes; and an error description, one AMP
+value, is made to fit 64 KiB by `fit_description`, which keeps the first
+field errors and counts the rest.
 """
 
 import json
@@ -19,6 +26,13 @@ from provisioningserver.system.packed import MAX_DECODED, PackedJSON, inflate, p
 
 MAX_KEY_LENGTH = 0xFF
 MAX_VALUE_LENGTH = 0xFFFF  # also the chunk size of a packed JSON value
+MAX_CHUNKS = MAX_DECODED // MAX_VALUE_LENGTH + 1
+
+# The most one unfinished box may hold once the peer is trusted. The largest
+# box a region sends is a configure: 50,000 hosts are 3.7 MB of JSON and a
+# 437 KB box; with a snippet of its own per host (a random file name in
+# each) 2.1 MB; 200,000 plain hosts 1.75 MB. 8 MiB is four times the worst.
+MAX_BOX = 8 << 20
 
 COMMAND, ASK, ANSWER = b"_command", b"_ask", b"_answer"
 ERROR, ERROR_CODE, ERROR_DESCRIPTION = b"_error", b"_error_code", b"_error_description"
@@ -34,6 +48,15 @@ KINDS = (INTEGER, FLOAT, BOOLEAN, UNICODE, BYTES, JSON, PACKED)
 
 class BoxError(ValueError):
     """Bytes that are not an AMP box, or a value that cannot go in one."""
+
+
+class BadArgument(ValueError):
+    """An argument that came but cannot be read: ``argument`` (its name)
+    and ``reason``."""
+
+    def __init__(self, argument, reason):
+        super().__init__(f"argument {argument}: {reason}")
+        self.argument, self.reason = argument, reason
 
 
 def encode_box(box):
@@ -111,10 +134,26 @@ def put_json(box, name, value):
 
 def take_json(box, name):
     """The JSON value stored as ``name`` in ``box``, its keys removed; a
-    ValueError naming the argument for a bad count, a missing chunk, data
-    that is not zlib or not JSON, or one that inflates past `MAX_DECODED`."""
+    `BadArgument` for a bad count, a missing chunk, data that is not zlib or
+    not JSON, or one that inflates past `MAX_DECODED`."""
     key = name.decode("ascii")
-    return parse(inflate(b"".join(_chunks(box, name)), key), key)
+    return _named(key, parse, _inflated(box, name), key)
+
+
+def _inflated(box, name):
+    key = name.decode("ascii")
+    return _named(key, inflate, b"".join(_chunks(box, name)), key)
+
+
+def _named(key, read, *args):
+    """``read(*args)``, its ValueError a `BadArgument` naming ``key``
+    (system.packed's messages already start with the argument's name)."""
+    try:
+        return read(*args)
+    except BadArgument:
+        raise
+    except ValueError as error:
+        raise BadArgument(key, str(error).removeprefix(f"argument {key}: ")) from None
 
 
 def _chunks(box, name):
@@ -124,14 +163,14 @@ def _chunks(box, name):
     try:
         n = int(count)
     except ValueError:
-        raise ValueError(f"argument {key}: chunk count {count[:20]!r} is not a number")
-    if not 1 <= n <= MAX_DECODED // MAX_VALUE_LENGTH + 1:
-        raise ValueError(f"argument {key}: {n} chunks is out of range")
+        raise BadArgument(key, f"chunk count {count[:20]!r} is not a number") from None
+    if not 1 <= n <= MAX_CHUNKS:
+        raise BadArgument(key, f"chunk count {str(n)[:24]} out of range 1..{MAX_CHUNKS}")
     parts = []
     for i in range(n):
         part = box.pop(name + b".%d" % i, None)
         if part is None:
-            raise ValueError(f"argument {key}: chunk {i} of {n} is missing")
+            raise BadArgument(key, f"chunk {i} of {n} is missing")
         parts.append(part)
     return parts
 
@@ -139,8 +178,57 @@ def _chunks(box, name):
 def take_packed(box, name):
     """As `take_json`, but the value is left packed (`PackedJSON`): the
     bytes are inflated and checked here, the parse is left to the reader."""
-    key = name.decode("ascii")
-    return PackedJSON(inflate(b"".join(_chunks(box, name)), key), key)
+    return PackedJSON(_inflated(box, name), name.decode("ascii"))
+
+
+# Error descriptions: one AMP value each.
+
+LONG_TEXT = 4096  # characters of one text field kept in a shortened description
+
+
+def fit_description(text, limit=MAX_VALUE_LENGTH):
+    """``text`` (an error description, str) when its UTF-8 fits ``limit``
+    bytes. A JSON object (every declared error's description) is shortened
+    and stays JSON: a text field past `LONG_TEXT` characters is cut, then
+    of its ``errors`` list (a document's field errors, dhcpd's complaints)
+    as many of the first as fit are kept and ``omitted`` counts the rest.
+    Other text is cut short, saying by how much."""
+    if _fits(text, limit):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        data = text.encode("utf-8")
+        tail = f"... ({len(data)} bytes in all)"
+        return data[:limit - len(tail)].decode("utf-8", "ignore") + tail
+    value = {key: (item[:LONG_TEXT] + "..." if isinstance(item, str)
+                   and len(item) > LONG_TEXT else item) for key, item in value.items()}
+    errors = value.get("errors") if isinstance(value.get("errors"), list) else []
+
+    def kept(n):
+        if not errors:
+            return json.dumps(value)
+        return json.dumps({**value, "errors": errors[:n],
+                           "omitted": len(errors) - n + value.get("omitted", 0)})
+
+    low, high = 0, len(errors)  # the most errors that fit, by halving
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _fits(kept(middle), limit):
+            low = middle
+        else:
+            high = middle - 1
+    if _fits(kept(low), limit):
+        return kept(low)
+    return json.dumps({"kind": str(value.get("kind"))[:80],
+                       "error": f"the error's description ({len(text)} characters) "
+                                f"does not fit one AMP value"})
+
+
+def _fits(text, limit):
+    return len(text.encode("utf-8")) <= limit
 
 
 # Every kind.

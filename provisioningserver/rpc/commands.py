@@ -46,6 +46,7 @@ CONFIGURE_ERRORS = {
     NotAuthenticated: b"NOT_AUTHENTICATED",
 }
 VALIDATE_ERRORS = {
+    InvalidDocument: b"INVALID_DOCUMENT",  # only a document that did not arrive whole
     EnvironmentProblem: b"ENVIRONMENT",
     ConfigureTimeout: b"CONFIGURE_TIMEOUT",
     NotAuthenticated: b"NOT_AUTHENTICATED",

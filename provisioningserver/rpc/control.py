@@ -8,10 +8,11 @@ rackctl's Twisted-free client (`rpc.controlclient`) reads too.
 """
 
 import functools
+import json
 
 from twisted.protocols import amp
 
-from provisioningserver.rpc import ampbox, controlspec
+from provisioningserver.rpc import ampbox, arguments, controlspec
 from provisioningserver.rpc.arguments import CompressedJSON
 
 
@@ -51,6 +52,18 @@ class FailoverRefused(Exception):
     unreachable for the safety time, the pair is in normal state, or no such peer)."""
 
 
+def describe(kind, **fields):
+    """The JSON description a declared error carries: ``kind`` and ``fields``."""
+    return json.dumps({"kind": kind, **fields})
+
+
+def bad_argument(error):
+    """The `InvalidDocument` for an argument that could not be read (an
+    `ampbox.BadArgument`): the argument is the field."""
+    return InvalidDocument(describe("invalid-document", errors=[
+        {"field": error.argument, "error": error.reason}]))
+
+
 ERRORS = {
     InvalidDocument: controlspec.INVALID_DOCUMENT.encode("ascii"),
     ConfigRejected: controlspec.CONFIG_REJECTED.encode("ascii"),
@@ -61,8 +74,9 @@ ERRORS = {
 }
 
 _AMP_TYPES = {
-    ampbox.INTEGER: amp.Integer, ampbox.FLOAT: amp.Float, ampbox.BOOLEAN: amp.Boolean,
-    ampbox.UNICODE: amp.Unicode, ampbox.BYTES: amp.String, ampbox.JSON: CompressedJSON,
+    ampbox.INTEGER: arguments.Integer, ampbox.FLOAT: arguments.Float,
+    ampbox.BOOLEAN: arguments.Boolean, ampbox.UNICODE: arguments.Unicode,
+    ampbox.BYTES: arguments.String, ampbox.JSON: CompressedJSON,
     ampbox.PACKED: functools.partial(CompressedJSON, packed=True),
 }
 

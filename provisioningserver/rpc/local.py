@@ -4,12 +4,11 @@ This is the one place where the agent's internal errors become the declared
 wire errors of `provisioningserver.rpc.control`: each carries a JSON
 description that rackctl prints (field paths, dhcpd's lines, rollback result).
 Anything undeclared would close the connection, so unexpected failures are
-logged here and reported as `EnvironmentProblem` instead.
+logged here and reported as `EnvironmentProblem` instead. Arguments that
+cannot be read never reach a responder: `rpc.guarded` answers them.
 """
 
 import ipaddress
-import json
-
 
 from twisted.internet import defer, threads
 from twisted.internet.protocol import Factory
@@ -19,6 +18,8 @@ from twisted.protocols import amp
 from provisioningserver.dhcp.errors import DocumentError
 from provisioningserver.dhcpd.check import error_record
 from provisioningserver.rpc import control
+from provisioningserver.rpc.control import describe as _describe
+from provisioningserver.rpc.guarded import GuardedAMP
 from provisioningserver.services.coalesce import ConfigureTimeout
 from provisioningserver.leases import reports
 from provisioningserver.services.configure import ConfigRejected, DhcpdMissing, StartFailed
@@ -27,10 +28,6 @@ from provisioningserver.services.foreign import UnknownInterface
 from provisioningserver.services.received import document_value
 
 log = Logger()
-
-
-def _describe(kind, **fields):
-    return json.dumps({"kind": kind, **fields})
 
 
 def translate(failure):
@@ -261,5 +258,5 @@ class ControlFactory(Factory):
         self.foreign = foreign
 
     def buildProtocol(self, addr):
-        return amp.AMP(locator=ControlLocator(self.configurator, self.leases, self.failover,
-                                              self.foreign))
+        return GuardedAMP(locator=ControlLocator(self.configurator, self.leases,
+                                                 self.failover, self.foreign))

@@ -16,7 +16,9 @@ A failed handshake closes the connection and the next attempt waits longer
 (`Pacing`), so a rack with the wrong secret does not hammer its region.
 
 A handshake that has not finished after ``handshake_timeout`` seconds closes
-the connection. A lost region changes nothing locally: dhcpd keeps serving
+the connection, and until the peer is checked one box may hold no more than
+`MAX_BOX_UNAUTHENTICATED` bytes (an Authenticate is about 100): a stranger
+cannot make the rack hold megabytes for those 30 s. A lost region changes nothing locally: dhcpd keeps serving
 what was applied; on reconnect the rack registers and reports again.
 """
 
@@ -32,15 +34,16 @@ from twisted.protocols import amp
 from zope.interface import implementer
 
 from provisioningserver.leases.forward import NoRegionConnection
-from provisioningserver.rpc import commands
+from provisioningserver.rpc import ampbox, commands
 from provisioningserver.rpc.auth import Challenges, Handshake, SecretError, read_secret
+from provisioningserver.rpc.guarded import GuardedAMP
 from provisioningserver.rpc.rack_responders import RackResponders, services_report
-from provisioningserver.rpc.tls import FreshTLSEndpoint
 from provisioningserver.system.backoff import Backoff
 
 log = Logger()
 
 HANDSHAKE_TIMEOUT = 30.0
+MAX_BOX_UNAUTHENTICATED = 64 << 10
 
 
 def parse_endpoint(text):
@@ -53,7 +56,7 @@ def parse_endpoint(text):
     return host, int(port)
 
 
-class GatedAMP(amp.AMP):
+class GatedAMP(GuardedAMP):
     """AMP that answers only `Authenticate` until it has checked its peer.
 
     ``secret_source`` reads the secret (at connection time); ``challenges``
@@ -82,6 +85,10 @@ class GatedAMP(amp.AMP):
     @property
     def peer_checked(self):
         return self.handshake is not None and self.handshake.peer_checked
+
+    @property
+    def max_box(self):
+        return ampbox.MAX_BOX if self.peer_checked else MAX_BOX_UNAUTHENTICATED
 
     def connectionMade(self):
         super().connectionMade()
@@ -308,6 +315,8 @@ class RegionClients(service.MultiService):
 
 def region_service(config, coalescer, reactor):
     """The region clients for ``config.region`` (see `RackdConfig`)."""
+    # Only a rack with a region loads TLS (see system.notls).
+    from provisioningserver.rpc.tls import FreshTLSEndpoint
 
     def endpoint_for(text):
         host, port = parse_endpoint(text)

@@ -314,7 +314,9 @@ class Configurator:
     def _save(self, ip_version, run, step):
         """Persist the applied state (serialised and written in a thread),
         then hold it, with the document as read for the next read."""
-        state = DHCPState(step.spec, step.config, step.structure, step.aliases)
+        # Aliases hold for the dhcpd process the live changes went to.
+        pid = self.monitors[ip_version].status().pid if step.aliases else None
+        state = DHCPState(step.spec, step.config, step.structure, step.aliases, pid)
         serving = run is not None and step.config is not None  # not a stop
         document = run.document if serving else None
         yield self.run_in_thread(self.state.write, ip_version, state, document)

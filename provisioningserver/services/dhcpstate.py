@@ -44,6 +44,17 @@ class DHCPState:
     # Hosts dhcpd knows by an older name (document name -> dhcpd's), left by
     # live renames (`dhcp.plan.HostChanges.aliases`); a restart clears them.
     aliases: dict = attrs.field(factory=dict, hash=False)
+    # The dhcpd process the aliases were made in (None: not recorded).
+    aliases_pid: "int | None" = None
+
+    def aliases_for(self, pid):
+        """The aliases, if dhcpd ``pid`` is the process they were made in. A
+        dhcpd started since then (the monitor restarting a crashed one, or a
+        new rackd starting rather than adopting it) read the config file,
+        which names every host as the document does: no alias holds."""
+        if self.aliases_pid is not None and self.aliases_pid != pid:
+            return {}
+        return self.aliases
 
 
 def state_path(state_dir, ip_version):
@@ -79,8 +90,11 @@ def load_state(state_dir, ip_version):
         if not (isinstance(aliases, dict) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in aliases.items())):
             raise ValueError("aliases: not a mapping of names")
+        pid = data.get("aliases_pid")
+        if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool)):
+            raise ValueError("aliases_pid: not a process id")
         return DHCPState(spec=spec, config=config, structure=data.get("structure"),
-                         aliases=aliases if config is not None else {})
+                         aliases=aliases if config is not None else {}, aliases_pid=pid)
     except (ValueError, KeyError, TypeError, AttributeError, DocumentError) as error:
         log.warn("Ignoring unreadable applied state for IPv{v}: {e}", v=ip_version, e=error)
         return DHCPState()
@@ -99,6 +113,7 @@ def save_state(state_dir, ip_version, state, document=None):
         "spec": attrs.asdict(state.spec) if state.spec is not None else None,
         "structure": state.structure,
         "aliases": state.aliases,
+        "aliases_pid": state.aliases_pid,
     }
     if state.config is not None and isinstance(document, PackedJSON):
         # The same object with "document" last, spliced in as the JSON that came.

@@ -100,7 +100,7 @@ def gather(rackd_config, cost, ip_version, config, snapshot, key, ntp_addresses,
     changes = same = check_text = None
     if needs_diff(observed, spec):
         changes = plan(applied.config, config, leases_bytes=_size(paths.leases), cost=cost,
-                       aliases=applied.aliases)
+                       aliases=applied.aliases_for(status.pid))
         same = structure_same(config, applied, inputs, previous_text, changes, rendered)
         if same:  # the rest was checked when applied: only the new declarations
             check_text = rendered.with_hosts(

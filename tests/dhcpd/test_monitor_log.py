@@ -1,21 +1,13 @@
 """The monitor logs every dhcpd start, stop and death (one line each)."""
 
 from twisted.internet import task
-from twisted.logger import globalLogPublisher
 
 from tests.dhcpd.test_monitor import SPEC, FakeBackend, make_monitor, started
+from tests.logged import logged
 
 
 def lines(action):
-    seen = []
-    globalLogPublisher.addObserver(seen.append)
-    try:
-        action()
-    finally:
-        globalLogPublisher.removeObserver(seen.append)
-    from twisted.logger import formatEvent
-    return [formatEvent(e) for e in seen
-            if (e.get("log_namespace") or "").startswith("provisioningserver.dhcpd")]
+    return logged(action, "provisioningserver.dhcpd")
 
 
 def test_a_start_a_death_and_a_stop_are_each_logged():

@@ -9,17 +9,15 @@ a child process answers the client over a UNIX socket.
 """
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 from twisted.protocols import amp
 
-from provisioningserver.rpc import ampbox, control, controlclient, controlspec
+from provisioningserver.rpc import ampbox, arguments, control, controlclient, controlspec
 from provisioningserver.rpc.arguments import CompressedJSON
 from provisioningserver.system.packed import unpack
+from tests.rpc.child import serving
 
 COMMANDS = {name: value for name, value in vars(control).items()
             if isinstance(value, type) and issubclass(value, amp.Command)
@@ -31,8 +29,9 @@ SAMPLES = {
     ampbox.JSON: {"hosts": [{"mac": "52:54:00:00:00:01", "n": i} for i in range(20000)]},
 }
 SAMPLES[ampbox.PACKED] = SAMPLES[ampbox.JSON]
-TYPES = {amp.Integer: ampbox.INTEGER, amp.Float: ampbox.FLOAT, amp.Boolean: ampbox.BOOLEAN,
-         amp.Unicode: ampbox.UNICODE, amp.String: ampbox.BYTES, CompressedJSON: ampbox.JSON}
+TYPES = {arguments.Integer: ampbox.INTEGER, arguments.Float: ampbox.FLOAT,
+         arguments.Boolean: ampbox.BOOLEAN, arguments.Unicode: ampbox.UNICODE,
+         arguments.String: ampbox.BYTES, CompressedJSON: ampbox.JSON}
 
 
 def _kind(argument):
@@ -127,8 +126,7 @@ def test_a_bad_argument_is_refused_before_anything_is_sent():
 
 
 SERVER = """
-import json, os, sys
-from twisted.internet import reactor
+import json
 from twisted.internet.protocol import Factory
 from twisted.protocols import amp
 from provisioningserver.rpc import control
@@ -152,26 +150,15 @@ class Server(amp.AMP):
     def history(self, ip=None, mac=None, limit=None):
         return {"events": [ip, mac, limit]}
 
-path = sys.argv[1]
-reactor.listenUNIX(path, Factory.forProtocol(Server))
-reactor.callLater(30, reactor.stop)
-reactor.callWhenRunning(lambda: print("ready", flush=True))
-reactor.run()
+FACTORY = Factory.forProtocol(Server)
 """
 
 
 @pytest.fixture
 def server(tmp_path):
     """A real Twisted AMP server with control commands, in a child process."""
-    path = str(tmp_path / "control.sock")
-    child = subprocess.Popen([sys.executable, "-c", SERVER, path], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
-    try:
-        assert child.stdout.readline().strip() == "ready"
+    with serving(SERVER, str(tmp_path / "control.sock")) as path:
         yield path
-    finally:
-        child.kill()
-        child.wait(10)
 
 
 def test_the_client_calls_a_real_twisted_server(server):

@@ -1,0 +1,106 @@
+"""AMP that bad input cannot take down: the control socket's and the region link's.
+
+Twisted's AMP loses a connection to bad input in three ways, and rackd did
+each of them until this module:
+
+- An argument that does not decode (a chunk count of 0 or 10^20, chunks
+  missing, data that is not zlib, a bomb past 256 MiB, JSON nested 100,000
+  deep, ``ip_version=b"x"``) raises inside ``parseArguments``, before the
+  responder runs, where no declared error can catch it: AMP answers
+  "Unknown Error" and closes the connection. Here it is answered as the
+  declared ``INVALID_DOCUMENT``, naming the argument and why, and the
+  connection stays open.
+- An error description is one AMP value, at most 65,535 bytes; 3,000 field
+  errors are more, and the reply then raises `TooLong` while it is sent:
+  the caller gets no reply at all and the connection drops. Here every
+  error description is fitted first (`ampbox.fit_description`: the first
+  field errors, and ``omitted``, the count of the rest).
+- A box is buffered until its empty key, and a box may hold any number of
+  keys: a peer sending a box that never ends made rackd hold all of it (a
+  64 MiB one grew rackd from 60 to 124 MiB). Here an unfinished box may
+  hold ``max_box`` bytes (`ampbox.MAX_BOX`; the region link asks far less
+  before its peer has authenticated); past that the connection is closed
+  with one log line. That is the one case where closing is right: the
+  rest of the box can only be skipped by reading it.
+
+How an argument's fault is told from the responder's: a `CommandLocator`'s
+responder parses the box's arguments before it calls the method, and calls
+the method through ``maybeDeferred``; so what it raises at once is the
+arguments', and what its Deferred fails with is the method's, which the
+command's declared errors (and `rpc.local.translate`) deal with.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.protocols import amp
+
+from provisioningserver.rpc import ampbox, control, controlspec
+
+log = Logger()
+
+INVALID_DOCUMENT = controlspec.INVALID_DOCUMENT.encode("ascii")
+
+
+class GuardedAMP(amp.AMP):
+    """`amp.AMP` with the three guards of the module docstring."""
+
+    max_box = ampbox.MAX_BOX  # bytes one unfinished box may hold
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._box_bytes = 0
+        self._overflowed = False
+
+    def stringReceived(self, string):
+        if self._overflowed:
+            return  # the connection is closing: the rest is not read
+        self._box_bytes += 2 + len(string)
+        if self._box_bytes > self.max_box:
+            self._overflowed = True
+            log.warn("Closing the AMP connection from {peer}: a box passed {limit} bytes "
+                     "without ending", peer=peer_of(self), limit=self.max_box)
+            self.transport.loseConnection()
+            return
+        super().stringReceived(string)
+        if self.state == "init":  # that was a box's empty key: the next box starts
+            self._box_bytes = 0
+
+    def dispatchCommand(self, box):
+        responder = self.locator.locateResponder(box[amp.COMMAND])
+        if responder is None:
+            return super().dispatchCommand(box)  # AMP's own "unhandled command"
+        try:
+            answered = responder(box)
+        except Exception as error:  # raised before the method ran: its arguments
+            answered = defer.fail(unreadable(error))
+        return defer.maybeDeferred(lambda: answered).addErrback(fitted)
+
+
+def unreadable(error):
+    """The declared error for arguments that could not be read."""
+    if not isinstance(error, ampbox.BadArgument):
+        # Twisted's own argument types name no argument.
+        error = ampbox.BadArgument("", f"an argument cannot be read: "
+                                       f"{type(error).__name__}: {error}"[:300])
+    return amp.RemoteAmpError(INVALID_DOCUMENT, str(control.bad_argument(error)))
+
+
+def fitted(failure):
+    """``failure``, its error description made to fit one AMP value."""
+    error = failure.value
+    if isinstance(error, amp.RemoteAmpError):
+        text = error.description
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        fit = ampbox.fit_description(text)
+        if fit != text:
+            return defer.fail(amp.RemoteAmpError(error.errorCode, fit, error.fatal))
+    return failure
+
+
+def peer_of(protocol):
+    """The far end of a connection, for the log ("?" once it is gone)."""
+    try:
+        return str(protocol.transport.getPeer())
+    except AttributeError:
+        return "?"
