@@ -87,6 +87,8 @@ def main(argv=None):
     kind = "flapping" if args.flapping else f"soak ({args.hosts} hosts every {args.every:g} s)"
     print(f"## {kind}, {args.minutes:g} minutes, perfdhcp {args.rate}/s, seed {args.seed}\n")
     print("\n".join(report(seen, seconds)))
+    for line in seen.stall_lines:
+        print("   ", line)
     print(f"\n(run took {time.monotonic() - started:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:

@@ -115,6 +115,11 @@ def stalls(log_text):
     return [float(m.group(1)) for m in _STALL.finditer(log_text)]
 
 
+def stall_lines(log_text):
+    """rackd's stall warnings themselves (where the reactor was held)."""
+    return [line for line in log_text.splitlines() if _STALL.search(line)]
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

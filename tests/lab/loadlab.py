@@ -220,6 +220,7 @@ class Outcome:
     samples: list  # (time, RSS kB, fds) of rackd, once a second
     growth: tuple  # (RSS, fds) growth after warm-up, fractions
     stalls: list  # seconds, each stall rackd logged
+    stall_lines: list  # rackd's warnings: where each stall was
     configures: object  # the ConfigureLoop, or None
 
 
@@ -249,4 +250,5 @@ def run(lab, seconds, rate=20, hosts=0, configure_every=None, seed=1, warmup=Non
     return Outcome(ledger=flap.ledger(), perf=perf, cuts=flap.cuts(),
                    samples=watch.sampler.samples,
                    growth=watch.growth(seconds / 5 if warmup is None else warmup),
-                   stalls=flap.stalls(), configures=configures if configure_every else None)
+                   stalls=flap.stalls(), stall_lines=ledger.stall_lines(flap.agent.process.log()),
+                   configures=configures if configure_every else None)

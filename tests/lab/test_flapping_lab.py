@@ -36,4 +36,4 @@ def test_flapping_region_link_loses_and_duplicates_no_lease_event(lab):
     assert len(seen.cuts) >= SECONDS / 2.0 and \
         sum(n for _, n in seen.cuts) >= len(seen.cuts) / 4, seen.cuts
     assert seen.growth[0] < 0.10 and seen.growth[1] < 0.10, (seen.growth, seen.samples)
-    assert seen.stalls == []
+    assert seen.stalls == [], seen.stall_lines

@@ -110,3 +110,9 @@ def test_stalls_are_read_from_rackd_log():
             "x [stallwatch#warn] the reactor was held for 1.50 s (no sample of where)\n"
             "x something else held for 3 s\n")
     assert ledger.stalls(text) == [0.12, 1.5]
+
+
+def test_stall_lines_are_the_warnings_themselves():
+    """`stall_lines` keeps each stall warning whole (where the reactor was)."""
+    text = "a\nx the reactor was held for 0.17 s: 100% in leases/journal.py:10 record\nb\n"
+    assert ledger.stall_lines(text) == [text.splitlines()[1]]
