@@ -173,8 +173,9 @@ def test_the_survivor_takes_over_the_partners_clients(lab, auto_partner_down):
     rebinding client is ACKed at once in every case (both peers answer
     REBINDING in normal state too), with a lease no longer than the
     configured 60 s (how much shorter depends on what the partner last
-    acknowledged, plus the mclt). With auto-partner-down 3, the secondary moves on to partner-down
-    about 3 s after losing touch with the dead rack; without it, never."""
+    acknowledged, plus the mclt). With auto-partner-down 3, the secondary
+    moves on to partner-down about 3 s after losing touch with the dead
+    rack; without it, not while the test watches."""
     killed, gone = run_pair(lab, auto_partner_down)
     assert killed["communications_interrupted"] is not None and \
         killed["communications_interrupted"] < 3, killed
