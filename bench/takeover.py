@@ -38,7 +38,7 @@ ROWS = (("communications_interrupted", "-> communications-interrupted"),
 
 def _cell(values, digits=2):
     values = [v for v in values if v is not None]
-    return describe(values, digits=digits) if values else "never"
+    return describe(values, digits=digits) if values else "not seen"
 
 
 def main(argv=None):
