@@ -9,6 +9,12 @@ One SQLite database in the state directory, in WAL mode, holds:
   for reports (`history`, `prune_history`);
 - ``sources``: how far each source has been read (a followed file's inode
   and byte offset);
+- ``identity``: one random name for this journal file, made when the
+  table is first seen. An event's id (its row id, never reused:
+  AUTOINCREMENT) is unique only within one file, so the region keys what
+  it stores by (journal, id): a redelivered batch (the ack lost with a
+  cut link) is then recognised as one it holds, and a journal started
+  afresh (a new file) can never be mistaken for an old one;
 - ``transactions`` (schema version 2): dhcpd's per-packet log lines as
   `provisioningserver.leases.txlog` parses them, kept for
   ``transaction_retention`` seconds and at most ``transaction_rows`` rows
@@ -34,6 +40,7 @@ import operator
 import os
 import sqlite3
 import time
+import uuid
 
 from twisted.logger import Logger
 
@@ -75,6 +82,7 @@ CREATE INDEX IF NOT EXISTS history_time ON history (timestamp);
 CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS identity (journal TEXT NOT NULL);
 """
 
 # Schema version 2: the columns are the Transaction fields kept, in order.
@@ -192,6 +200,22 @@ class Journal:
                 raise sqlite3.DatabaseError(f"quick_check: {verdict}")
         self._db.executescript(_SCHEMA)
         self._check_version()
+        self.identity = self._identity()
+
+    def _identity(self):
+        """This file's name (see the module docstring), made on first use."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT journal FROM identity").fetchone()
+            if row is None:
+                row = (uuid.uuid4().hex,)
+                db.execute("INSERT INTO identity VALUES (?)", row)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return row[0]
 
     def _check_version(self):
         rows = self._db.execute("SELECT version FROM schema_version").fetchall()
