@@ -11,7 +11,10 @@ file is rewritten without its top-level ``host`` records. Everything else —
 The splitter knows dhcpd's lexical rules that matter here: quoted strings
 with backslash escapes, ``#`` comments to the end of the line, and nested
 braces. A file it cannot split cleanly (unbalanced braces, an unterminated
-string: a torn write) is left alone and reported, never half-cleaned.
+string: a torn write) is never half-cleaned: `salvage` keeps the statements
+before the damage, cleaned, and the backend moves the file aside and
+starts dhcpd from those (dhcpd itself would read up to the damage and drop
+the rest, host records of old OMAPI changes included in what it read).
 
 How it is fast. At 50,000 leases and as many host records the file is some
 20 MB; the first splitter walked it one character at a time in Python and
@@ -139,10 +142,12 @@ def _is_host(data, i):
     return data.startswith(b"host", i) and (i + 4 == len(data) or data[i + 4] in _SPACE + b";{")
 
 
-def _clean(data, start=0, after_host=False, torn_end_ok=False):
+def _clean(data, start=0, after_host=False, torn_end_ok=False, damage=None):
     """(kept spans, removed, resume, after_host) for ``data`` from ``start``:
     ``resume`` is the end of the last complete statement, ``after_host``
-    whether that was a host record (its line end goes with it)."""
+    whether that was a host record (its line end goes with it). Given a
+    list ``damage``, the first statement that does not split stops the
+    walk instead of raising, and what was wrong is appended to it."""
     spans, removed, n = [], 0, len(data)
     i = resume = start
     if after_host and data[i:i + 1] == b"\n":
@@ -163,10 +168,13 @@ def _clean(data, start=0, after_host=False, torn_end_ok=False):
             host = _is_host(data, at)
             try:
                 end = _statement_end(data, at, _WORD.match(data, at).group())
-            except TornEnd:
-                if torn_end_ok:
+            except UnreadableLeases as error:
+                if torn_end_ok and isinstance(error, TornEnd):
                     break
-                raise
+                if damage is None:
+                    raise
+                damage.append((at, str(error)))
+                break
         resume, after_host, i = end, host, end
         if host:
             removed += 1
@@ -212,3 +220,17 @@ def finish(earlier, data):
         return strip_host_records(data)
     spans, removed, _, _ = _clean(data, earlier.resume, earlier.after_host)
     return earlier.kept + _join(data, spans), earlier.removed + removed
+
+
+def salvage(data):
+    """What dhcpd can start from when `strip_host_records` refuses ``data``
+    (a torn write, damage): (the statements before the first that does not
+    split, cleaned of host records; host records removed; the offset where
+    the damage starts; what is wrong there, or None when nothing is)."""
+    damage = []
+    spans, removed, _, _ = _clean(data, damage=damage)
+    if not damage:
+        return _join(data, spans), removed, len(data), None
+    at, problem = damage[0]  # where the statement that does not split begins
+    kept = [(begin, min(end, at)) for begin, end in spans if begin < at]
+    return _join(data, kept), removed, at, problem

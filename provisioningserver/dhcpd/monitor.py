@@ -46,6 +46,7 @@ from twisted.internet import defer, task
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
+from provisioningserver.system import crashpoint
 from provisioningserver.dhcpd.supervise import (
     Adopt, Dead, GiveUp, RestartPolicy, StartAfter, decide, recent,
 )
@@ -147,11 +148,11 @@ class DhcpdMonitor(service.Service):
         self._cancel(restart=True)
         self._expected_on, self._gave_up = True, False
         self._deaths, self._restarts = (), 0  # a request starts the restart count afresh
-        prepared = None
+        prepared, changed = None, False
         if self._pid is not None and self._spec != spec:
             prepared = yield self._blocking(self.backend.prepare_start, spec)
             yield self._blocking(self.backend.stop, self._spec, self._pid)
-            self._pid = None
+            self._pid, changed = None, True
         verdict = yield self._blocking(self.backend.inspect, spec)
         if isinstance(verdict, Adopt) and not restart:
             action = "unchanged" if verdict.pid == self._pid else "adopted"
@@ -175,6 +176,8 @@ class DhcpdMonitor(service.Service):
         for pid in to_stop:
             yield self._blocking(self.backend.stop, spec, pid)
             stopped = True
+        if stopped or changed:
+            crashpoint.reached("stopped")
         self._pid = None
         pid = yield self._start_verified(spec, prepared)
         return Outcome("restarted" if stopped else "started", pid, reason)

@@ -39,8 +39,8 @@ import attrs
 from twisted.logger import Logger
 
 from provisioningserver.dhcpd import leasesfile
-from provisioningserver.system import priority
-from provisioningserver.system.files import atomic_write
+from provisioningserver.system import crashpoint, priority
+from provisioningserver.system.files import atomic_write, move_aside
 from provisioningserver.dhcpd.supervise import Adopt, ProcInfo, Sidecar, adoption
 
 log = Logger()
@@ -135,6 +135,10 @@ class LocalSystem:
         except FileNotFoundError:
             pass
 
+    def move_aside(self, path):
+        """Keep a damaged file as ``path.corrupt-TIME``; its new name."""
+        return move_aside(path, self.time())
+
     def kill(self, pid, signum):
         try:
             os.kill(pid, signum)
@@ -162,13 +166,20 @@ def clean_leases(system, spec, scanned=None):
     """Drop host records of earlier OMAPI changes: reservations come only from
     the config and OMAPI calls made after this start (leases are kept). With
     ``scanned`` (`scan_leases` before the old dhcpd stopped) only what was
-    appended since is split; a torn file is left alone."""
+    appended since is split; a damaged file is moved aside and dhcpd gets
+    what came before the damage (`leasesfile.salvage`)."""
     data = system.read_bytes(spec.leases_path) or b""
     try:
         cleaned, removed = leasesfile.finish(scanned, data)
-    except leasesfile.UnreadableLeases as error:
-        log.warn("Leases file {path} left as it is: {error}", path=spec.leases_path,
-                 error=error)
+    except leasesfile.UnreadableLeases:
+        cleaned, removed, offset, problem = leasesfile.salvage(data)
+        aside = system.move_aside(spec.leases_path)
+        system.write_atomically(spec.leases_path, cleaned)
+        log.warn("Leases file {path} is damaged at byte {offset} of {size} ({problem}): "
+                 "moved aside to {aside}; dhcpd starts with the {kept} bytes before it "
+                 "({removed} host records removed)", path=spec.leases_path, offset=offset,
+                 size=len(data), problem=problem, aside=aside, kept=len(cleaned),
+                 removed=removed)
         return
     if removed:
         system.write_atomically(spec.leases_path, cleaned)
@@ -224,6 +235,7 @@ class ProcessBackend:
         command = spec.command()
         self.system.append(spec.log_path, f"{MARKER}starting {' '.join(command)}\n")
         child = self.system.spawn([*self.wrap, *command], spec.log_path)
+        crashpoint.reached("spawned")
         pid = child.pid
         info = self.system.proc_info(pid)
         proc_start = info.proc_start if info is not None else None

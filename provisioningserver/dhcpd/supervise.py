@@ -178,10 +178,17 @@ def adoption(command, config_sha256, pidfile_pid, sidecar, proc):
     """
     if pidfile_pid is None:
         return Refuse("no readable pid file")
+    # A rackd killed between starting dhcpd and writing its start record
+    # leaves a dhcpd that wrote its own pid file: one running this very
+    # command line (these files) is rackd's, and must be stopped, not left
+    # serving beside the next one.
+    unrecorded = (pidfile_pid if proc is not None and proc.state != "Z"
+                  and proc.cmdline == tuple(command) else None)
     if sidecar is None:
-        return Refuse("no readable start record next to the pid file")
+        return Refuse("no readable start record next to the pid file", unrecorded)
     if sidecar.pid != pidfile_pid:
-        return Refuse(f"pid file says {pidfile_pid} but the start record says {sidecar.pid}")
+        return Refuse(f"pid file says {pidfile_pid} but the start record says {sidecar.pid}",
+                      unrecorded)
     if proc is None:
         return Refuse(f"process {pidfile_pid} is not running")
     if proc.state == "Z":

@@ -56,6 +56,7 @@ from provisioningserver.leases.sorter import MAX_LINE, LineSorter
 from provisioningserver.leases.tail import CHUNK, TRUNCATED, FileTail
 
 PUNCH_EVERY = 16 << 20
+FAILURE_LOG_INTERVAL = 60.0
 
 
 class LogFollower:
@@ -159,15 +160,42 @@ class LeaseFollowService(service.Service):
         self.errors = 0
         self._loop = None
         self._polling = None
+        # While polls keep failing (a full disk fails every one, twice a
+        # second): the first is logged with its traceback, the rest are
+        # counted into one line per FAILURE_LOG_INTERVAL, and the first
+        # poll that works again says how many failed.
+        self._failing = 0
+        self._held = 0
+        self._told_at = None
 
     def _failed(self, failure):
         # A disk or journal error must not stop the loop: the offset was not
         # committed, so the next poll reads the same lines again.
         self.errors += 1
-        self.log.failure("reading {path} failed", failure, path=self.follower.path)
+        self._failing += 1
+        now = self.clock.seconds()
+        if self._failing == 1:
+            self._told_at = now
+            self.log.failure("reading {path} failed (while it keeps failing, one line per "
+                             "{interval:g} s)", failure, path=self.follower.path,
+                             interval=FAILURE_LOG_INTERVAL)
+            return
+        self._held += 1
+        if now - self._told_at >= FAILURE_LOG_INTERVAL:
+            self.log.error("reading {path} still failing: {n} more failed polls, the last: "
+                           "{error}", path=self.follower.path, n=self._held,
+                           error=failure.getErrorMessage())
+            self._held, self._told_at = 0, now
+
+    def _succeeded(self, result):
+        if self._failing:
+            self.log.info("reading {path} works again, after {n} failed polls",
+                          path=self.follower.path, n=self._failing)
+            self._failing = self._held = 0
+        return result
 
     def _poll(self):
-        self._polling = self.run(self.follower.poll).addErrback(self._failed)
+        self._polling = self.run(self.follower.poll).addCallbacks(self._succeeded, self._failed)
 
         def finished(result):
             self._polling = None

@@ -5,11 +5,17 @@ is in arrival order), so the region sees every address's events in the
 order dhcpd produced them. A batch leaves the journal only after the
 region's `UpdateLeases` reply; a failure leaves it there and the same
 batch (or a longer one, if more came) goes again later. So a region that
-dies mid-reply gets a batch twice, never loses one.
+dies mid-reply (or whose link is cut before the reply arrives) gets a batch
+twice, never loses one; each event carries its journal's identity and its id
+there, so the region stores it once (exactly once by event id).
 
 ``send(events)`` returns a Deferred of the reply. It fails with
 `NoRegionConnection` while no region is connected: the forwarder then
-waits ``interval`` and asks again, it is not the region's fault. Any other
+waits ``interval`` and asks again, it is not the region's fault. A batch
+whose connection was lost under it (`ConnectionClosed`: the link cut, the
+region restarted) is the same case, not a failing region: backing off
+there would let a flapping link push the next try up to ``max_delay``
+away, long after the rack has reconnected. Any other
 failure (the region is connected but the call fails) backs off
 exponentially up to ``max_delay`` (`provisioningserver.system.backoff`)
 and is reported in `status`.
@@ -30,6 +36,7 @@ using the same journal file).
 import attrs
 from twisted.application import service
 from twisted.internet import defer
+from twisted.internet.error import ConnectionClosed
 from twisted.logger import Logger
 
 from provisioningserver.system.backoff import Backoff
@@ -44,9 +51,11 @@ class NoRegionConnection(Exception):
     forwarder waits for a connection instead of backing off."""
 
 
-def event_to_wire(event):
-    """One `LeaseEvent` as the dict `UpdateLeases` carries."""
-    return attrs.asdict(event)
+def event_to_wire(event, event_id, journal):
+    """One `LeaseEvent` as the dict `UpdateLeases` carries, with its id
+    (``event_id`` in ``journal``): the key a region stores it under, so that
+    a batch sent again is known for one it already holds."""
+    return {**attrs.asdict(event), "id": event_id, "journal": journal}
 
 
 class Forwarder(service.Service):
@@ -117,7 +126,8 @@ class Forwarder(service.Service):
             self._schedule(0)
             return defer.succeed(None)
         self.state = "sending"
-        d = defer.maybeDeferred(self.send, [event_to_wire(e) for _, e in pending])
+        journal = self.journal.identity
+        d = defer.maybeDeferred(self.send, [event_to_wire(e, i, journal) for i, e in pending])
         d.addCallback(lambda reply: self._acked(ids))
         d.addErrback(lambda failure: self._failed(failure.value))
         self._inflight = d
@@ -137,7 +147,7 @@ class Forwarder(service.Service):
         self._schedule(0)  # more may be waiting: go on at once
 
     def _failed(self, error):
-        if isinstance(error, NoRegionConnection):
+        if isinstance(error, (NoRegionConnection, ConnectionClosed)):
             self.state = "waiting"
             self.failures = 0
             self._schedule(self.interval)

@@ -9,6 +9,12 @@ One SQLite database in the state directory, in WAL mode, holds:
   for reports (`history`, `prune_history`);
 - ``sources``: how far each source has been read (a followed file's inode
   and byte offset);
+- ``identity``: one random name for this journal file, made when the
+  table is first seen. An event's id (its row id, never reused:
+  AUTOINCREMENT) is unique only within one file, so the region keys what
+  it stores by (journal, id): a redelivered batch (the ack lost with a
+  cut link) is then recognised as one it holds, and a journal started
+  afresh (a new file) can never be mistaken for an old one;
 - ``transactions`` (schema version 2): dhcpd's per-packet log lines as
   `provisioningserver.leases.txlog` parses them, kept for
   ``transaction_retention`` seconds and at most ``transaction_rows`` rows
@@ -22,7 +28,11 @@ them twice. Sources that cannot read again (a datagram) commit per batch
 they drain, as soon as they have it.
 
 ``schema_version`` lets a later rackd migrate an older file; a file from a
-newer rackd is refused rather than misread. Version 1 (no transactions
+newer rackd is refused rather than misread. A file SQLite finds damaged
+when it is opened (not a database, a torn page: `PRAGMA quick_check`, which
+reads every page once) is moved aside as ``NAME.corrupt-TIMESTAMP`` (with
+its -wal and -shm) and a new journal started, with one log line: rackd
+serves, and the old file is there for a post-mortem. Version 1 (no transactions
 table) is migrated in place: the table is added, nothing else changes.
 """
 
@@ -30,10 +40,12 @@ import operator
 import os
 import sqlite3
 import time
+import uuid
 
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
+from provisioningserver.system.files import move_aside
 from provisioningserver.leases.txlog import RECORD_FIELDS, Transaction
 
 log = Logger()
@@ -70,6 +82,7 @@ CREATE INDEX IF NOT EXISTS history_time ON history (timestamp);
 CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS identity (journal TEXT NOT NULL);
 """
 
 # Schema version 2: the columns are the Transaction fields kept, in order.
@@ -147,7 +160,30 @@ class Journal:
         # Given: committed batches go to relay(events, transactions) instead of
         # the observers (a journal written in another thread hands them over).
         self.relay = relay
+        try:
+            self._open(threaded, check=not threaded)
+        except sqlite3.OperationalError:
+            raise  # locked, unreadable, a full disk: not the file's damage
+        except sqlite3.DatabaseError as error:
+            if threaded:  # the first journal opened on the file moves it aside
+                raise
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            aside = move_aside(path, clock.time())
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.replace(path + suffix, aside + suffix)
+            log.warn("Lease journal {path} is damaged ({e}): moved aside to {aside}; "
+                     "rackd starts a new, empty journal (events held in the old one are "
+                     "not forwarded)", path=path, e=error, aside=aside)
+            self._open(threaded, check=False)
+
+    def _open(self, threaded, check):
+        path = self.path
         new = not os.path.exists(path)
+        if check and not new and 0 < os.path.getsize(path) < 100:
+            # SQLite would take a file shorter than its header for a new one.
+            raise sqlite3.DatabaseError("shorter than an SQLite header (100 bytes)")
         # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
         # threaded: opened here, then used by one other thread (the follower's).
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=not threaded)
@@ -156,8 +192,30 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed event survives power loss, not only a crash.
         self._db.execute("PRAGMA synchronous=FULL")
+        if check and not new:
+            # A torn or overwritten file may open and fail only on a page
+            # read much later: every page is read once now (ms per MB).
+            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {verdict}")
         self._db.executescript(_SCHEMA)
         self._check_version()
+        self.identity = self._identity()
+
+    def _identity(self):
+        """This file's name (see the module docstring), made on first use."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT journal FROM identity").fetchone()
+            if row is None:
+                row = (uuid.uuid4().hex,)
+                db.execute("INSERT INTO identity VALUES (?)", row)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return row[0]
 
     def _check_version(self):
         rows = self._db.execute("SELECT version FROM schema_version").fetchall()

@@ -134,8 +134,9 @@ class UpdateLeases(amp.Command):
     """A batch of lease events, oldest first. Each is {action (commit, expiry,
     release), mac, duid (DHCPv6, else null), ip_family (4 or 6), ip,
     timestamp (seconds since the epoch), lease_time, hostname,
-    unknown_client}. The reply counts the events stored; the rack forgets a
-    batch only after this reply."""
+    unknown_client, id, journal}: (journal, id) names the event for good, so a
+    batch sent again after a lost reply is stored once. The reply counts the
+    events stored; the rack forgets a batch only after this reply."""
 
     arguments = [(b"events", CompressedJSON())]
     response = [(b"stored", amp.Integer())]

@@ -51,6 +51,11 @@ def translate(failure):
         raise control.EnvironmentProblem(_describe("environment", error=str(error)))
     if isinstance(error, control.InvalidDocument):
         raise error
+    if isinstance(error, OSError):  # a full disk, say: the configure was undone
+        where = f" {error.filename}" if error.filename else ""
+        raise control.EnvironmentProblem(_describe(
+            "environment", error=f"cannot write{where}: {error.strerror or error}; the "
+            "configure was undone: dhcpd serves the config it had"))
     log.failure("Unexpected error in a control command", failure)
     raise control.EnvironmentProblem(_describe(
         "environment", error=f"internal error: {type(error).__name__}: {error}"))

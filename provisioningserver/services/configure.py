@@ -15,6 +15,9 @@ configure (one at a time per family: a lock serialises callers) it:
    so), writing the config atomically, having the monitor start or restart
    dhcpd and verify that it serves, and last, saving the applied state
    (`services.dhcpstate`) so that a restarted rackd adopts the same dhcpd;
+   an intent file (`services.intent`) written before the first change and
+   removed after the save tells a rackd started after a kill in between
+   that it must mend, not adopt (`services.recovery`);
 4. when the start fails, or a caller cancels after something changed (its
    deadline passed), runs the undo of the steps begun (`steps.undo`): the
    previous config back and dhcpd started with it, or dhcpd stopped when
@@ -50,56 +53,14 @@ from provisioningserver.services.planning import (
 from provisioningserver.services import steps
 from provisioningserver.system.files import DhcpdPaths, atomic_write
 from provisioningserver.dhcpd.monitor import DhcpdDidNotStart
+from provisioningserver.services.configerrors import (  # noqa: F401 (their home for importers)
+    NOTHING_SERVED, STILL_SERVES, UNKNOWN_SERVES, ConfigRejected, ConfigureCancelled,
+    DhcpdMissing, StartFailed)
+from provisioningserver.services.intent import begin_intent, clear_intent
+from provisioningserver.services.recovery import resume_family
+from provisioningserver.system import crashpoint
 
 log = Logger()
-
-
-class DhcpdMissing(Exception):
-    """No dhcpd binary where rackd looks for one."""
-
-
-# What serves after a rejection (ConfigRejected.before): a rejection changes nothing.
-STILL_SERVES = "the previous config still serves"
-UNKNOWN_SERVES = "dhcpd keeps serving the config it had (not one this rackd applied)"
-NOTHING_SERVED = "nothing served before"
-
-
-class ConfigRejected(Exception):
-    """dhcpd -t refused the rendered config. ``result`` is the `CheckResult`
-    (its errors located in the document); ``before`` says what serves."""
-
-    def __init__(self, result, before=None):
-        self.result, self.before = result, before
-        tail = f"; {before}" if before else ""
-        super().__init__(f"dhcpd rejected the rendered config{tail}")
-
-
-class StartFailed(Exception):
-    """dhcpd did not come up with the new config."""
-
-    def __init__(self, reason, rolled_back, restored):
-        self.reason, self.rolled_back, self.restored = reason, rolled_back, restored
-        if not rolled_back:
-            tail = "there was no previous config: dhcpd is stopped"
-        elif restored:
-            tail = "the previous config was restored and dhcpd serves it again"
-        else:
-            tail = "the previous config was restored but dhcpd did not come up with it either"
-        super().__init__(f"dhcpd did not come up with the new config: {reason}; {tail}")
-
-
-class ConfigureCancelled(Exception):
-    """A configure cancelled part-way (its caller's deadline passed).
-    ``rolled_back``: it had changed dhcpd and the applied state was put back;
-    ``restored``: dhcpd serves the applied state (True too when nothing had
-    changed yet)."""
-
-    def __init__(self, rolled_back, restored):
-        self.rolled_back, self.restored = rolled_back, restored
-        super().__init__(
-            "cancelled before anything changed" if not rolled_back else
-            "cancelled and rolled back: dhcpd serves the last applied config" if restored else
-            "cancelled; the rollback failed: dhcpd did not come up with the last applied config")
 
 
 @attrs.frozen
@@ -179,10 +140,8 @@ class Configurator:
         """At start: bring back (adopting where it runs) what was applied."""
         results = []
         for ip_version, monitor in self.monitors.items():
-            spec = self.applied(ip_version).spec
-            if spec is None:
-                continue
-            d = monitor.ensure_running(spec, restart=False)
+            # Under the family's lock: a configure that comes meanwhile waits.
+            d = self.locks[ip_version].run(resume_family, self.state, monitor, ip_version)
             d.addErrback(lambda f, v=ip_version: log.failure(
                 "Could not resume dhcpd for IPv{v}", f, v=v))
             results.append(d)
@@ -211,6 +170,7 @@ class Configurator:
         applied = self.applied(ip_version)
         ntp_addresses = yield self.run_in_thread(self.resolver, config)
         status = monitor.status()  # after the lookups, which may take seconds
+        crashpoint.reached("before-render")
         run = yield self.run_in_thread(gather, self.config, self.cost, ip_version, config,
                                        snapshot, key, ntp_addresses, dhcpd, status, applied,
                                        dry_run, self._fragments[ip_version])
@@ -233,6 +193,7 @@ class Configurator:
             log.warn("IPv{v} configure cancelled after it changed dhcpd: rolling back",
                      v=ip_version)
             restored = yield self._undo(ip_version, undo)
+            clear_intent(self.config.state_dir, ip_version)
             # With nothing applied before, "stopped" is the applied state.
             raise ConfigureCancelled(rolled_back=True,
                                      restored=restored or not steps.restores(undo))
@@ -247,25 +208,38 @@ class Configurator:
         each in ``begun`` as it starts; the outcome."""
         v, plan = run.ip_version, run.plan
         pending = list(plan.steps)
+        intent = False  # services.intent: written before the first change
         while pending:
             step = pending.pop(0)
             if run.dry_run and not step.safe:
                 continue
+            if not step.safe and not intent:
+                intent = yield self._begin(v, plan.steps)
+            if isinstance(step, steps.SaveState):
+                crashpoint.reached("before-save")
             begun.append(step)
             try:
                 done = yield self._step(v, run, step)
             except DhcpdDidNotStart as error:
-                undo = steps.undo(begun)
-                restored = yield self._undo(v, undo)
+                restored, undo = yield self._undo_begun(v, begun)
                 self.last_outcome[v] = Outcome(v, "failed", str(error), run.served,
                                                run.warnings, ())
                 raise StartFailed(str(error), steps.restores(undo), restored)
+            except OSError:  # a full disk, say: what had changed is put back
+                if isinstance(step, steps.WriteConfig):
+                    begun.pop()  # an atomic write that failed replaced nothing
+                yield self._undo_begun(v, begun)
+                raise
+            if isinstance(step, steps.WriteConfig):
+                crashpoint.reached("after-write")
             if isinstance(step, steps.ApplyHosts) and done is not None:
                 # Live changes refused (``done`` says what failed): the fallback restart.
                 failure = done
                 log.warn("IPv{v} OMAPI failed ({f}): restarting dhcpd instead", v=v, f=failure)
                 plan = after_live_failure(plan, failure)
                 pending = list(plan.steps)
+        if intent:
+            yield self.run_in_thread(clear_intent, self.config.state_dir, v)
         result = Outcome(v, plan.action, plan.reason, run.fingerprint, run.warnings,
                          run.interfaces, plan.hosts)
         if not run.dry_run:
@@ -273,6 +247,23 @@ class Configurator:
             if plan.action == "unchanged" and run.parsed is not None:
                 self._adopt_read(v, run.parsed, run.document)
         return result  # logged by services.configurelog
+
+    def _begin(self, ip_version, plan_steps):
+        """Write the plan's intent (in a thread: it hashes the config and
+        fsyncs); whether there was one to write."""
+        status = self.monitors[ip_version].status()
+        before = status.spec if status.state == "running" else self.applied(ip_version).spec
+        return self.run_in_thread(begin_intent, self.config.state_dir, ip_version,
+                                  plan_steps, before)
+
+    @defer.inlineCallbacks
+    def _undo_begun(self, ip_version, begun):
+        """Undo ``begun`` and drop the intent: (whether dhcpd serves the
+        previous config again, the undo run)."""
+        undo = steps.undo(begun)
+        restored = yield self._undo(ip_version, undo)
+        clear_intent(self.config.state_dir, ip_version)
+        return restored, undo
 
     def _adopt_read(self, ip_version, parsed, document):
         """An unchanged document: its read is what the next one compares
@@ -349,6 +340,10 @@ class Configurator:
             except DhcpdDidNotStart as error:
                 log.error("Rollback of IPv{v} dhcpd failed: {e}", v=ip_version, e=error)
                 return False
+            except OSError as error:  # the old config not put back (a full disk)
+                log.error("Rollback of IPv{v}: {e}; dhcpd serves the config file as it "
+                          "is, and the next configure restarts it", v=ip_version, e=error)
+                self.state.hold(ip_version, attrs.evolve(self.applied(ip_version), config=None))
         return steps.restores(undo)
 
     @defer.inlineCallbacks
@@ -363,7 +358,7 @@ class Configurator:
             if not batch:
                 continue
             try:
-                results = yield client.apply(batch)
+                results = yield client.apply(crashpoint.counted(batch, "omapi-change"))
             except Exception as error:  # the connection itself failed
                 return str(error)
             failed = [r for r in results if not r.ok]

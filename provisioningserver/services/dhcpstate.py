@@ -9,11 +9,17 @@ does not restart dhcpd.
 The file carries a format version. A file of another version is never
 misread: version 1 (spec only, no document) is migrated to a state with an
 unknown document, so that the next configure restarts once and then knows;
-an unknown or unreadable file is treated the same way and logged.
+a file of an unknown version is treated the same way and logged. A file
+that does not read at all (empty, torn, garbage: it is written atomically,
+so only damage from outside makes one) is moved aside as
+``applied-vN.json.corrupt-TIMESTAMP`` and rackd starts with nothing
+applied, saying so in one line: a dhcpd still running keeps serving until
+the next configure, which restarts it (it is not known what it serves).
 """
 
 import json
 import os
+import time
 
 import attrs
 from twisted.logger import Logger
@@ -23,7 +29,7 @@ from provisioningserver.dhcp.document import parse_document
 from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.system.packed import PackedJSON
 from provisioningserver.dhcp.errors import DocumentError
-from provisioningserver.system.files import atomic_write, read_text
+from provisioningserver.system.files import atomic_write, move_aside
 from provisioningserver.dhcpd.process import DhcpdSpec
 
 log = Logger()
@@ -65,39 +71,57 @@ def _spec(data):
     return DhcpdSpec(**{**data, "interfaces": tuple(data["interfaces"])})
 
 
-def load_state(state_dir, ip_version):
+def load_state(state_dir, ip_version, now=time.time):
+    """The family's `DHCPState` from its file; a file that does not read
+    (empty, torn, garbage, a document this rackd refuses) is moved aside
+    (`system.files.move_aside`) and the state is empty, with one log line."""
     path = state_path(state_dir, ip_version)
     try:
-        text = read_text(path)
-        if not text:
-            return DHCPState()
-        # Read as any document is (`doctext`): a file nested too deeply or
-        # holding lone surrogates is unreadable state, not a crash at start.
-        data = load_json(text, path)
-        version = data.get("version")
-        if version == 1:
-            spec = _spec(data["spec"]) if data.get("running") else None
-            return DHCPState(spec=spec, config=None)
-        if version != FORMAT_VERSION:
-            log.warn("Applied state for IPv{v} has unknown format {f}; rebuilding it",
-                     v=ip_version, f=version)
-            return DHCPState()
-        spec = _spec(data["spec"]) if data.get("spec") else None
-        config = None
-        if data.get("document") is not None:
-            config = parse_document(data["document"], ip_version)
-        aliases = data.get("aliases") or {}
-        if not (isinstance(aliases, dict) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in aliases.items())):
-            raise ValueError("aliases: not a mapping of names")
-        pid = data.get("aliases_pid")
-        if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool)):
-            raise ValueError("aliases_pid: not a process id")
-        return DHCPState(spec=spec, config=config, structure=data.get("structure"),
-                         aliases=aliases if config is not None else {}, aliases_pid=pid)
-    except (ValueError, KeyError, TypeError, AttributeError, DocumentError) as error:
-        log.warn("Ignoring unreadable applied state for IPv{v}: {e}", v=ip_version, e=error)
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
         return DHCPState()
+    try:
+        return _read_state(data, ip_version, path)
+    except (ValueError, KeyError, TypeError, AttributeError, DocumentError) as error:
+        aside = move_aside(path, now())
+        log.warn("Applied state for IPv{v} unreadable ({e}): moved aside to {aside}; "
+                 "starting with nothing applied (a dhcpd still running serves on until "
+                 "the next configure restarts it)", v=ip_version, e=_short(error), aside=aside)
+        return DHCPState()
+
+
+def _short(error, limit=200):
+    text = str(error)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _read_state(data, ip_version, path):
+    # Read as any document is (`doctext`): bytes that are not UTF-8, a file
+    # nested too deeply or holding lone surrogates is unreadable state, not
+    # a crash at start.
+    data = load_json(data, path)
+    version = data.get("version")
+    if version == 1:
+        spec = _spec(data["spec"]) if data.get("running") else None
+        return DHCPState(spec=spec, config=None)
+    if version != FORMAT_VERSION:
+        log.warn("Applied state for IPv{v} has unknown format {f}; rebuilding it",
+                 v=ip_version, f=version)
+        return DHCPState()
+    spec = _spec(data["spec"]) if data.get("spec") else None
+    config = None
+    if data.get("document") is not None:
+        config = parse_document(data["document"], ip_version)
+    aliases = data.get("aliases") or {}
+    if not (isinstance(aliases, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in aliases.items())):
+        raise ValueError("aliases: not a mapping of names")
+    pid = data.get("aliases_pid")
+    if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool)):
+        raise ValueError("aliases_pid: not a process id")
+    return DHCPState(spec=spec, config=config, structure=data.get("structure"),
+                     aliases=aliases if config is not None else {}, aliases_pid=pid)
 
 
 def save_state(state_dir, ip_version, state, document=None):

@@ -3,10 +3,16 @@
 A file that dhcpd or a later rackd reads is never seen half-written: it is
 written to a temporary file in the same directory, flushed to disk, renamed
 over the old one, and the directory is synced so the rename survives a crash.
+
+A file that is damaged all the same (a disk error, a hand edit, a file from
+elsewhere) is never deleted: `move_aside` renames it to
+``NAME.corrupt-TIMESTAMP`` next to where it was, for a post-mortem, and the
+caller starts without it and says so.
 """
 
 import os
 import tempfile
+import time
 
 import attrs
 
@@ -35,6 +41,15 @@ def atomic_write(path, data, mode=0o644):
         os.fsync(dirfd)
     finally:
         os.close(dirfd)
+
+
+def move_aside(path, now):
+    """Rename the damaged ``path`` to ``path.corrupt-YYYYmmddTHHMMSSZ`` (UTC
+    at ``now``, seconds since the epoch); the new name."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    target = f"{path}.corrupt-{stamp}"
+    os.replace(path, target)
+    return target
 
 
 def read_text(path):

@@ -3,7 +3,7 @@
 import pytest
 
 from provisioningserver.dhcpd.leasesfile import (
-    UnreadableLeases, finish, scan, strip_host_records,
+    UnreadableLeases, finish, salvage, scan, strip_host_records,
 )
 
 HEADER = b"""# The format of this file is documented in the dhcpd.leases(5) manual page.
@@ -141,7 +141,8 @@ def test_torn_file_is_refused_quickly(torn):
 
 def test_backend_cleans_the_leases_file_before_dhcpd_starts(tmp_path):
     """ProcessBackend.clean_leases rewrites the file without host records; a
-    torn file is left exactly as it was."""
+    torn file is never half-cleaned: dhcpd gets what came before the tear
+    (tests/dhcpd/test_leases_damage.py has the rest)."""
     from provisioningserver.dhcpd.process import DhcpdSpec, ProcessBackend
 
     leases = tmp_path / "dhcpd.leases"
@@ -154,7 +155,7 @@ def test_backend_cleans_the_leases_file_before_dhcpd_starts(tmp_path):
     torn = HEADER + HOST_ADD[:-3]
     leases.write_bytes(torn)
     ProcessBackend().clean_leases(spec)
-    assert leases.read_bytes() == torn
+    assert leases.read_bytes() == HEADER
 
 
 GROWING = (HEADER + LEASE + HOST_ADD + b"# a comment { that goes on\n" + IA_NA + HOST_DELETE
@@ -206,3 +207,26 @@ def test_backend_keeps_what_dhcpd_appends_between_scan_and_start(tmp_path):
         stream.write(IA_NA[30:] + HOST_DELETE + LEASE)
     backend.clean_leases(spec, prepared)
     assert leases.read_bytes() == HEADER + LEASE + IA_NA + LEASE
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (LEASE[:-3], "not closed"),
+    (b'lease 198.18.0.1 { client-hostname "unterminated; }\n', "unterminated string"),
+    (b"lease 198.18.0.1 { } }\n" + LEASE, "unbalanced"),
+], ids=["torn-end", "unterminated-string", "extra-brace"])
+def test_salvage_keeps_the_cleaned_statements_before_the_damage(damage, problem):
+    """A file `strip_host_records` refuses: `salvage` gives the statements
+    before the first that does not split, host records dropped, and where
+    and what the damage is."""
+    good = HEADER + LEASE + HOST_ADD + IA_NA
+    kept, removed, offset, what = salvage(good + damage)
+    assert kept.startswith(HEADER + LEASE + IA_NA) and removed == 1
+    assert problem in what
+    # The damaged statement itself is not kept (an extra brace is a statement of its own).
+    assert kept == (good + damage)[:offset].replace(HOST_ADD, b"")
+
+
+def test_salvage_of_a_sound_file_is_the_clean_one():
+    """Nothing wrong: the same as `strip_host_records`, no problem named."""
+    text = HEADER + LEASE + HOST_ADD
+    assert salvage(text) == (HEADER + LEASE, 1, len(text), None)

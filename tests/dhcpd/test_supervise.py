@@ -76,8 +76,14 @@ PROC = ProcInfo(cmdline=CMD, state="S", proc_start=777)
     # An older sidecar without a start tick is still adoptable.
     (CMD, "aa", 42, Sidecar(42, CMD, "aa", 5.0), PROC, Adopt(42)),
     (CMD, "aa", None, SIDECAR, PROC, Refuse("no readable pid file")),
-    (CMD, "aa", 42, None, PROC, Refuse("no readable start record next to the pid file")),
-    (CMD, "aa", 43, SIDECAR, PROC, Refuse("pid file says 43 but the start record says 42")),
+    # No start record (rackd killed right after the spawn), or one of an
+    # earlier dhcpd: a process running this command line is rackd's, to stop.
+    (CMD, "aa", 42, None, PROC, Refuse("no readable start record next to the pid file", 42)),
+    (CMD, "aa", 42, None, ProcInfo(("/bin/sleep", "100"), "S", 777),
+     Refuse("no readable start record next to the pid file")),
+    (OTHER_CMD, "aa", 42, None, PROC, Refuse("no readable start record next to the pid file")),
+    (CMD, "aa", 43, SIDECAR, PROC, Refuse("pid file says 43 but the start record says 42", 43)),
+    (CMD, "aa", 43, SIDECAR, None, Refuse("pid file says 43 but the start record says 42")),
     (CMD, "aa", 42, SIDECAR, None, Refuse("process 42 is not running")),
     (CMD, "aa", 42, SIDECAR, ProcInfo(CMD, "Z", 777), Refuse("process 42 has exited (zombie)")),
     (CMD, "aa", 42, SIDECAR, ProcInfo(CMD, "S", 999),

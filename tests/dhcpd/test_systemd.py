@@ -77,6 +77,11 @@ class FakeFiles:
     def remove(self, path):
         self.files.pop(path, None)
 
+    def move_aside(self, path):
+        aside = path + ".corrupt-T"
+        self.files[aside] = self.files.pop(path)
+        return aside
+
 
 @pytest.fixture
 def systemctl():

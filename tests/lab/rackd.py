@@ -59,11 +59,12 @@ class RackdAgent:
         except FileNotFoundError:
             return ""
 
-    def start(self, timeout=15):
-        """Start rackd and wait until its control socket answers."""
+    def start(self, timeout=15, env=None):
+        """Start rackd (``env``: variables added to its environment) and
+        wait until its control socket answers."""
         self.process = self.host.popen(
             [sys.executable, "-m", "provisioningserver.cli.rackd", "--config", self.config_path],
-            name=self.name, cwd=REPO)
+            name=self.name, cwd=REPO, env={**os.environ, **env} if env else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.process.running():

@@ -35,8 +35,9 @@ RACK_ID = "rack-lab"
 class RegionProcess:
     """The test region as a process in a lab host; each start logs to a file of its own."""
 
-    def __init__(self, host, pki, secret_file):
+    def __init__(self, host, pki, secret_file, interface=REGION_IP, port=PORT, options=()):
         self.host, self.pki, self.secret_file = host, pki, secret_file
+        self.interface, self.port, self.options = interface, port, list(options)
         short = tempfile.mkdtemp(prefix="rg")  # unix socket paths are short
         host.lab.teardown.push("remove " + short, lambda: shutil.rmtree(short, True))
         self.control = os.path.join(short, "control.sock")
@@ -46,9 +47,10 @@ class RegionProcess:
     def start(self):
         self.starts += 1
         self.process = self.host.popen(
-            [sys.executable, "-m", "tests.region.server", "--port", str(PORT),
-             "--interface", REGION_IP, "--secret-file", self.secret_file,
-             "--cert", self.pki.cert, "--key", self.pki.key, "--control", self.control],
+            [sys.executable, "-m", "tests.region.server", "--port", str(self.port),
+             "--interface", self.interface, "--secret-file", self.secret_file,
+             "--cert", self.pki.cert, "--key", self.pki.key, "--control", self.control,
+             *self.options],
             name=f"region{self.starts}", cwd=REPO)
         wait_until(lambda: self.events("listening"), what="the region to listen")
         return self
@@ -81,20 +83,30 @@ def dhcpd_running(event):
     return any(s["service"] == "dhcpd" and s["status"] == "running" for s in event["services"])
 
 
-def build(lab, **settings):
-    """Region, rack and client hosts; the region listening, rackd registered with it."""
+def build(lab, relay=None, prefix=24, region_options=(), **settings):
+    """Region, rack and client hosts; the region listening, rackd registered with it.
+
+    With ``relay`` (a callable given the region's host), the region listens
+    on its host's loopback instead, and ``relay`` starts whatever listens
+    where rackd dials (REGION_IP:PORT) and relays to it there.
+    ``region_options`` are more arguments for the test region."""
     switch = lab.add_switch("sw")
     rack, client, region_host = lab.add_host("rack"), lab.add_host("client"), lab.add_host("region")
     lab.attach(rack, switch)
     lab.attach(client, switch)
-    rack.add_address("eth0", "198.18.0.1/24")
+    rack.add_address("eth0", f"198.18.0.1/{prefix}")
     lab.link(region_host, rack, "eth0", "eth1")
     region_host.add_address("eth0", REGION_IP + "/24")
     rack.add_address("eth1", RACK_IP + "/24")
     pki = make_pki(lab.workdir, addresses=(REGION_IP,))
     secret_file = os.path.join(lab.workdir, "secret")
     write_secret(secret_file)
-    region = RegionProcess(region_host, pki, secret_file).start()
+    if relay is None:
+        region = RegionProcess(region_host, pki, secret_file, options=region_options).start()
+    else:
+        region = RegionProcess(region_host, pki, secret_file, interface="127.0.0.1",
+                               options=region_options).start()
+        relay(region_host)
     agent = RackdAgent(rack, region=[f"{REGION_IP}:{PORT}"], region_ca=pki.ca,
                        secret_file=secret_file, rack_id=RACK_ID, rack_name="lab-rack",
                        **settings).start()

@@ -13,6 +13,7 @@ from provisioningserver.leases.follow import LeaseFollowService, LogFollower
 from provisioningserver.leases.lookups import LineEvents
 from tests.leases.files import IP, LEASES_HEADER, MAC, append as _append, grow as _grow
 from tests.leases.files import known_clients as _known, lease as _lease
+from tests.logged import logged
 
 
 def _clock():
@@ -382,3 +383,31 @@ def test_a_failed_poll_is_counted_and_the_loop_goes_on(tmp_path):
     clock.advance(0.5)
     assert (len(calls), service.errors) == (2, 2)
     assert _result(defer.maybeDeferred(service.stopService)) is None
+
+
+def test_polls_that_keep_failing_are_one_line_a_minute_then_one_when_reading_works(tmp_path):
+    """A full disk fails every poll, twice a second: the first failure is
+    logged with its traceback, the rest are counted into one line per minute,
+    and the first poll that works again says how many failed."""
+    clock, broken = task.Clock(), [True]
+
+    def run(f):
+        return defer.fail(OSError(28, "No space left on device")) if broken[0] else defer.succeed(0)
+
+    follower, service = _service(tmp_path, run, clock=clock)
+
+    def fail_for_two_minutes_then_recover():
+        service.startService()
+        clock.pump([0.5] * 240)  # 241 polls over 120 s, all failing
+        broken[0] = False
+        clock.advance(0.5)
+        service.stopService()
+
+    lines = logged(fail_for_two_minutes_then_recover)
+    assert service.errors == 241
+    assert len(lines) == 4, lines
+    assert "reading" in lines[0] and "failed" in lines[0]  # its traceback goes with it
+    assert "No space left on device" in lines[1] and "No space left on device" in lines[2]
+    assert [line.split(": ", 1)[1].split(" more")[0] for line in lines[1:3]] == ["120", "120"]
+    assert lines[3].endswith("works again, after 241 failed polls")
+    assert clock.getDelayedCalls() == []

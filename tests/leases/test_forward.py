@@ -2,6 +2,7 @@
 waiting without a region, backing off when the region fails."""
 
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectionDone, ConnectionLost
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
 from provisioningserver.leases.forward import Forwarder, NoRegionConnection
@@ -192,5 +193,48 @@ def test_standalone_events_stay_in_the_history_and_leave_the_queue(tmp_path):
     status = forwarder.status()
     assert (status["state"], status["pending"], status["sent"]) == ("standalone", 0, 0)
     assert [e.ip for e in journal.latest()] == ["198.18.0.10", "198.18.0.11"]
+    forwarder.stopService()
+    assert clock.getDelayedCalls() == []
+
+
+def test_a_batch_sent_again_carries_the_same_event_ids(tmp_path):
+    """Each event goes with its journal id and the journal's identity; a
+    batch whose reply was lost goes again with the same ids (so the region
+    can store it once), and later events get higher ids."""
+    clock, journal, region, forwarder = build(tmp_path, initial_delay=1.0)
+    ids = journal.record([commit("198.18.0.10", 1), commit("198.18.0.11", 2)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    region.pending.pop(0).errback(ConnectionError("link cut before the reply"))
+    clock.advance(1)
+    first, again = region.batches
+    assert [(e["journal"], e["id"]) for e in first] == [(journal.identity, i) for i in ids]
+    assert [(e["journal"], e["id"]) for e in again] == [(journal.identity, i) for i in ids]
+    region.answer()
+    (later,) = journal.record([commit("198.18.0.12", 3)], "test")
+    clock.advance(0)
+    assert region.batches[-1][0]["id"] == later > max(ids)
+    region.answer()
+    forwarder.stopService()
+    assert clock.getDelayedCalls() == []
+
+
+def test_a_batch_cut_off_by_a_lost_connection_goes_again_without_backoff(tmp_path):
+    """A connection lost under a batch (the link cut before the reply) is
+    not a failing region: however often it happens in a row, the batch goes
+    again after ``interval``, not after a growing backoff, and no failure
+    is counted."""
+    clock, journal, region, forwarder = build(tmp_path, interval=1.0, initial_delay=1.0,
+                                              max_delay=60.0)
+    journal.record([commit("198.18.0.10", 1)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    for lost in (ConnectionLost, ConnectionDone, ConnectionLost, ConnectionLost):
+        region.pending.pop(0).errback(lost("link cut"))
+        assert forwarder.status()["failures"] == 0
+        clock.advance(1.0)
+    assert len(region.batches) == 5
+    region.answer()
+    assert journal.pending_count() == 0
     forwarder.stopService()
     assert clock.getDelayedCalls() == []

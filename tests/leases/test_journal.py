@@ -133,3 +133,15 @@ def test_a_threaded_journal_relays_its_batches_instead_of_notifying(tmp_path):
     assert relayed == [([event], ())] and seen == []
     assert [(e.action, e.ip) for _, e in journal.pending()] == [("expiry", "198.18.1.9")]
     journal.close()
+
+
+def test_a_journal_keeps_its_identity_and_another_file_has_its_own(tmp_path):
+    """The journal's identity is made once and read back when the file is
+    opened again (by this process or the next rackd); a new file gets a
+    different one, so the region never takes its ids for an old file's."""
+    path = str(tmp_path / "j.db")
+    first = Journal(path)
+    identity = first.identity
+    first.close()
+    assert Journal(path).identity == identity and len(identity) == 32
+    assert Journal(str(tmp_path / "other.db")).identity != identity

@@ -11,7 +11,8 @@ In a test::
 From a shell (the demo, or a lab test driving it as a process)::
 
     python -m tests.region.server --port 5250 --secret-file S --cert C --key K \
-        [--document-v4 doc.yaml] [--document-v6 doc.yaml] [--control SOCKET]
+        [--document-v4 doc.yaml] [--document-v6 doc.yaml] [--control SOCKET] \
+        [--lease-reply-delay SECONDS]
 
 prints one JSON line per event (listening, registered, services, leases,
 foreign-dhcp, configured, disconnected) and, with --document-v*, configures
@@ -24,7 +25,7 @@ import json
 import sys
 
 import yaml
-from twisted.internet import defer, endpoints, ssl
+from twisted.internet import defer, endpoints, ssl, task
 from twisted.internet.protocol import Factory
 from twisted.protocols import amp
 
@@ -61,8 +62,14 @@ class RegionLocator(amp.CommandLocator):
 
     @commands.UpdateLeases.responder
     def update_leases(self, events):
-        self.region.record("leases", self._registered(), count=len(events), events=events)
-        return {"stored": len(events)}
+        rack = self._registered()
+        new = self.region.store(rack, events)
+        self.region.record("leases", rack, count=len(events), new=new, events=events)
+        reply = {"stored": len(events)}
+        if not self.region.lease_reply_delay:
+            return reply
+        # A busy region: stored now, answered later (a cut link loses the reply).
+        return task.deferLater(self.region.clock, self.region.lease_reply_delay, lambda: reply)
 
     @commands.ReportForeignDHCPServer.responder
     def report_foreign(self, interface, servers):
@@ -97,6 +104,10 @@ class TestRegion:
         self.racks = {}  # rack_id -> connection
         self.names = {}  # rack_id -> name
         self.events = []  # (kind, rack_id, details)
+        # (rack_id, journal, id) of every lease event stored: a batch sent
+        # again (its reply lost) is stored once, as the protocol asks.
+        self.stored = set()
+        self.lease_reply_delay = 0.0  # seconds between storing a batch and the reply
         self.refuse = set()  # rack ids to refuse at registration
         self.emit = emit or (lambda event: None)
         self._waiters = []  # (kind, Deferred)
@@ -124,6 +135,12 @@ class TestRegion:
         self._waiters = [w for w in self._waiters if w[0] != kind]
         for _, waiter in waiting:
             waiter.callback(rack_id)
+
+    def store(self, rack_id, events):
+        """Keep what is new of ``events``; how many were new."""
+        before = len(self.stored)
+        self.stored.update((rack_id, e.get("journal"), e.get("id")) for e in events)
+        return len(self.stored) - before
 
     def of_kind(self, kind):
         return [(rack, details) for k, rack, details in self.events if k == kind]
@@ -185,6 +202,8 @@ def main(argv=None):
     parser.add_argument("--document-v4")
     parser.add_argument("--document-v6")
     parser.add_argument("--control", help="unix socket for tests.region.control requests")
+    parser.add_argument("--lease-reply-delay", type=float, default=0.0,
+                        help="answer UpdateLeases this many seconds after storing the batch")
     args = parser.parse_args(argv)
     documents = {commands.ConfigureDHCPv4: args.document_v4,
                  commands.ConfigureDHCPv6: args.document_v6}
@@ -194,6 +213,7 @@ def main(argv=None):
 
     def run(reactor):
         region = TestRegion(lambda: read_secret(args.secret_file), reactor, emit=emit)
+        region.lease_reply_delay = args.lease_reply_delay
 
         def configure(rack_id):
             region.wait_for("registered").addCallback(configure)

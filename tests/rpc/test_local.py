@@ -85,7 +85,11 @@ def test_configure_carries_a_fifty_thousand_host_document():
      lambda d: d["rolled_back"] and d["restored"] and "restored" in d["error"]),
     (DhcpdMissing("dhcpd not found"), b"ENVIRONMENT", lambda d: d["error"] == "dhcpd not found"),
     (RuntimeError("boom"), b"ENVIRONMENT", lambda d: "internal error: RuntimeError" in d["error"]),
-], ids=["invalid-document", "config-rejected", "dhcpd-failed", "dhcpd-missing", "unexpected"])
+    (OSError(28, "No space left on device", "/var/lib/rackd/dhcpd.conf"), b"ENVIRONMENT",
+     lambda d: d["error"].startswith("cannot write /var/lib/rackd/dhcpd.conf: No space left")
+     and "internal" not in d["error"]),
+], ids=["invalid-document", "config-rejected", "dhcpd-failed", "dhcpd-missing", "unexpected",
+        "disk-full"])
 def test_internal_errors_become_declared_errors(error, code, check):
     """Each failure reaches the caller as its declared error with a JSON description;
     the connection stays usable (nothing undeclared closes it)."""

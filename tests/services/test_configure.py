@@ -64,7 +64,7 @@ class FakeMonitor:
     def record_config(self, spec):
         self.calls.append(("record", spec))
 
-    def ensure_stopped(self):
+    def ensure_stopped(self, spec=None):
         self.calls.append(("stop",))
         self.current = FakeStatus()
         return defer.succeed(None)
@@ -81,7 +81,8 @@ class FakeOmapi:
         self.failing = set()
 
     def apply(self, changes):
-        self.batches.append(list(changes))
+        changes = list(changes)  # the real client takes a generator as well as a list
+        self.batches.append(changes)
         return defer.succeed([
             ChangeResult(c, error=OmapiError("not authorized") if c.name in self.failing else None)
             for c in changes])
