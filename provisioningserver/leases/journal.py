@@ -27,30 +27,23 @@ reads the same bytes again; after the commit both are, and it never reads
 them twice. Sources that cannot read again (a datagram) commit per batch
 they drain, as soon as they have it.
 
-``schema_version`` lets a later rackd migrate an older file; a file from a
-newer rackd is refused rather than misread. A file SQLite finds damaged
-when it is opened (not a database, a torn page: `PRAGMA quick_check`, which
-reads every page once) is moved aside as ``NAME.corrupt-TIMESTAMP`` (with
-its -wal and -shm) and a new journal started, with one log line: rackd
-serves, and the old file is there for a post-mortem. Version 1 (no transactions
-table) is migrated in place: the table is added, nothing else changes.
+Opening the file (checking it, moving a damaged one aside, migrating the
+schema, reading its identity) is `provisioningserver.leases.journalfile`'s;
+`JournalError` is raised for a file this rackd cannot use.
 """
 
 import operator
 import os
-import sqlite3
 import time
-import uuid
 
 from twisted.logger import Logger
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
-from provisioningserver.system.files import move_aside
+from provisioningserver.leases.journalfile import open_journal
 from provisioningserver.leases.txlog import RECORD_FIELDS, Transaction
 
 log = Logger()
 
-SCHEMA_VERSION = 2
 DEFAULT_RETENTION = 30 * 24 * 3600
 DEFAULT_TRANSACTION_RETENTION = 7 * 24 * 3600
 DEFAULT_TRANSACTION_ROWS = 1_000_000
@@ -62,47 +55,10 @@ _EVENT_COLUMNS = (
     "action, ip_family, ip, mac, duid, hostname, lease_time, timestamp, unknown_client, source"
 )
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    action TEXT NOT NULL, ip_family INTEGER NOT NULL, ip TEXT NOT NULL,
-    mac TEXT, duid TEXT, hostname TEXT, lease_time INTEGER,
-    timestamp REAL NOT NULL, unknown_client INTEGER, source TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    action TEXT NOT NULL, ip_family INTEGER NOT NULL, ip TEXT NOT NULL,
-    mac TEXT, duid TEXT, hostname TEXT, lease_time INTEGER,
-    timestamp REAL NOT NULL, unknown_client INTEGER, source TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_ip ON history (ip, timestamp);
-CREATE INDEX IF NOT EXISTS history_mac ON history (mac, timestamp);
-CREATE INDEX IF NOT EXISTS history_time ON history (timestamp);
-CREATE TABLE IF NOT EXISTS sources (
-    name TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS identity (journal TEXT NOT NULL);
-"""
 
 # Schema version 2: the columns are the Transaction fields kept, in order.
 _TX_FIELDS = RECORD_FIELDS
 _TX_COLUMNS = ", ".join(f'"{name}"' for name in _TX_FIELDS)
-_TX_SCHEMA = """
-CREATE TABLE IF NOT EXISTS transactions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    family INTEGER NOT NULL, type TEXT NOT NULL, time REAL NOT NULL,
-    mac TEXT, duid TEXT, ip TEXT, interface TEXT, relay TEXT, server TEXT,
-    hostname TEXT, peer TEXT, xid TEXT, network TEXT, reason TEXT
-);
-CREATE INDEX IF NOT EXISTS transactions_mac ON transactions (mac, id);
-CREATE INDEX IF NOT EXISTS transactions_ip ON transactions (ip, id);
-CREATE INDEX IF NOT EXISTS transactions_time ON transactions (time);
-"""
-
-
-class JournalError(Exception):
-    """The journal file cannot be used (say, it comes from a newer rackd)."""
 
 
 def _row(event, source, now):
@@ -160,78 +116,7 @@ class Journal:
         # Given: committed batches go to relay(events, transactions) instead of
         # the observers (a journal written in another thread hands them over).
         self.relay = relay
-        try:
-            self._open(threaded, check=not threaded)
-        except sqlite3.OperationalError:
-            raise  # locked, unreadable, a full disk: not the file's damage
-        except sqlite3.DatabaseError as error:
-            if threaded:  # the first journal opened on the file moves it aside
-                raise
-            if getattr(self, "_db", None) is not None:
-                self._db.close()
-            aside = move_aside(path, clock.time())
-            for suffix in ("-wal", "-shm"):
-                if os.path.exists(path + suffix):
-                    os.replace(path + suffix, aside + suffix)
-            log.warn("Lease journal {path} is damaged ({e}): moved aside to {aside}; "
-                     "rackd starts a new, empty journal (events held in the old one are "
-                     "not forwarded)", path=path, e=error, aside=aside)
-            self._open(threaded, check=False)
-
-    def _open(self, threaded, check):
-        path = self.path
-        new = not os.path.exists(path)
-        if check and not new and 0 < os.path.getsize(path) < 100:
-            # SQLite would take a file shorter than its header for a new one.
-            raise sqlite3.DatabaseError("shorter than an SQLite header (100 bytes)")
-        # isolation_level=None: transactions are explicit (BEGIN/COMMIT).
-        # threaded: opened here, then used by one other thread (the follower's).
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=not threaded)
-        if new:
-            os.chmod(path, 0o600)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed event survives power loss, not only a crash.
-        self._db.execute("PRAGMA synchronous=FULL")
-        if check and not new:
-            # A torn or overwritten file may open and fail only on a page
-            # read much later: every page is read once now (ms per MB).
-            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
-            if verdict != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {verdict}")
-        self._db.executescript(_SCHEMA)
-        self._check_version()
-        self.identity = self._identity()
-
-    def _identity(self):
-        """This file's name (see the module docstring), made on first use."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT journal FROM identity").fetchone()
-            if row is None:
-                row = (uuid.uuid4().hex,)
-                db.execute("INSERT INTO identity VALUES (?)", row)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return row[0]
-
-    def _check_version(self):
-        rows = self._db.execute("SELECT version FROM schema_version").fetchall()
-        if not rows:
-            self._db.executescript(_TX_SCHEMA)
-            self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-        elif rows[0][0] == 1:
-            # One transaction: a crash leaves version 1 and no table, or both done.
-            self._db.executescript("BEGIN IMMEDIATE;" + _TX_SCHEMA +
-                                   f"UPDATE schema_version SET version = {SCHEMA_VERSION};"
-                                   "COMMIT;")
-        elif rows[0][0] != SCHEMA_VERSION:
-            self._db.close()
-            raise JournalError(
-                f"{self.path}: schema version {rows[0][0]}, this rackd reads {SCHEMA_VERSION}"
-            )
+        self._db, self.identity = open_journal(path, threaded, clock.time)
 
     def close(self):
         self._db.close()

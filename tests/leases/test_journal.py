@@ -7,7 +7,8 @@ import pytest
 from twisted.internet.task import Clock
 
 from provisioningserver.dhcp.leaserecord import LeaseEvent
-from provisioningserver.leases.journal import Journal, JournalError
+from provisioningserver.leases.journal import Journal
+from provisioningserver.leases.journalfile import JournalError
 
 
 def _event(ip="198.18.0.5", action="commit", **kw):

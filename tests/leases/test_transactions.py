@@ -7,8 +7,9 @@ import sqlite3
 from twisted.internet.task import Clock
 
 from provisioningserver.leases.txlog import Transaction
-from provisioningserver.leases import journal as journal_module
-from provisioningserver.leases.journal import SCHEMA_VERSION, Journal
+from provisioningserver.leases import journalfile
+from provisioningserver.leases.journal import Journal
+from provisioningserver.leases.journalfile import SCHEMA_VERSION
 from provisioningserver.leases.follow import LogFollower
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "dhcpd_transactions.log")
@@ -30,7 +31,7 @@ def test_a_version_1_journal_is_migrated_keeping_its_data(tmp_path):
     keeps its pending events, history and positions."""
     path = str(tmp_path / "j.db")
     db = sqlite3.connect(path)
-    db.executescript(journal_module._SCHEMA)  # version 1's tables, unchanged
+    db.executescript(journalfile.SCHEMA)  # version 1's tables, unchanged
     db.execute("INSERT INTO schema_version VALUES (1)")
     db.execute("INSERT INTO events (action, ip_family, ip, timestamp, source) "
                "VALUES ('commit', 4, '198.18.0.5', 10.0, 'dhcpd4')")
