@@ -221,12 +221,12 @@ def _check_subnet(path, subnet, outline):
         # Only the earliest pool it overlaps: naming every one made the messages
         # quadratic (300 copies of a pool, in 64 shared networks: 2.9 million
         # problems, 3.7 GB to read a 3.6 MB document).
-        other_path = next((other_path for other_path, other in pools
-                           if pool.ip_range_low <= other.ip_range_high
-                           and other.ip_range_low <= pool.ip_range_high), None)
-        if other_path is not None:
+        earliest = next((other_path for other_path, other in pools
+                         if pool.ip_range_low <= other.ip_range_high
+                         and other.ip_range_low <= pool.ip_range_high), None)
+        if earliest is not None:
             yield Problem(pool_path, f"range {pool.ip_range_low}-{pool.ip_range_high} "
-                                     f"overlaps {other_path}")
+                                     f"overlaps {earliest}")
         pools.append((pool_path, pool))
 
 
