@@ -24,7 +24,9 @@ CLIENTS = 200
 RENEW_SECONDS = float(os.environ.get("RACKD_PXE_RENEW_SECONDS", "65"))
 STORM_DOCUMENT = {"shared_networks": [{"name": "lab", "subnets": [{
     "subnet_cidr": "198.18.0.0/16", "router_ip": "198.18.0.254",
-    "pools": [{"ip_range_low": "198.18.1.0", "ip_range_high": "198.18.2.255"}],
+    # 2,048 addresses: bench.pxestorm's repetitions share one rack, each with
+    # 201 new clients and perfdhcp's 40, while the last one's leases still run.
+    "pools": [{"ip_range_low": "198.18.1.0", "ip_range_high": "198.18.8.255"}],
 }]}]}
 
 
