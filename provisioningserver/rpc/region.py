@@ -27,6 +27,7 @@ import socket
 from twisted.application import service
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectionClosed
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -187,20 +188,33 @@ def _peer(protocol):
 
 class Pacing:
     """Delay before the next connection attempt: none after a good session,
-    doubling (up to ``longest``) after each failed handshake."""
+    doubling (up to ``longest``) after each handshake the region failed.
 
-    def __init__(self, first=1.0, longest=60.0):
-        self.backoff = Backoff(initial=first, maximum=longest)
+    A handshake that failed because the connection went away (a cut link, a
+    region restarting) is not a refusal: the region answers a wrong secret
+    or a bad challenge with a declared error, never with a bare close. Such
+    cuts double the delay too, but only up to ``cut_longest``, so a link
+    that flaps through handshakes is redialled within seconds, not a minute.
+    """
+
+    def __init__(self, first=1.0, longest=60.0, cut_longest=4.0):
+        self.refused = Backoff(initial=first, maximum=longest)
+        self.cut = Backoff(initial=first, maximum=min(cut_longest, longest))
         self.failures = 0
+        self.cuts = 0
 
     def delay(self):
-        return self.backoff.delay(self.failures)
+        return max(self.refused.delay(self.failures), self.cut.delay(self.cuts))
 
-    def failed(self):
-        self.failures += 1
+    def failed(self, error=None):
+        """Count a failed handshake; ``error`` is what failed it."""
+        if isinstance(error, ConnectionClosed):
+            self.cuts += 1
+        else:
+            self.failures += 1
 
     def succeeded(self):
-        self.failures = 0
+        self.failures = self.cuts = 0
 
 
 @implementer(IStreamClientEndpoint)
@@ -287,7 +301,7 @@ class RegionClients(service.MultiService):
             if protocol.transport is not None:
                 protocol.transport.loseConnection()
             if pacing is not None:
-                pacing.failed()
+                pacing.failed(error)
             return error
         if pacing is not None:
             pacing.succeeded()

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectionClosed, ConnectionDone, ConnectionLost
 from twisted.protocols import amp
 from twisted.test import iosim
 
@@ -294,6 +295,40 @@ def test_pacing_doubles_after_failed_handshakes_and_resets_after_a_good_one():
     assert delays == [0, 1.0, 2.0, 4.0, 5.0, 5.0]
     pacing.succeeded()
     assert pacing.delay() == 0
+
+
+def test_pacing_caps_handshakes_cut_by_a_lost_connection_lower_than_refusals():
+    """A handshake the connection's loss cut short doubles the delay only up to
+    the cut cap (a flapping link is redialled within seconds); a refusal still
+    doubles up to the long cap; a good session clears both."""
+    pacing = Pacing(first=1.0, longest=60.0, cut_longest=4.0)
+    for _ in range(8):
+        pacing.failed(ConnectionLost("cut"))
+    assert pacing.delay() == 4.0
+    for _ in range(4):
+        pacing.failed(AuthenticationFailed("the peer does not know the shared secret"))
+    assert pacing.delay() == 8.0
+    pacing.failed(ConnectionDone())
+    assert pacing.delay() == 8.0
+    pacing.succeeded()
+    assert pacing.delay() == 0
+
+
+def test_a_connection_lost_mid_handshake_counts_as_a_cut_not_a_refusal():
+    """When the link goes away before the handshake ends, prepare returns the
+    loss and the rack's pacing counts a cut: repeated, the redial delay stays
+    at the cut cap instead of growing towards a minute."""
+    pacing = Pacing(first=1.0, longest=60.0, cut_longest=4.0)
+    for _ in range(6):
+        link = Link()
+        results = []
+        link.rack.prepare(link.rack_protocol, pacing).addBoth(results.append)
+        link.rack_transport.loseConnection()
+        link.pump.flush()
+        assert isinstance(results[0], ConnectionClosed), results
+        assert link.rack.ready == []
+    assert (pacing.cuts, pacing.failures) == (6, 0)
+    assert pacing.delay() == 4.0
 
 
 def test_region_keys_are_read_from_the_config():
