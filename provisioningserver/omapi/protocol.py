@@ -32,6 +32,15 @@ what has arrived meanwhile (one more turn), so that replies waiting in the
 socket are not mistaken for silence. How many requests are outstanding at
 once is the caller's business (`OmapiClient` keeps a window).
 
+Requests leave at once. Twisted's transport only buffers a write and sends
+it on the reactor's next turn, after the whole read in hand (every reply in
+it, and every callback those replies run) has been handled; dhcpd idles
+for that turn. So the connection turns off Nagle's algorithm and, once a
+request is written (or, while a read is being handled, once all the
+requests that read caused are written), calls the transport's ``doWrite``
+itself: one ``send`` per read, in the same turn. A write the kernel cannot
+take whole stays buffered, and the reactor sends the rest as before.
+
 The framing is `omapi_wire`'s (pypureomapi's format, encoded and decoded
 with less CPU); its size limit counts the bytes of one incomplete message,
 so many small pipelined replies may arrive in one read.
@@ -109,6 +118,8 @@ class OmapiConnection(Protocol):
         self._handshake_timer = None
         self._silence_timer = None
         self._last_progress = 0.0
+        self._receiving = False
+        self._unflushed = False
         self.connected = False
 
     @property
@@ -122,6 +133,9 @@ class OmapiConnection(Protocol):
 
     def connectionMade(self):
         self.connected = True
+        no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if no_delay is not None:
+            no_delay(True)
         self._handshake_timer = self._clock.callLater(
             self._timeout, self._handshake_timed_out
         )
@@ -148,10 +162,14 @@ class OmapiConnection(Protocol):
 
     def dataReceived(self, data):
         self._decoder.feed(data)
+        self._receiving = True
         try:
             self._parse()
         except OmapiProtocolError as e:
             self.drop(OmapiProtocolError(f"bad OMAPI frame from {self._peer}: {e}"))
+        finally:
+            self._receiving = False
+        self._flush()
 
     def connectionLost(self, reason):
         self.connected = False
@@ -193,7 +211,23 @@ class OmapiConnection(Protocol):
                     self._timeout, self._silence_check, self._last_progress + self._timeout)
         self._pending[message.tid] = _Pending(done, doing)
         self.transport.write(data)
+        self._unflushed = True
+        if not self._receiving:
+            self._flush()
         return done
+
+    def _flush(self):
+        """Hand what was written to the kernel now, not on the reactor's next
+        turn (see the module docstring); a closing transport is left alone,
+        since its own last write is what closes it."""
+        if not self._unflushed:
+            return
+        self._unflushed = False
+        transport = self.transport
+        write_now = getattr(transport, "doWrite", None)
+        if write_now is not None and self.connected and not getattr(
+                transport, "disconnecting", False):
+            write_now()
 
     def _parse(self):
         while self._lost_because is None:
