@@ -34,12 +34,15 @@ once is the caller's business (`OmapiClient` keeps a window).
 
 Requests leave at once. Twisted's transport only buffers a write and sends
 it on the reactor's next turn, after the whole read in hand (every reply in
-it, and every callback those replies run) has been handled; dhcpd idles
-for that turn. So the connection turns off Nagle's algorithm and, once a
-request is written (or, while a read is being handled, once all the
-requests that read caused are written), calls the transport's ``doWrite``
-itself: one ``send`` per read, in the same turn. A write the kernel cannot
-take whole stays buffered, and the reactor sends the rest as before.
+it, and every callback those replies run) has been handled. dhcpd works the
+same way round: it handles every request it has read, committing each, and
+only then writes their replies, so a window's replies arrive together (10,000
+adds at window 8 came in 1,250 reads) and dhcpd idles until the next request
+comes. So the connection turns off Nagle's algorithm and calls the
+transport's ``doWrite`` itself after each request: the request that the
+first reply of a read makes room for is on its way to dhcpd, on the other
+core, while the rest of the read is handled. A write the kernel cannot take
+whole stays buffered, and the reactor sends the rest as before.
 
 The framing is `omapi_wire`'s (pypureomapi's format, encoded and decoded
 with less CPU); its size limit counts the bytes of one incomplete message,
@@ -118,8 +121,6 @@ class OmapiConnection(Protocol):
         self._handshake_timer = None
         self._silence_timer = None
         self._last_progress = 0.0
-        self._receiving = False
-        self._unflushed = False
         self.connected = False
 
     @property
@@ -162,14 +163,10 @@ class OmapiConnection(Protocol):
 
     def dataReceived(self, data):
         self._decoder.feed(data)
-        self._receiving = True
         try:
             self._parse()
         except OmapiProtocolError as e:
             self.drop(OmapiProtocolError(f"bad OMAPI frame from {self._peer}: {e}"))
-        finally:
-            self._receiving = False
-        self._flush()
 
     def connectionLost(self, reason):
         self.connected = False
@@ -211,18 +208,13 @@ class OmapiConnection(Protocol):
                     self._timeout, self._silence_check, self._last_progress + self._timeout)
         self._pending[message.tid] = _Pending(done, doing)
         self.transport.write(data)
-        self._unflushed = True
-        if not self._receiving:
-            self._flush()
+        self._flush()
         return done
 
     def _flush(self):
         """Hand what was written to the kernel now, not on the reactor's next
         turn (see the module docstring); a closing transport is left alone,
         since its own last write is what closes it."""
-        if not self._unflushed:
-            return
-        self._unflushed = False
         transport = self.transport
         write_now = getattr(transport, "doWrite", None)
         if write_now is not None and self.connected and not getattr(

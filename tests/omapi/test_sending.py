@@ -2,9 +2,9 @@
 
 Twisted's TCP transport buffers a write and sends it when the reactor next
 finds the socket writable, after the read in hand has been handled whole.
-`OmapiConnection` calls the transport's ``doWrite`` itself so that a request
-leaves in the turn that made it: once per request made outside a read, once
-per read for the requests that read's replies caused. `KernelTransport`
+`OmapiConnection` calls the transport's ``doWrite`` itself after each
+request, so that a request leaves in the turn that made it, even while the
+rest of a read's replies wait to be handled. `KernelTransport`
 below stands in for the TCP transport: what is written reaches ``sent`` (the
 kernel) only through ``doWrite``.
 """
@@ -89,24 +89,23 @@ def test_a_request_outside_a_read_is_sent_before_request_returns():
     assert [m.obj for m in requests_in(transport.sent[0])] == [[(b"name", b"h1")]]
 
 
-def test_requests_a_read_causes_leave_together_at_its_end():
+def test_a_request_a_reply_makes_room_for_leaves_before_the_next_reply():
     """Three replies in one read, each of whose callbacks sends a further
-    request: nothing is sent while the read is handled, then the three new
-    requests go in one send at the end of it."""
+    request: each request is sent as it is made, before the next reply of
+    the same read is handled."""
     connection, transport = ready_connection()
     first = [lookup(connection, i) for i in range(3)]
     replies = b"".join(server_reply(r, (23, b"x")) for r in requests_in(b"".join(transport.sent)))
     transport.sent.clear()
-    seen_mid_read, follow_ups = [], []
+    seen_mid_read = []
     for i, waiting in enumerate(first):
         def again(_, i=i):
             seen_mid_read.append(len(transport.sent))
-            follow_ups.append(lookup(connection, 10 + i))
+            lookup(connection, 10 + i)
         waiting.addCallback(again)
     connection.dataReceived(replies)
-    assert seen_mid_read == [0, 0, 0]
-    assert len(transport.sent) == 1
-    assert [m.obj for m in requests_in(transport.sent[0])] == [
+    assert seen_mid_read == [0, 1, 2]
+    assert [m.obj for sent in transport.sent for m in requests_in(sent)] == [
         [(b"name", f"h{10 + i}".encode())] for i in range(3)]
 
 
