@@ -36,7 +36,6 @@ is never put into a message, a repr or a log line.
 import binascii
 from collections import deque
 
-from pypureomapi import OmapiHMACMD5Authenticator
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
@@ -58,6 +57,7 @@ from provisioningserver.omapi.changes import (  # the changes are imported from 
 )
 from provisioningserver.omapi.errors import OmapiConnectionLost, OmapiError
 from provisioningserver.omapi.protocol import OmapiConnection
+from provisioningserver.omapi.wire import HMACMD5Authenticator
 
 MAX_WINDOW = 16
 DEFAULT_WINDOW = 8
@@ -108,12 +108,12 @@ class OmapiClient:
         name = key_name.encode("utf-8")
         secret = key_secret.encode("ascii") if isinstance(key_secret, str) else key_secret
         try:
-            OmapiHMACMD5Authenticator(name, secret)
+            HMACMD5Authenticator(name, secret)
         except (binascii.Error, ValueError):
             raise ValueError(
                 f"the secret of OMAPI key {key_name!r} is not valid base64"
             ) from None
-        self._new_authenticator = lambda: OmapiHMACMD5Authenticator(name, secret)
+        self._new_authenticator = lambda: HMACMD5Authenticator(name, secret)
         self._reactor = reactor
         self._host = host
         self._port = port

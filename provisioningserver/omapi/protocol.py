@@ -32,17 +32,8 @@ what has arrived meanwhile (one more turn), so that replies waiting in the
 socket are not mistaken for silence. How many requests are outstanding at
 once is the caller's business (`OmapiClient` keeps a window).
 
-Requests leave at once. Twisted's transport only buffers a write and sends
-it on the reactor's next turn, after the whole read in hand (every reply in
-it, and every callback those replies run) has been handled. dhcpd works the
-same way round: it handles every request it has read, committing each, and
-only then writes their replies, so a window's replies arrive together (10,000
-adds at window 8 came in 1,250 reads) and dhcpd idles until the next request
-comes. So the connection turns off Nagle's algorithm and calls the
-transport's ``doWrite`` itself after each request: the request that the
-first reply of a read makes room for is on its way to dhcpd, on the other
-core, while the rest of the read is handled. A write the kernel cannot take
-whole stays buffered, and the reactor sends the rest as before.
+Requests leave at once, in the reactor turn that made them, not on the
+next one: see `omapi.sending`.
 
 The framing is `omapi_wire`'s (pypureomapi's format, encoded and decoded
 with less CPU); its size limit counts the bytes of one incomplete message,
@@ -70,6 +61,7 @@ from provisioningserver.omapi.objects import (
     check_reply,
     object_open,
 )
+from provisioningserver.omapi.sending import Sender
 from provisioningserver.omapi.wire import (
     Decoder,
     encode,
@@ -121,6 +113,7 @@ class OmapiConnection(Protocol):
         self._lost_because = None
         self._handshake_timer = None
         self._silence_timer = None
+        self._sender = None
         self._last_progress = 0.0
         self.connected = False
 
@@ -135,13 +128,11 @@ class OmapiConnection(Protocol):
 
     def connectionMade(self):
         self.connected = True
-        no_delay = getattr(self.transport, "setTcpNoDelay", None)
-        if no_delay is not None:
-            no_delay(True)
+        self._sender = Sender(self.transport)
         self._handshake_timer = self._clock.callLater(
             self._timeout, self._handshake_timed_out
         )
-        self.transport.write(encode_startup())
+        self._sender.write(encode_startup())
 
     def request(self, message, doing):
         """Sign and send ``message``; a Deferred firing with dhcpd's reply.
@@ -225,23 +216,12 @@ class OmapiConnection(Protocol):
                 self._silence_timer = self._clock.callLater(
                     self._timeout, self._silence_check, self._last_progress + self._timeout)
         self._pending[message.tid] = (deliver, doing)
-        self.transport.write(data)
-        self._flush()
+        self._sender.write(data)
 
     def _handshake_request(self, message, doing, sign_it):
         done = Deferred()
         self._send(message, doing, partial(_settle, done), sign_it)
         return done
-
-    def _flush(self):
-        """Hand what was written to the kernel now, not on the reactor's next
-        turn (see the module docstring); a closing transport is left alone,
-        since its own last write is what closes it."""
-        transport = self.transport
-        write_now = getattr(transport, "doWrite", None)
-        if write_now is not None and self.connected and not getattr(
-                transport, "disconnecting", False):
-            write_now()
 
     def _parse(self):
         while self._lost_because is None:

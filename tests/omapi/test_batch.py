@@ -1,14 +1,17 @@
 """Batches paced by the window: `PacedBatch` alone with changes finished by
 hand, and `OmapiClient.apply` reading a large batch lazily."""
 
+import sys
+
 import attrs
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionRefusedError
 from twisted.python.failure import Failure
 
 from provisioningserver.omapi import errors
 from provisioningserver.omapi.batch import PARK_LIMIT, PacedBatch
 from provisioningserver.omapi.client import AddHost
-from tests.omapi.test_client import Lab, has_result, result_of, warm_up
+from tests.omapi.test_client import Lab, failure_of, has_result, pumped, result_of, warm_up
 
 
 @attrs.frozen
@@ -136,3 +139,96 @@ def test_client_reads_a_large_batch_only_as_the_window_frees():
     assert len(results) == 10_000
     assert [r.ok for r in results[:3]] == [True] * 3
     assert all(isinstance(r.error, errors.OmapiConnectionLost) for r in results[3:])
+
+
+def deferreds_made_during(action):
+    """How many Deferreds are created while ``action()`` runs."""
+    init, made = Deferred.__init__.__code__, []
+
+    def watch(frame, event, _):
+        if event == "call" and frame.f_code is init:
+            made.append(1)
+
+    sys.setprofile(watch)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return len(made)
+
+
+def adds(count, start=0):
+    return [AddHost(f"h{i}", "02:00:%02x:%02x:%02x:01" % (i >> 16, (i >> 8) & 255, i & 255),
+                    f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}") for i in range(start, start + count)]
+
+
+def test_a_batch_of_adds_on_an_open_connection_makes_no_deferred_per_change():
+    """1,000 adds on an open connection run from each reply to the next
+    request without a Deferred per change: the batch's own result is the
+    only one made."""
+    lab = Lab(window=8)
+    warm_up(lab)
+    outcome = []
+
+    def run():
+        outcome.append(lab.client.apply(adds(1000)))
+        lab.pump.flush()
+
+    assert deferreds_made_during(run) == 1
+    results = result_of(outcome[0])
+    assert len(results) == 1000 and all(r.ok for r in results)
+    assert len(lab.hosts) == 1000
+
+
+def test_a_batch_shares_the_window_with_single_requests():
+    """Slots held by single requests count against a batch: with two
+    lookups outstanding at window 4, only two adds go out; every change
+    still completes, and dhcpd never sees more than four at once."""
+    lab = Lab(window=4)
+    warm_up(lab)
+    server = lab.servers[0]
+    server.hold = True
+    before = len(server.received)
+    singles = [lab.client.lookup_host(name=f"x{i}") for i in range(2)]
+    batch = lab.client.apply(adds(10))
+    lab.pump.flush()
+    assert len(server.received) - before == 4
+    while server.held:
+        server.release(1)
+        lab.pump.flush()
+    for single in singles:
+        failure_of(single, errors.OmapiNotFound)
+    assert [r.ok for r in result_of(batch)] == [True] * 10
+    assert server.max_outstanding <= 4
+
+
+def test_a_silent_dhcpd_fails_the_changes_in_flight_and_the_rest_reconnect():
+    """When dhcpd stops answering, the changes outstanding fail with
+    OmapiTimeout after the timeout, each as its own result; the batch goes
+    on over a new connection, and no timer is left behind."""
+    lab = Lab(window=4, timeout=1.0)
+    warm_up(lab)
+    lab.servers[0].hold = True
+    batch = lab.client.apply(adds(6))
+    lab.pump.flush()
+    lab.reactor.advance(1.1)
+    lab.pump.flush()
+    assert len(lab.reactor.tcpClients) == 1
+    lab.connect()
+    lab.pump.flush()
+    results = result_of(batch)
+    assert [type(r.error) for r in results[:4]] == [errors.OmapiTimeout] * 4
+    assert [r.ok for r in results[4:]] == [True, True]
+    assert not lab.reactor.getDelayedCalls()
+
+
+def test_dhcpd_refusing_one_add_of_a_batch_fails_only_that_one():
+    """An add of a host dhcpd already has comes back as that change's
+    OmapiKeyConflict; the changes around it succeed."""
+    lab = Lab(window=8)
+    warm_up(lab)
+    result_of(pumped(lab, lab.client.apply(adds(1, start=5))))
+    results = result_of(pumped(lab, lab.client.apply(adds(10))))
+    assert [r.ok for r in results] == [i != 5 for i in range(10)]
+    assert isinstance(results[5].error, errors.OmapiKeyConflict)
+    assert "add host 'h5'" in str(results[5].error)

@@ -2,12 +2,15 @@
 
 Twisted's TCP transport buffers a write and sends it when the reactor next
 finds the socket writable, after the read in hand has been handled whole.
-`OmapiConnection` calls the transport's ``doWrite`` itself after each
-request, so that a request leaves in the turn that made it, even while the
-rest of a read's replies wait to be handled. `KernelTransport`
-below stands in for the TCP transport: what is written reaches ``sent`` (the
-kernel) only through ``doWrite``.
+`omapi.sending.Sender` sends each request as it is written, even while the
+rest of a read's replies wait to be handled: on the socket itself under a
+plain TCP transport, else through the transport and its ``doWrite``.
+`KernelTransport` below stands in for a transport of the second kind: what
+is written reaches ``sent`` (the kernel) only through ``doWrite``;
+`SocketTransport` has a real socket (one end of a socketpair) under it.
 """
+
+import socket
 
 from pypureomapi import (
     OMAPI_OP_UPDATE,
@@ -21,6 +24,8 @@ from twisted.internet.testing import StringTransport
 
 from provisioningserver.omapi.objects import object_open
 from provisioningserver.omapi.protocol import OmapiConnection
+from provisioningserver.omapi.sending import Sender
+from provisioningserver.omapi.wire import encode_startup
 from tests.omapi.fake import AUTHID
 from tests.omapi.test_client import SECRET, result_of, server_reply
 
@@ -29,6 +34,8 @@ class KernelTransport(StringTransport):
     """A StringTransport that hands its buffer on only when ``doWrite`` is
     called, as Twisted's TCP transports do; each call that finds something
     to send is one entry of ``sent``."""
+
+    connected = True
 
     def __init__(self):
         super().__init__()
@@ -59,7 +66,7 @@ def ready_connection():
     connection = OmapiConnection(Clock(), OmapiHMACMD5Authenticator(b"omapi_key", SECRET.encode()),
                                  5.0)
     connection.makeConnection(transport)
-    transport.clear()  # the startup message
+    assert transport.sent.pop() == encode_startup()
     connection.dataReceived(OmapiStartupMessage().as_string())
     (opening,) = requests_in(transport.sent.pop())
     connection.dataReceived(
@@ -127,3 +134,83 @@ def test_a_closing_transport_is_left_to_send_by_itself():
     lookup(connection, 1)
     assert transport.sent == []
     assert [m.obj for m in requests_in(transport.value())] == [[(b"name", b"h1")]]
+
+
+class SocketTransport(KernelTransport):
+    """A KernelTransport with a real, non-blocking socket under it."""
+
+    def __init__(self, sock):
+        super().__init__()
+        self.socket = sock
+
+    def getHandle(self):
+        return self.socket
+
+
+def socket_sender():
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    transport = SocketTransport(ours)
+    return Sender(transport), transport, ours, theirs
+
+
+def test_under_a_plain_socket_each_write_is_one_send_on_it():
+    """With a socket under the transport, a write goes straight to it: the
+    peer can read it at once, and the transport's buffer is never used."""
+    sender, transport, ours, theirs = socket_sender()
+    with ours, theirs:
+        sender.write(b"one")
+        sender.write(b"two")
+        assert sender.direct and theirs.recv(100) == b"onetwo"
+        assert transport.value() == b"" and transport.sent == []
+
+
+def test_a_write_the_kernel_will_not_take_whole_goes_on_through_the_transport():
+    """Once the socket's buffer is full, the rest of that write and every
+    later write go to the transport, in order: nothing overtakes the rest."""
+    sender, transport, ours, theirs = socket_sender()
+    with ours, theirs:
+        chunk = bytes(range(256)) * 256
+        written = 0
+        while sender.direct:
+            sender.write(chunk)
+            written += 1
+        sender.write(b"after")
+        assert not sender.direct
+        stream = b"".join(transport.sent) + transport.value()
+        received = bytearray()
+        while True:
+            try:
+                received += theirs.recv(1 << 20, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+        assert bytes(received) + stream == chunk * written + b"after"
+        assert stream.endswith(b"after") and len(stream) > len(b"after")
+
+
+def test_send_delivers_each_reply_once_and_survives_a_deliver_that_raises():
+    """`send` hands each reply to its plain function exactly once; one that
+    raises is logged, and the connection goes on answering the next."""
+    from twisted.logger import globalLogPublisher
+
+    connection, transport = ready_connection()
+    got, logged = [], []
+
+    def broken(reply, error):
+        got.append((reply.rid, error))
+        raise RuntimeError("a bug in the caller")
+
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        connection.send(object_open(b"host", name="a"), "look up a", broken)
+        (request,) = requests_in(transport.sent.pop())
+        connection.dataReceived(server_reply(request, (23, b"x")))
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+    assert got == [(request.tid, None)]
+    assert any("not handled" in e.get("log_format", "") for e in logged)
+    assert connection.usable and connection.outstanding == 0
+    waiting = lookup(connection, 2)
+    (request,) = requests_in(transport.sent.pop())
+    connection.dataReceived(server_reply(request, (23, b"x")))
+    assert result_of(waiting).rid == request.tid

@@ -202,3 +202,42 @@ def test_encode_signed_is_sign_then_encode():
     pure.sign(key)
     assert encode_signed(one, key) == encode(two) == pure.as_string()
     assert one.signature == two.signature
+
+
+@pytest.mark.parametrize("secret", [SECRET, base64.b64encode(b"k"), base64.b64encode(bytes(64)),
+                                    base64.b64encode(bytes(range(200)))])
+def test_hmac_md5_authenticator_signs_as_pypureomapi_does(secret):
+    """rackd's HMAC-MD5 authenticator (pads hashed once) gives pypureomapi's
+    signature for keys shorter than, as long as and longer than MD5's block,
+    and its messages verify both ways."""
+    from provisioningserver.omapi.wire import HMACMD5Authenticator, encode_signed
+
+    ours, theirs = HMACMD5Authenticator(b"k", secret), OmapiHMACMD5Authenticator(b"k", secret)
+    for data in (b"", b"x", bytes(range(256)) * 3):
+        assert ours.sign(data) == theirs.sign(data)
+    ours.authid = theirs.authid = 7
+    for message in requests():
+        message.tid = 5
+        data = encode_signed(message, ours)
+        parsed = next(InBuffer(data).parse_message())
+        assert parsed.verify({7: theirs}) and verifies(parsed, ours)
+
+
+def test_pack_address_takes_what_ipaddress_takes():
+    """The quick IPv4 packing gives ipaddress's bytes for every address it
+    takes and ipaddress's ValueError for every string it refuses."""
+    import ipaddress
+
+    from provisioningserver.omapi.objects import pack_address
+
+    for ip in ["198.18.0.1", "0.0.0.0", "255.255.255.255", "2001:db8::1", "::ffff:1.2.3.4",
+               ipaddress.ip_address("198.18.0.9"), "1.2.3.04", "01.2.3.4", "1.2.3", "256.1.1.1",
+               " 1.2.3.4", "1.2.3.4\n", "0x1.2.3.4", "\u0661.2.3.4", "1.2.3.4\x00", "",
+               "1.2.3.4/32", "2001:db8::1%eth0"]:
+        try:
+            theirs = ipaddress.ip_address(ip).packed
+        except ValueError:
+            with pytest.raises(ValueError):
+                pack_address(ip)
+        else:
+            assert pack_address(ip) == theirs, ip
