@@ -22,7 +22,9 @@ the first part that reaches it, in this order:
   name, MAC, address;
 - the rest of the applied config (networks, subnets, pools);
 - the incremental read's per-host entries (`incremental.Parsed.hosts`:
-  fingerprints) and its indexes (``by_ip``, ``by_mac``), when it has them;
+  fingerprints) and its indexes (``by_ip``, ``by_mac``), as older trees
+  have them, or its fingerprints of the hosts that are not plain
+  (``odd``) and the addresses' text (``ips``);
 - the rendered host declarations (`fragments.Fragments`);
 - anything else the read keeps.
 
@@ -141,9 +143,11 @@ n = len(applied.hosts)
 parts = {}
 parts["applied hosts (Host objects)"] = size(applied.hosts)
 parts["rest of the applied config"] = size(applied)
-for name in ("hosts", "by_ip", "by_mac"):
+for name in ("hosts", "by_ip", "by_mac", "odd"):
     value = getattr(parsed, name, None)
     parts[f"Parsed.{name}"] = None if value is None else size(value)
+ips = getattr(parsed, "ips", None)
+parts["Parsed.ips (addresses' text)"] = None if ips is None else size(ips, parsed.ip_starts)
 parts["rendered declarations (Fragments)"] = size(fragments)
 parts["rest of Parsed"] = size(parsed)
 print(json.dumps({"hosts": n, "parts": parts, "traced": traced,
