@@ -23,7 +23,10 @@ run in a different order each round (rotated), and each case's process
 times itself from its first add to its last reply, on a connection already
 authenticated. The raw loop builds and signs each message when it sends it
 (rackd's own codec, omapi/wire.py, since a client must) and checks each
-reply's status, not its signature. ``--profile PATH`` runs rackd's client
+reply's status, not its signature. Each case also reports the CPU time its
+adding process spent per add (``time.process_time`` over the same span):
+on a machine of two cores that is CPU taken from dhcpd, and the part of
+the client's cost that a deeper window cannot hide. ``--profile PATH`` runs rackd's client
 under cProfile once more at the end and writes the stats to PATH; ``--only
 TEXT`` runs only the cases whose name contains TEXT.
 """
@@ -96,6 +99,7 @@ def raw_adds(job):
     sent = answered = 0
     tid = 1
     max_gap, last = 0.0, None
+    cpu = time.process_time()
     started = time.monotonic()
     while answered < len(todo):
         while sent < len(todo) and sent - answered < window:
@@ -117,8 +121,9 @@ def raw_adds(job):
         now = time.monotonic()
         max_gap, last = max(max_gap, now - (last or started)), now
     seconds = time.monotonic() - started
+    cpu = time.process_time() - cpu
     sock.close()
-    return {"seconds": seconds, "max_gap": max_gap}
+    return {"seconds": seconds, "cpu": cpu, "max_gap": max_gap}
 
 
 # rackd's client, run inside the namespace.
@@ -145,9 +150,11 @@ def client_adds(job, profile=None):
             import cProfile
             profiler = cProfile.Profile()
             profiler.enable()
+        cpu = time.process_time()
         started = time.monotonic()
         results = await client.apply(changes)
         out["seconds"] = time.monotonic() - started
+        out["cpu"] = time.process_time() - cpu
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -176,8 +183,7 @@ def run(count, rounds, preload, profile, only=None):
     from tests.lab.netns import Lab
 
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
-    seconds = {name: [] for name, _, _ in cases(only)}
-    gaps = {name: [] for name, _, _ in cases(only)}
+    results = {name: [] for name, _, _ in cases(only)}
     with Lab(prefix="rkor-") as lab:
         server = lab.add_host("srv")
         other = lab.add_host("cli")
@@ -212,14 +218,14 @@ def run(count, rounds, preload, profile, only=None):
                 order.reverse()
             for tag, (name, mode, window) in enumerate(order, start=1):
                 result = one(name, mode, window, tag)
-                seconds[name].append(result["seconds"])
-                gaps[name].append(result.get("max_gap"))
+                results[name].append(result)
                 print(f"round {round_ + 1}: {name:24} {count / result['seconds']:8,.0f}/s"
+                      f"  CPU {result['cpu'] * 1e6 / count:5.1f} us per add"
                       + (f"  longest wait for a reply {result['max_gap'] * 1000:.1f} ms"
                          if result.get("max_gap") is not None else ""), flush=True)
         if profile:
             one("profile", "client", 8, 99, profile_to=profile)
-    return seconds, gaps
+    return results
 
 
 def inside(server, mode, job, profile=None):
@@ -231,16 +237,28 @@ def inside(server, mode, job, profile=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def table(count, seconds):
-    rates = {name: [count / s for s in values] for name, values in seconds.items()}
+def table(count, results):
+    """The figures of a run: per case min, median and max rate, the median's
+    ratio to the best raw case's median, and the median CPU time per add;
+    then, per round, each client case against that round's fastest raw."""
+    rates = {name: [count / r["seconds"] for r in values] for name, values in results.items()}
     raw = {name: r for name, r in rates.items() if name.startswith("raw")}
     best = max(raw, key=lambda name: statistics.median(raw[name]))
     lines = [f"| path ({count:,} host adds) | min hosts/s | median | max "
-             f"| median / best raw ({best}) |", "|---|---|---|---|---|"]
+             f"| median / best raw ({best}) | CPU per add (median) |",
+             "|---|---|---|---|---|---|"]
     for name, values in rates.items():
         median = statistics.median(values)
+        cpu = statistics.median(r["cpu"] for r in results[name]) * 1e6 / count
         lines.append(f"| {name} | {min(values):,.0f} | {median:,.0f} | {max(values):,.0f} "
-                     f"| {median / statistics.median(raw[best]):.2f}x |")
+                     f"| {median / statistics.median(raw[best]):.2f}x | {cpu:.1f} us |")
+    rounds = min(len(values) for values in rates.values())
+    fastest = [max(values[i] for values in raw.values()) for i in range(rounds)]
+    lines.append("")
+    for name, values in rates.items():
+        if not name.startswith("raw"):
+            ratios = ", ".join(f"{values[i] / fastest[i]:.2f}x" for i in range(rounds))
+            lines.append(f"Per round, {name} against that round's fastest raw: {ratios}")
     return "\n".join(lines)
 
 
@@ -260,10 +278,10 @@ def main(argv=None):
     if args.mode == "client":
         print(json.dumps(client_adds(json.load(sys.stdin), args.profile)))
         return
-    seconds, _ = run(args.hosts, args.rounds, args.preload, args.profile, args.only)
-    if args.rounds and any(name.startswith("raw") for name in seconds):
+    results = run(args.hosts, args.rounds, args.preload, args.profile, args.only)
+    if args.rounds and any(name.startswith("raw") for name in results):
         print()
-        print(table(args.hosts, seconds))
+        print(table(args.hosts, results))
 
 
 if __name__ == "__main__":

@@ -20,13 +20,19 @@ parked change is always ready once nothing runs (everything before it has
 finished), so parking cannot deadlock; it is bounded (`PARK_LIMIT`), so a
 batch of one key repeated does not pull itself whole into memory either.
 
-Requests that fail at once (a MAC that cannot be packed) complete inside
-the call that starts them. `_pump` is re-entrant-safe: a completion during
-a pump only records its result, and the outer loop starts what follows, so
-thousands of immediate failures run in a loop rather than a recursion.
+A change is started with a plain function to call when it is done, not
+with a Deferred to wait on: the client's path for a one-request change
+(nearly every change of a batch) then runs from dhcpd's reply to this
+batch's next request without a Deferred, a callback chain or a coroutine
+in between (see `OmapiClient.apply`). Requests that fail at once (a MAC
+that cannot be packed) complete inside the call that starts them. `_pump`
+is re-entrant-safe: a completion during a pump only records its result,
+and the outer loop starts what follows, so thousands of immediate failures
+run in a loop rather than a recursion.
 """
 
 from collections import deque
+from functools import partial
 
 from twisted.internet.defer import Deferred
 
@@ -36,18 +42,19 @@ PARK_LIMIT = 64
 
 def change_keys(change):
     """The keys by which a change meets the changes it must follow."""
-    return {
-        (kind, value.lower())
-        for kind, value in (("mac", getattr(change, "mac", None)),
-                            ("name", getattr(change, "name", None)))
-        if value is not None
-    }
+    mac, name = getattr(change, "mac", None), getattr(change, "name", None)
+    if mac is None:
+        return () if name is None else (("name", name.lower()),)
+    if name is None:
+        return (("mac", mac.lower()),)
+    return (("mac", mac.lower()), ("name", name.lower()))
 
 
 class PacedBatch:
-    """Run ``start(change)`` (a Deferred that always succeeds, with the
-    change's result) for each of ``changes``, at most ``window`` at a time,
-    in key order; ``done`` fires with the results in the order given."""
+    """Run ``start(change, report)`` for each of ``changes``, at most
+    ``window`` at a time, in key order; ``start`` calls ``report(result)``
+    exactly once, when the change is done (at once, or later), and never
+    raises. ``done`` fires with the results in the order given."""
 
     def __init__(self, changes, start, window):
         self.done = Deferred()
@@ -114,14 +121,17 @@ class PacedBatch:
 
     def _at_heads(self, index):
         _, keys = self._pulled[index]
-        return all(self._queues[key][0] == index for key in keys)
+        for key in keys:
+            if self._queues[key][0] != index:
+                return False
+        return True
 
     def _begin(self, index):
         self._running += 1
         change, _ = self._pulled[index]
-        self._start(change).addCallback(self._finished, index)
+        self._start(change, partial(self._finished, index))
 
-    def _finished(self, result, index):
+    def _finished(self, index, result):
         self._running -= 1
         self._results[index] = result
         _, keys = self._pulled.pop(index)

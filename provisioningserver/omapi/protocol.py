@@ -13,7 +13,7 @@ time instead of on the caller's first real request.
 
 After that, requests may be written back to back. Each gets a fresh
 transaction id (tid); dhcpd answers in order and puts the request's tid in the
-reply's rid, which is how a reply finds its Deferred. A reply signed by
+reply's rid, which is how a reply finds its request. A reply signed by
 anyone else, or with a signature that does not verify, is never taken as a
 success.
 
@@ -32,14 +32,26 @@ what has arrived meanwhile (one more turn), so that replies waiting in the
 socket are not mistaken for silence. How many requests are outstanding at
 once is the caller's business (`OmapiClient` keeps a window).
 
+Requests leave at once. Twisted's transport only buffers a write and sends
+it on the reactor's next turn, after the whole read in hand (every reply in
+it, and every callback those replies run) has been handled. dhcpd works the
+same way round: it handles every request it has read, committing each, and
+only then writes their replies, so a window's replies arrive together (10,000
+adds at window 8 came in 1,250 reads) and dhcpd idles until the next request
+comes. So the connection turns off Nagle's algorithm and calls the
+transport's ``doWrite`` itself after each request: the request that the
+first reply of a read makes room for is on its way to dhcpd, on the other
+core, while the rest of the read is handled. A write the kernel cannot take
+whole stays buffered, and the reactor sends the rest as before.
+
 The framing is `omapi_wire`'s (pypureomapi's format, encoded and decoded
 with less CPU); its size limit counts the bytes of one incomplete message,
 so many small pipelined replies may arrive in one read.
 """
 
 import random
+from functools import partial
 
-import attrs
 from pypureomapi import OMAPI_OP_STATUS, OMAPI_OP_UPDATE, OmapiMessage
 from pypureomapi import OmapiError as PureOmapiError
 from twisted.internet.defer import Deferred
@@ -80,10 +92,11 @@ _LATE = 0.25
 _SECOND_LOOK = 0.01
 
 
-@attrs.define
-class _Pending:
-    deferred: Deferred
-    doing: str
+def _settle(deferred, reply, error):
+    if error is None:
+        deferred.callback(reply)
+    else:
+        deferred.errback(error)
 
 
 class OmapiConnection(Protocol):
@@ -122,6 +135,9 @@ class OmapiConnection(Protocol):
 
     def connectionMade(self):
         self.connected = True
+        no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if no_delay is not None:
+            no_delay(True)
         self._handshake_timer = self._clock.callLater(
             self._timeout, self._handshake_timed_out
         )
@@ -133,9 +149,21 @@ class OmapiConnection(Protocol):
         The reply is not interpreted here beyond its signature: see
         `omapi_objects.check_reply`. ``doing`` names the request in errors.
         """
+        done = Deferred()
+        self.send(message, doing, partial(_settle, done))
+        return done
+
+    def send(self, message, doing, deliver):
+        """`request` without a Deferred: sign and send ``message``, and call
+        ``deliver(reply, None)`` with dhcpd's reply, or ``deliver(None,
+        error)`` with an `OmapiError`, exactly once. ``deliver`` runs inside
+        the read that brought the reply and may send again at once; it must
+        not raise (what it raises is logged, and the read goes on). A batch
+        of thousands pays for this path per change, not for a Deferred.
+        """
         if self._lost_because is not None or not self.connected:
             raise OmapiConnectionLost(f"{doing}: connection to {self._peer} is closed")
-        return self._send(message, doing, sign_it=True)
+        self._send(message, doing, deliver, sign_it=True)
 
     def drop(self, error):
         """Abort the connection: every outstanding request fails now, since no
@@ -172,28 +200,48 @@ class OmapiConnection(Protocol):
         why = self._lost_because
         self._stop_silence_timer()
         pending, self._pending = self._pending, {}
-        for request in pending.values():
+        for deliver, doing in pending.values():
             if isinstance(why, OmapiTimeout):
-                error = OmapiTimeout(f"{request.doing}: {why}")
+                error = OmapiTimeout(f"{doing}: {why}")
             else:
-                error = OmapiConnectionLost(f"{request.doing}: no reply, {why}")
-            request.deferred.errback(error)
+                error = OmapiConnectionLost(f"{doing}: no reply, {why}")
+            self._deliver(deliver, None, error)
 
-    def _send(self, message, doing, sign_it):
+    def _deliver(self, deliver, reply, error):
+        try:
+            deliver(reply, error)
+        except Exception:
+            log.failure("OMAPI reply to {peer} not handled", peer=self._peer)
+
+    def _send(self, message, doing, deliver, sign_it):
         self._tid = (self._tid + 1) % (1 << 32) or 1
         message.tid = self._tid
         # An oversized message fails here, before it is pending.
         data = encode_signed(message, self._authenticator) if sign_it else encode(message)
-        done = Deferred()
         if not self._pending:
             # An idle connection's silence starts now, not at its last reply.
             self._last_progress = self._clock.seconds()
             if self._silence_timer is None:
                 self._silence_timer = self._clock.callLater(
                     self._timeout, self._silence_check, self._last_progress + self._timeout)
-        self._pending[message.tid] = _Pending(done, doing)
+        self._pending[message.tid] = (deliver, doing)
         self.transport.write(data)
+        self._flush()
+
+    def _handshake_request(self, message, doing, sign_it):
+        done = Deferred()
+        self._send(message, doing, partial(_settle, done), sign_it)
         return done
+
+    def _flush(self):
+        """Hand what was written to the kernel now, not on the reactor's next
+        turn (see the module docstring); a closing transport is left alone,
+        since its own last write is what closes it."""
+        transport = self.transport
+        write_now = getattr(transport, "doWrite", None)
+        if write_now is not None and self.connected and not getattr(
+                transport, "disconnecting", False):
+            write_now()
 
     def _parse(self):
         while self._lost_because is None:
@@ -212,7 +260,8 @@ class OmapiConnection(Protocol):
             self.drop(OmapiProtocolError(f"{self._peer} speaks another OMAPI: {e}"))
             return
         doing = f"open authenticator for key {self._authenticator.user.decode()!r}"
-        opened = self._send(authenticator_open(self._authenticator), doing, sign_it=False)
+        opened = self._handshake_request(authenticator_open(self._authenticator), doing,
+                                         sign_it=False)
         opened.addCallback(self._authenticator_opened, doing)
         opened.addErrback(self._handshake_failed)
 
@@ -230,7 +279,7 @@ class OmapiConnection(Protocol):
             raise OmapiProtocolError(f"{doing}: no authenticator handle in reply")
         self._authenticator.authid = reply.handle
         self._signed = True
-        check = self._send(
+        check = self._handshake_request(
             object_open(b"host", name=_KEY_CHECK_NAME),
             f"first signed request with key {self._authenticator.user.decode()!r}",
             sign_it=True,
@@ -290,16 +339,17 @@ class OmapiConnection(Protocol):
                 )
             )
             return
-        if self._pending:
-            self._last_progress = self._clock.seconds()
-        else:
-            self._stop_silence_timer()
-        problem = self._signature_problem(reply, request.doing)
+        deliver, doing = request
+        self._last_progress = self._clock.seconds()
+        problem = self._signature_problem(reply, doing)
         if problem is None:
-            request.deferred.callback(reply)
-            return
-        request.deferred.errback(problem)
-        self.drop(OmapiNotAuthorized(f"connection dropped: {problem}"))
+            self._deliver(deliver, reply, None)
+        else:
+            self._deliver(deliver, None, problem)
+            self.drop(OmapiNotAuthorized(f"connection dropped: {problem}"))
+        # After the delivery, which may have sent the next request.
+        if not self._pending:
+            self._stop_silence_timer()
 
     def _signature_problem(self, reply, doing):
         """None for a reply that may be believed; else the error to raise."""

@@ -1,8 +1,7 @@
-"""Batches paced by the window: `PacedBatch` alone with hand-fired
-Deferreds, and `OmapiClient.apply` reading a large batch lazily."""
+"""Batches paced by the window: `PacedBatch` alone with changes finished by
+hand, and `OmapiClient.apply` reading a large batch lazily."""
 
 import attrs
-from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionRefusedError
 from twisted.python.failure import Failure
 
@@ -20,19 +19,18 @@ class Change:
 
 
 class Starter:
-    """A `start` function whose Deferreds the test fires by hand."""
+    """A `start` function whose changes the test finishes by hand."""
 
     def __init__(self):
         self.started = []
         self.running = {}
 
-    def __call__(self, change):
+    def __call__(self, change, report):
         self.started.append(change.label)
-        self.running[change.label] = Deferred()
-        return self.running[change.label]
+        self.running[change.label] = report
 
     def finish(self, label):
-        self.running.pop(label).callback(f"done {label}")
+        self.running.pop(label)(f"done {label}")
 
 
 def counting(changes, pulled):
@@ -94,7 +92,7 @@ def test_changes_that_finish_at_once_do_not_recurse():
     """20,000 changes whose results are ready the moment they start run in a
     loop, not one nested call each (which would exhaust the stack)."""
     changes = [Change(f"c{i}", mac=f"m{i % 3}") for i in range(20_000)]
-    done = PacedBatch(changes, lambda c: succeed(c.label), window=8).run()
+    done = PacedBatch(changes, lambda c, report: report(c.label), window=8).run()
     assert result_of(done) == [c.label for c in changes]
 
 
