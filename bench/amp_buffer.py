@@ -22,16 +22,20 @@ Reported per case as min, median and max (`bench.figures.spread`), and the
 bounded protocol's growth as a fraction of the unbounded one's, pair by
 pair in the same run.
 
-With ``--flood SECONDS`` it measures what is not bounded yet: a peer that
+With ``--flood SECONDS`` it measures the write side instead: a peer that
 sends small complete requests (GetStatus, or GetDHCPStatus before
 authentication, answered NOT_AUTHENTICATED) for that long and never reads
-the replies, against one that reads each burst's replies before the next,
-both on rackd's bounded protocols.
+the replies, to rackd's protocols with their backpressure off (each reply
+kept until sent, what they did before) and on (reading stops while 64 KiB
+wait unsent), and, for scale, a peer that reads each burst's replies before
+the next. The never-reading peer sends whole boxes only, as fast as the
+socket takes them, so a server that stops reading stops it too.
 """
 
 import argparse
 import contextlib
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -49,6 +53,7 @@ from twisted.internet.protocol import Factory
 from twisted.protocols import amp
 from provisioningserver.rpc.local import ControlFactory, ControlLocator
 from provisioningserver.rpc.auth import Challenges
+from provisioningserver.rpc.guarded import GuardedAMP
 from provisioningserver.rpc.region import GatedAMP, RackFactory
 
 class Agent:
@@ -61,16 +66,28 @@ class Agent:
 class Unbounded(GatedAMP):
     max_box = float("inf")
 
-link, bounded, where = sys.argv[1], sys.argv[2] == "bounded", sys.argv[3]
+class Unpaused(GuardedAMP):
+    backpressure = False
+
+class UnpausedGated(GatedAMP):
+    backpressure = False
+
+# "bounded": rackd's; "unbounded": no box bound (Twisted's AMP on the control
+# socket); "unpaused": rackd's box bound, its backpressure off.
+link, case, where = sys.argv[1:4]
 if link == "control":
-    factory = (ControlFactory(Agent()) if bounded else
-               Factory.forProtocol(lambda: amp.AMP(locator=ControlLocator(Agent()))))
+    factory = {"bounded": lambda: ControlFactory(Agent()),
+               "unbounded": lambda: Factory.forProtocol(
+                   lambda: amp.AMP(locator=ControlLocator(Agent()))),
+               "unpaused": lambda: Factory.forProtocol(
+                   lambda: Unpaused(locator=ControlLocator(Agent())))}[case]()
     reactor.listenUNIX(where, factory)
 else:
     secret = lambda: b"s" * 32
     factory = RackFactory(secret, Challenges(), reactor, None)
-    if not bounded:
-        factory.buildProtocol = lambda addr: Unbounded(secret, Challenges(), reactor)
+    other = {"unbounded": Unbounded, "unpaused": UnpausedGated}.get(case)
+    if other is not None:
+        factory.buildProtocol = lambda addr: other(secret, Challenges(), reactor)
     port = reactor.listenTCP(0, factory, interface="127.0.0.1")
     where = str(port.getHost().port)
 reactor.callLater(120, reactor.stop)
@@ -100,14 +117,14 @@ def _connect(link, where):
 
 
 @contextlib.contextmanager
-def _server(link, bounded, directory):
+def _server(link, case, directory):
     """A fresh server process: yields (measure, its address), ``measure()``
     being its peak resident size less its size at start."""
     path = os.path.join(directory, "bench.sock")
     if os.path.exists(path):
         os.unlink(path)
     child = subprocess.Popen(
-        [sys.executable, "-c", SERVER, link, "bounded" if bounded else "unbounded", path],
+        [sys.executable, "-c", SERVER, link, case, path],
         stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(
             os.path.abspath(__file__)))})
@@ -124,7 +141,7 @@ def _server(link, bounded, directory):
 
 def endless(link, bounded, mib, directory):
     """(growth in bytes, bytes sent before the server closed or all was sent)."""
-    with _server(link, bounded, directory) as (growth, where):
+    with _server(link, "bounded" if bounded else "unbounded", directory) as (growth, where):
         sent = 0
         with _connect(link, where) as sock:
             try:
@@ -139,28 +156,39 @@ def endless(link, bounded, mib, directory):
             return growth(), sent
 
 
-def flood(link, seconds, read, directory):
-    """(growth in bytes, requests sent) for ``seconds`` of 1,000-request
-    bursts, the replies of each read before the next when ``read``."""
+def flood(link, seconds, case, directory):
+    """(growth in bytes, requests the server took) for ``seconds`` of
+    1,000-request bursts: ``case`` "reads" (rackd's protocol, each burst's
+    replies read before the next), "on" or "off" (never read, backpressure
+    on or off)."""
     from provisioningserver.rpc import ampbox
 
-    with _server(link, True, directory) as (growth, where):
+    with _server(link, "unpaused" if case == "off" else "bounded", directory) as (growth, where):
         command = b"GetStatus" if link == "control" else b"GetDHCPStatus"
-        burst = ampbox.encode_box({ampbox.COMMAND: command, ampbox.ASK: b"1"}) * 1000
-        sent = 0
+        request = ampbox.encode_box({ampbox.COMMAND: command, ampbox.ASK: b"1"})
+        burst = request * 1000
         with _connect(link, where) as sock:
             deadline = time.monotonic() + seconds
-            try:
+            taken = 0  # bytes of requests the socket took
+            if case == "reads":
                 while time.monotonic() < deadline:
                     sock.sendall(burst)
-                    sent += 1000
+                    taken += len(burst)
                     replies, reader = 0, ampbox.BoxReader()
-                    while read and replies < 1000:
+                    while replies < 1000:
                         replies += len(reader.feed(sock.recv(1 << 16)))
-            except OSError:  # the send timed out: the server stopped reading
-                pass
+            else:
+                sock.setblocking(False)
+                pending = b""
+                while (left := deadline - time.monotonic()) > 0:
+                    if not select.select([], [sock], [], left)[1]:
+                        continue
+                    pending = pending or burst  # whole boxes only
+                    sent = sock.send(pending)
+                    pending = pending[sent:]
+                    taken += sent
             time.sleep(0.5)
-            return growth(), sent
+            return growth(), taken // len(request)
 
 
 LINKS = (("control", "control socket"), ("region", "region link, before authentication"))
@@ -175,7 +203,7 @@ def _report(title, runs, cases, second, ratio):
     for case, label in cases:
         growth = [g for g, _ in runs[case]]
         other = [n for _, n in runs[case]]
-        print(f"  {label:20} RSS growth {describe(growth, ' MiB', 1 / 2**20, 1)};"
+        print(f"  {label:38} RSS growth {describe(growth, ' MiB', 1 / 2**20, 1)};"
               f" {name} {describe(other, unit, scale, 1)}")
     label, top, bottom, unit, scale = ratio
     ratios = [a[0] / b[0] for a, b in zip(runs[top], runs[bottom]) if b[0] > 0]
@@ -192,21 +220,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as directory:
         for link, name in LINKS:
+            if args.flood:
+                runs = {"reads": [], "off": [], "on": []}
+                for _ in range(args.reps):
+                    for case in runs:
+                        runs[case].append(flood(link, args.flood, case, directory))
+                _report(f"{name}, {args.flood:g} s of 1,000-request bursts ({args.reps} runs):",
+                        runs, (("reads", "replies read"),
+                               ("off", "never read, backpressure off (before)"),
+                               ("on", "never read, backpressure on (rackd)")),
+                        ("requests taken", " thousand", 1e-3),
+                        ("on / off growth", "on", "off", " %", 100))
+                continue
             runs = {True: [], False: []}
             for _ in range(args.reps):
                 for case in (False, True):
-                    runs[case].append(flood(link, args.flood, case, directory) if args.flood
-                                      else endless(link, case, args.mib, directory))
-            if args.flood:
-                _report(f"{name}, {args.flood:g} s of 1,000-request bursts ({args.reps} runs):",
-                        runs, ((True, "replies read"), (False, "replies never read")),
-                        ("requests", " thousand", 1e-3),
-                        ("never read / read growth", False, True, " x", 1))
-            else:
-                _report(f"{name}, a {args.mib} MiB box that never ends ({args.reps} runs):",
-                        runs, ((False, "unbounded (before)"), (True, "bounded (rackd)")),
-                        ("sent before close", " MiB", 1 / 2**20),
-                        ("bounded / unbounded growth", True, False, " %", 100))
+                    runs[case].append(endless(link, case, args.mib, directory))
+            _report(f"{name}, a {args.mib} MiB box that never ends ({args.reps} runs):",
+                    runs, ((False, "unbounded (before)"), (True, "bounded (rackd)")),
+                    ("sent before close", " MiB", 1 / 2**20),
+                    ("bounded / unbounded growth", True, False, " %", 100))
 
 
 if __name__ == "__main__":

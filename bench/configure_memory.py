@@ -1,7 +1,9 @@
-"""Benchmark: what rackd's configure holds and how long it holds the
-reactor, at 50,000 hosts, with and without the two memory settings.
+"""Benchmark: what rackd's configure holds and how long it takes and holds
+the reactor, at 50,000 hosts, with and without the two memory settings, or
+against another checkout.
 
     .venv/bin/python -m bench.configure_memory [--hosts 50000] [--reps 3]
+    .venv/bin/python -m bench.configure_memory --baseline ../main [--variants shipped]
 
 No dhcpd and no lab: it measures the agent's own side of a configure, the
 part that lives in rackd's process. Each run is a fresh interpreter that
@@ -11,12 +13,13 @@ stand-ins for dhcpd: a monitor that reports one running process, a
 ``dhcpd -t`` that accepts everything and an OMAPI client whose every change
 succeeds. It is fed documents as rackd receives them (JSON bytes, read from
 files written beforehand by this process, so no run builds the document's
-Python objects itself): grown to 1,000, 10,000 and N hosts, then three
-one-host additions, three structural changes (the DNS server) and one
-unchanged document, the steady part. After each configure it does what
-rackd's outcome listeners do.
+Python objects itself): grown to 1,000, 10,000 and N hosts, then the steady
+part: three one-host additions, three structural changes (the DNS server)
+and three unchanged documents. After each configure it does what rackd's
+outcome listeners do.
 
-The variants, in alternation, ``--reps`` runs each:
+The variants, in alternation, ``--reps`` runs each (``--variants`` picks
+some, by name, comma-separated):
 
 - ``shipped``: after each configure `memory.Settle` (the young cycles
   collected, the survivors frozen out of the collector's walks), with
@@ -24,12 +27,19 @@ The variants, in alternation, ``--reps`` runs each:
 - ``no freeze``, ``no mmap pin``: one of the two left out;
 - ``neither``: the baseline, as rackd was before both.
 
-Per run: VmRSS and VmHWM after the last configure, the median seconds of the
-steady configures, the reactor's longest lateness during them (a 5 ms
-looping call; lateness is how long anything rackd answers would have
-waited) and how many full passes the cyclic collector made in them (each
-holds the interpreter for tens of ms at this size). Figures are median (min-max) over the runs, and each variant's
-ratio to ``neither`` run by run.
+With ``--baseline TREE`` every variant also runs against the checkout
+``TREE`` (its provisioningserver, the same documents and stand-ins), in
+alternation with this one's, and the ratios are to that run instead:
+``TREE: shipped`` and so on in the table.
+
+Per run: VmRSS and VmHWM after the last configure, the seconds of each
+steady kind (the median of its three: one host added, structural, no
+change), the reactor's longest lateness during them (a 5 ms looping call;
+lateness is how long anything rackd answers would have waited) and how
+many full passes the cyclic collector made in them (each holds the
+interpreter for tens of ms at this size). Figures are median (min-max) over
+the runs, and each variant's ratio to ``neither`` (or to the baseline's
+same variant) run by run.
 """
 
 import argparse
@@ -64,12 +74,16 @@ def write_documents(folder, hosts):
         dump("grow")
     for k in range(3):
         site.extras.append(extra_host(k))
-        dump("steady")
+        dump("add")
     for dns in (DNS[1], DNS[0], DNS[1]):
         site.dns = dns
-        dump("steady")
-    dump("steady")
+        dump("structural")
+    for _ in range(3):
+        dump("same")
     return names
+
+
+STEADY = ("add", "structural", "same")
 
 
 CHILD = r"""
@@ -125,7 +139,7 @@ configurator = Configurator(
     clock=reactor, checker=lambda text, v, dhcpd: CheckResult(ok=True),
     omapi_factory=lambda v, key: omapi, resolver=lambda cfg: {})
 settle = memory.Settle()
-lags, seconds, full = [0.0], [], [0]
+lags, seconds, full = [0.0], {}, [0]
 last = [None]
 
 def tick():
@@ -140,13 +154,14 @@ def main():
         with open(path, "rb") as stream:
             document = PackedJSON(stream.read())
         loop = task.LoopingCall(tick)
-        if kind == "steady":
+        steady = kind != "grow"
+        if steady:
             last[0] = None
             loop.start(0.005)
         started, passes = time.perf_counter(), gc.get_stats()[2]["collections"]
         yield configurator.configure(4, document)
-        if kind == "steady":
-            seconds.append(time.perf_counter() - started)
+        if steady:
+            seconds.setdefault(kind, []).append(time.perf_counter() - started)
             full[0] += gc.get_stats()[2]["collections"] - passes
             loop.stop()
         del document
@@ -154,8 +169,8 @@ def main():
             settle()
         yield task.deferLater(reactor, 0, memory.give_back)
     rss, hwm = status()
-    print(json.dumps({"rss": rss, "hwm": hwm, "lag": lags[0], "seconds": sorted(seconds),
-                      "full_gc": full[0]}))
+    print(json.dumps({"rss": rss, "hwm": hwm, "lag": lags[0],
+                      "seconds": {k: sorted(v) for k, v in seconds.items()}, "full_gc": full[0]}))
     reactor.stop()
 
 reactor.callWhenRunning(main)
@@ -163,40 +178,68 @@ reactor.run()
 """
 
 
-def run_child(variant, documents):
+def run_child(variant, documents, tree=REPO):
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(VARIANTS[variant]),
-                           json.dumps(documents)], capture_output=True, text=True, cwd=REPO,
-                          timeout=600, env={**os.environ, "PYTHONPATH": REPO})
+                           json.dumps(documents)], capture_output=True, text=True, cwd=tree,
+                          timeout=600, env={**os.environ, "PYTHONPATH": tree})
     if done.returncode != 0:
-        raise SystemExit(f"{variant}: the run failed:\n{done.stderr}")
+        raise SystemExit(f"{variant} ({tree}): the run failed:\n{done.stderr}")
     return json.loads(done.stdout)
+
+
+def table(results, hosts, base_of):
+    """The markdown table of ``results`` ({label: runs}); ``base_of(label)``
+    names the runs each one's ratios are to."""
+    lines = [f"| at {hosts:,} hosts | VmRSS after, MB | VmHWM, MB | one host added, s "
+             "| structural, s | no change, s | longest reactor wait, ms "
+             "| full gc passes in them | RSS / base's | HWM / base's |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for label, runs in results.items():
+        base = results[base_of(label)]
+        times = [describe([spread(r["seconds"][kind])[1] for r in runs], digits=3)
+                 for kind in STEADY]
+        lines.append(
+            f"| {label} | {describe([r['rss'] for r in runs])} "
+            f"| {describe([r['hwm'] for r in runs])} | {' | '.join(times)} "
+            f"| {describe([r['lag'] for r in runs], scale=1000)} "
+            f"| {describe([r['full_gc'] for r in runs])} "
+            f"| {describe([r['rss'] / b['rss'] for r, b in zip(runs, base)], digits=2)} "
+            f"| {describe([r['hwm'] / b['hwm'] for r, b in zip(runs, base)], digits=2)} |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, default=50000)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--variants", help="comma-separated, of: " + ", ".join(VARIANTS))
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="a checkout to run each variant against too, for the ratios")
     parser.add_argument("--json", help="write every run's figures here")
     args = parser.parse_args(argv)
-    results = {variant: [] for variant in VARIANTS}
+    variants = args.variants.split(",") if args.variants else list(VARIANTS)
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"no such variant: {', '.join(sorted(unknown))}")
+    trees = {"": REPO}
+    if args.baseline:
+        baseline = os.path.abspath(args.baseline)
+        trees[f"{os.path.basename(baseline.rstrip('/'))}: "] = baseline
+    results = {prefix + variant: [] for prefix in trees for variant in variants}
     with tempfile.TemporaryDirectory(prefix="rkcm-docs-") as folder:
         documents = write_documents(folder, args.hosts)
         for rep in range(args.reps):
-            for variant in VARIANTS:
-                results[variant].append(run_child(variant, documents))
-                print(f"run {rep + 1}, {variant}: {results[variant][-1]}", file=sys.stderr)
-    print(f"| at {args.hosts:,} hosts | VmRSS after, MB | VmHWM, MB | steady configure, s "
-          "| longest reactor wait, ms | full gc passes in them | RSS / neither's | HWM / neither's |")
-    print("|---|---|---|---|---|---|---|---|")
-    base = results["neither"]
-    for variant, runs in results.items():
-        middle = [spread(r["seconds"])[1] for r in runs]
-        print(f"| {variant} | {describe([r['rss'] for r in runs])} "
-              f"| {describe([r['hwm'] for r in runs])} | {describe(middle, digits=3)} "
-              f"| {describe([r['lag'] for r in runs], scale=1000)} "
-              f"| {describe([r['full_gc'] for r in runs])} "
-              f"| {describe([r['rss'] / b['rss'] for r, b in zip(runs, base)], digits=2)} "
-              f"| {describe([r['hwm'] / b['hwm'] for r, b in zip(runs, base)], digits=2)} |")
+            for variant in variants:
+                for prefix, tree in trees.items():
+                    label = prefix + variant
+                    results[label].append(run_child(variant, documents, tree))
+                    print(f"run {rep + 1}, {label}: {results[label][-1]}", file=sys.stderr)
+    if args.baseline:
+        other = next(prefix for prefix in trees if prefix)
+        base_of = (lambda label: label if label.startswith(other) else other + label)
+    else:
+        base_of = (lambda label: "neither" if "neither" in results else label)
+    print(table(results, args.hosts, base_of))
     if args.json:
         with open(args.json, "w") as stream:
             json.dump(results, stream, indent=1)

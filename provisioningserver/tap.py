@@ -199,12 +199,13 @@ def makeService(config, reactor=None):
 class _LeaseEvents(service.MultiService):
     """The lease event services, and what the control socket reads of them."""
 
-    def __init__(self, journal, views, transactions, follow_journal, runner):
+    def __init__(self, journal, views, transactions, threaded_journals, runner):
         super().__init__()
         self.journal = journal
         self.views = views
         self.transactions = transactions  # ProblemCounts: problem_counts(), problems()
-        self.follow_journal = follow_journal  # the followers' connection, in their thread
+        # The followers' and the forwarder's connections, used in threads.
+        self.threaded_journals = threaded_journals
         self.runner = runner  # IdleRunner: the followers' thread
 
     def stopService(self):
@@ -212,7 +213,8 @@ class _LeaseEvents(service.MultiService):
 
         def close(result):
             self.runner.stop()
-            self.follow_journal.close()
+            for threaded in self.threaded_journals:
+                threaded.close()
             self.journal.close()
             return result
 
@@ -231,7 +233,13 @@ def _lease_events(config, state, region, reactor, counts):
 
     limit = JournalLimit(journal, config.journal_max_bytes)
     # Standalone (no region configured): no send, the forwarder's "standalone" state.
-    forwarder = Forwarder(journal, send if region is not None else None, reactor, limit=limit)
+    # Batches are read and deleted in a thread, on a connection of the
+    # forwarder's own: SQLite's waits (an fsync, another connection's lock)
+    # do not hold the reactor (leases.forward).
+    forward_journal = Journal(config.journal_path, threaded=True)
+    forwarder = Forwarder(journal, send if region is not None else None, reactor, limit=limit,
+                          reader=forward_journal,
+                          run=lambda f, *args: threads.deferToThread(f, *args))
     journal.observers.append(counts)  # the metrics' lease event counts
     journal.observers.append(forwarder.nudge)  # new events go to the region at once
     views = LeaseViews(journal, state.config, reactor, forwarder, problems=transactions)
@@ -243,7 +251,8 @@ def _lease_events(config, state, region, reactor, counts):
 
     follow_journal = Journal(config.journal_path, threaded=True, relay=relay)
     runner = IdleRunner(reactor, config.nice)
-    events = _LeaseEvents(journal, views, transactions, follow_journal, runner)
+    events = _LeaseEvents(journal, views, transactions, (follow_journal, forward_journal),
+                          runner)
     events.setName("lease-events")
 
     def reserved_macs():

@@ -82,18 +82,22 @@ def read_document_text(path, stdin=None):
     Stopping is said with ``configure --allow-stop`` or ``stop-dhcp``.
 
     Bytes that are not UTF-8 are a `DocumentError` naming the file and the
-    first bad byte's line and column (exit 2), not a traceback."""
+    first bad byte's line and column (exit 2), not a traceback; so is a
+    file over the document limit (`doctext.MAX_JSON_TEXT`, 256 MiB), read
+    no further than that."""
+    # Only the commands that read a document come here: status and the
+    # other agent commands never load the document reader.
+    from provisioningserver.dhcp.doctext import MAX_JSON_TEXT, decode, too_large
+
     if path == "-" and stdin is not None:
-        data, name = getattr(stdin, "buffer", stdin).read(), "stdin"
+        data, name = getattr(stdin, "buffer", stdin).read(MAX_JSON_TEXT + 1), "stdin"
     else:
         with open(path, "rb") as stream:
-            data, name = stream.read(), path
+            data, name = stream.read(MAX_JSON_TEXT + 1), path
+    if len(data) > MAX_JSON_TEXT:
+        raise too_large(name, f"over {MAX_JSON_TEXT:,}")
     text = data
     if isinstance(data, bytes):
-        # Only the commands that read a document come here: status and the
-        # other agent commands never load the document reader.
-        from provisioningserver.dhcp.doctext import decode
-
         text = decode(data, name)
     if not text.strip():
         what = "empty (0 bytes)" if not text else "only whitespace"

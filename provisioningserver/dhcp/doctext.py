@@ -27,6 +27,29 @@ of the field, or none for the document as a whole:
   line and column (`docyaml`, which also keeps a YAML document to JSON's
   types).
 
+How much text is read at all, before any parser sees it:
+
+- YAML text: `MAX_YAML_TEXT`, 8 MiB. PyYAML (its pure-Python loader, which
+  the document's loader is) holds about 50 times a text's size while it
+  reads it: 175 MB for the fuzzer's 3.6 MB document, and bench/yaml_memory.py
+  measures the rest; unbounded, a large YAML file took rackctl or rackd.yaml's
+  reader gigabytes. 8 MiB is well above a real site: 50,000 hosts are
+  3.1 MB of YAML. Larger sites are JSON, which costs a few times its size.
+- JSON text: `MAX_JSON_TEXT`, 256 MiB, the document limit of the AMP links
+  (`system.packed.MAX_DECODED`, what a packed document may decode to), so
+  a file refused here is one the agent would refuse anyway, and one read
+  here is one it takes. JSON's cap is the higher since json reads it in C
+  at a few times its size; YAML's is the lower for PyYAML's 50 times.
+- YAML aliases: `MAX_EXPANDED` values, 4 Mi. PyYAML shares an aliased
+  value, so a "billion laughs" (nine aliases of nine aliases, nine levels
+  deep) loads small and fast; but everything after the load sees the
+  value expanded: the reader walks each of its 387 million strings and
+  rackctl configure writes them all as JSON (gigabytes). The loader counts
+  the values as it composes them, an alias counting as all it stands for,
+  and refuses the alias that takes the count past 4 Mi, with its line and
+  column. An 8 MiB document without aliases holds fewer values than that
+  (each takes two bytes at least, ``1,`` in a flow list).
+
 `value_problems` runs first in every reader of a value (`document.
 parse_document`, `incremental.read_document`), whatever the value came
 from: a file through rackctl, the region's RPC, the control socket or the
@@ -43,6 +66,9 @@ from provisioningserver.dhcp.docyaml import DocumentLoader
 from provisioningserver.dhcp.errors import DocumentError, Problem
 
 MAX_DEPTH = 64
+MAX_YAML_TEXT = 8 << 20  # bytes of YAML text a document may be
+MAX_JSON_TEXT = 256 << 20  # bytes of JSON text: the AMP links' system.packed.MAX_DECODED
+MAX_EXPANDED = 4 << 20  # values of a YAML document, its aliases expanded
 _MAX_PROBLEMS = 20
 # The path of a value nested too deeply is shown this many steps long.
 _SHOWN_SEGMENTS = 8
@@ -54,6 +80,29 @@ def too_deep_message(source=None):
     subject = f"{source} nests" if source else "nests"
     return (f"{subject} lists and mappings more than {MAX_DEPTH} levels deep; "
             f"a document may nest {MAX_DEPTH} at most")
+
+
+def text_size(text):
+    """Bytes of ``text`` (str) as UTF-8, without encoding ASCII text."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def too_large(source, size, kind=None):
+    """The `DocumentError` for ``size`` bytes (a number, or text such as
+    "over N") of ``kind`` text ("YAML", "JSON", or None: either), over the
+    limit of that kind."""
+    size = f"{size:,}" if isinstance(size, int) else size
+    if kind == "YAML":
+        rule = (f"YAML text may be at most {MAX_YAML_TEXT:,} bytes ({MAX_YAML_TEXT >> 20} MiB: "
+                f"reading YAML costs about 50 times its size; as JSON a document may be "
+                f"{MAX_JSON_TEXT >> 20} MiB)")
+    else:
+        rule = (f"a document may be at most {MAX_JSON_TEXT:,} bytes ({MAX_JSON_TEXT >> 20} MiB, "
+                "the document limit of rackd's RPC)")
+        if kind is None:
+            rule += f" as JSON, and {MAX_YAML_TEXT >> 20} MiB as YAML"
+    what = f" of {kind}" if kind else ""
+    return DocumentError([Problem("", f"{source} is {size} bytes{what}: {rule}")])
 
 
 def decode(data, source="document"):
@@ -71,6 +120,8 @@ def decode(data, source="document"):
 def load_json(text, source="document"):
     """The value of JSON ``text`` (str or bytes), checked by `value_problems`;
     `DocumentError` for anything that is not a readable, acceptable JSON value."""
+    if len(text) > MAX_JSON_TEXT:
+        raise too_large(source, len(text), "JSON")
     if isinstance(text, (bytes, bytearray)):
         text = decode(bytes(text), source)
     try:
@@ -86,20 +137,30 @@ def load_json(text, source="document"):
 def load_document(text, source="document"):
     """Parse YAML or JSON text (JSON is YAML) into a value checked by
     `value_problems`; a `DocumentError` for anything else."""
+    # Bytes are counted only where the characters could be over a limit.
+    size = text_size(text) if len(text) > MAX_YAML_TEXT // 4 else len(text)
     if text.lstrip()[:1] == "{":
+        if size > MAX_JSON_TEXT:
+            raise too_large(source, size, "JSON")
         # JSON is read as JSON first: PyYAML took 1.5 s for a 10,000-host
         # document that json reads in 3 ms. Anything json refuses is YAML's.
         try:
             data = json.loads(text)
-        except (RecursionError, ValueError):
+        except (RecursionError, ValueError) as error:
             # Anything json refuses is YAML's, nesting past json's recursion
             # too: YAML's loader counts the levels and says at which line
             # the 65th opens (the fuzzer counted the bare refusal as one
             # that names no place).
-            pass
+            if size > MAX_YAML_TEXT:
+                raise DocumentError([Problem("", (
+                    f"{source} is not valid JSON ({_json_error(error)}), and at {size:,} "
+                    f"bytes too large to read as YAML (at most {MAX_YAML_TEXT:,} bytes, "
+                    f"{MAX_YAML_TEXT >> 20} MiB)"))]) from None
         else:
             raise_problems(data)
             return data
+    if size > MAX_YAML_TEXT:
+        raise too_large(source, size, "YAML")
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as error:
@@ -109,6 +170,11 @@ def load_document(text, source="document"):
                                          f"{getattr(error, 'problem', None) or error}")])
     except _TooDeep as error:
         raise DocumentError([Problem("", too_deep_message(source) + error.where)]) from None
+    except _TooMany as error:
+        raise DocumentError([Problem("", (
+            f"{source}'s YAML aliases expand it to more than {MAX_EXPANDED:,} values "
+            f"(the alias *{error.anchor}{error.where}); a document may expand to "
+            f"{MAX_EXPANDED:,} at most"))]) from None
     except ValueError as error:
         # A constructor's own refusal. Long integers and dates (a 13th
         # month) are docyaml's now, refused with their line; kept for any other.
@@ -119,31 +185,61 @@ def load_document(text, source="document"):
     return data
 
 
+def _json_error(error):
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)
+
+
 class _TooDeep(Exception):
     def __init__(self, mark):
         super().__init__(mark)
         self.where = f" (at line {mark.line + 1}, column {mark.column + 1})" if mark else ""
 
 
+class _TooMany(Exception):
+    def __init__(self, event):
+        super().__init__(event.anchor)
+        mark = event.start_mark
+        self.anchor = event.anchor
+        self.where = f" at line {mark.line + 1}, column {mark.column + 1}"
+
+
 class _Loader(DocumentLoader):
     """The document's YAML loader (`docyaml`: JSON's types only), refusing
     the 65th level of nesting as it composes it (the composer recurses once
-    a level)."""
+    a level), and the alias that expands the document past `MAX_EXPANDED`
+    values."""
 
     def __init__(self, stream):
         super().__init__(stream)
         self._depth = 0
+        self._values = 0  # composed so far, an alias counting as all it stands for
+        self._sizes = {}  # anchor -> the values its node stands for
 
     def compose_node(self, parent, index):
-        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
-            return super().compose_node(parent, index)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _TooDeep(self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            # An anchor still being composed (an alias inside itself) counts
+            # one: its endless depth is refused as too deep.
+            self._values += self._sizes.get(event.anchor, 1)
+            if self._values > MAX_EXPANDED:
+                raise _TooMany(event)
+            return node
+        before = self._values
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            self._depth += 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    raise _TooDeep(event.start_mark)
+                node = super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+        else:
+            node = super().compose_node(parent, index)
+        self._values += 1
+        if event.anchor is not None:
+            self._sizes[event.anchor] = self._values - before
+        return node
 
 
 def raise_problems(value, path="", depth=1):

@@ -9,26 +9,33 @@ checked against every other) takes seconds; a configure that changes one
 host should not pay that.
 
 How. The result, `Parsed`, keeps beside the config what a later read needs
-to compare against, but not the raw document (which can be tens of MB):
+to compare against, but not the raw document (which can be tens of MB),
+and nothing per host beyond the config's own `Host` objects for the common
+shape:
 
-- per host, keyed by its name, a *fingerprint* of its raw value and the
-  `Host` built from it. A plain host (exactly ``host``, ``mac`` and ``ip``,
-  all strings, the common shape) is fingerprinted by its raw ``ip`` string
-  alone when its raw ``mac`` is already the normalised one the Host holds
-  (or by ``(mac, ip)`` when it is not): with the name as the key, that is
-  the whole raw value. Any other host is fingerprinted by a typed copy of
-  its raw value (`_canonical`), in which ``1``, ``1.0`` and ``True`` differ
-  as they do for the reader;
+- a *plain* host (exactly ``host``, ``mac`` and ``ip``, all strings, its
+  ``mac`` already the normalised one the Host holds and its ``ip`` the
+  address's own text) is its Host: with the name, the MAC and the address's
+  text equal, it is the whole raw value. The address's text is kept for
+  every host, joined into one string in the config's order (`Parsed.ips`,
+  about 16 bytes a host at 50,000 against the 156 that a fingerprint, a
+  tuple and a dictionary entry per host cost; bench/configure_breakdown.py);
+- any other host is kept by name with a typed copy of its raw value
+  (`_canonical`), in which ``1``, ``1.0`` and ``True`` differ as they do
+  for the reader;
 - per item of each list section (failover peers, shared networks, global
   snippets), by position, the typed copy of its raw value and the value
   built from it. Sections are few and small;
-- the indexes the relational rules need: host address -> name, (MAC,
-  subnet) -> name, and the subnets (`subnetindex.SubnetIndex`).
+- the subnets (`subnetindex.SubnetIndex`).
 
-A host or section item whose fingerprint is unchanged reuses the previous
-object without being read again: it was read from the same raw value for a
-document that passed every check. The others are read by the document's own
-reader (`document.DocumentReader`), so they are checked exactly as strictly.
+A host is looked for where it was (the same place after the hosts matched
+before it, or one further on when one was removed), and by name only when
+the order changed: then a name index of the previous hosts is built for
+that read alone. A host or section item that is unchanged reuses the
+previous object without being read again: it was read from the same raw
+value for a document that passed every check. The others are read by the
+document's own reader (`document.DocumentReader`), so they are checked
+exactly as strictly.
 
 The rules that relate parts of the document (`checks`) then run on what the
 change touches. When a section changed, the section rules run
@@ -37,12 +44,16 @@ and the host rules run over every host, as a full read does, only when the
 change reaches what hosts are judged by (`checks.placement`: a subnet's
 CIDR, router or pool ranges): a new subnet or pool can make any host
 wrong, while a new DNS server cannot. Otherwise, and when only hosts
-changed, each host read anew is
-placed in its subnet (`checks.placement_problems`) and looked up in the
-indexes, which have had the removed and changed hosts taken out first, so a
-new host may take a MAC or address that a removed one freed. The indexes are
-copies: ``previous`` stays intact whatever the new document turns out to be,
-because it is still what dhcpd serves.
+changed, each host read anew is placed in its subnet
+(`checks.placement_problems`), and the hosts read anew are checked against
+all the others in one pass: their addresses' texts against every host's,
+their MACs against every host's (and the subnet of each host sharing one),
+their names against every name. No index of the hosts is kept between
+reads (the addresses and the MAC and subnet pairs were 160 bytes a host at
+50,000); a removed host is simply not among the others, so a new host may
+take a MAC or address that a removed one freed. ``previous`` stays intact
+whatever the new document turns out to be, because it is still what dhcpd
+serves.
 
 Exactness. Whenever this path meets a problem it does not try to word it:
 a structural problem sends the whole document to `parse_document`, and a
@@ -52,6 +63,10 @@ word for word and in its order. Only a document with no problem takes the
 short path, and its config equals a full read's because every object in it
 is either freshly read or was read from an identical raw value.
 """
+
+import array
+import itertools
+import operator
 
 import attrs
 
@@ -78,12 +93,17 @@ class Parsed:
     config: model.DHCPConfig
     # Section name -> tuple of (fingerprint, value) per item, in document order.
     sections: dict
-    # Host name -> (fingerprint, Host).
-    hosts: dict
-    # Host address -> host name; (MAC, subnet CIDR or None) -> host name.
-    by_ip: dict
-    by_mac: dict
+    # Host name -> fingerprint, for the hosts that are not plain (see the essay).
+    odd: dict
+    # Each host's address as its own text, joined in the config's order, and
+    # where each one's starts (one more, the end).
+    ips: str
+    ip_starts: array.array
     subnets: SubnetIndex
+
+    def ip_text(self, i):
+        """The address of host ``i`` of the config, as text."""
+        return self.ips[self.ip_starts[i]:self.ip_starts[i + 1]]
 
 
 def read_document(document, ip_version, previous=None):
@@ -107,9 +127,10 @@ def read_document(document, ip_version, previous=None):
                                        previous.sections.get(name, ()))
         sections[name] = items
         same = same and not changed
-    hosts, entries, fresh, gone = _read_hosts(reader, doc.get("hosts"), previous.hosts)
-    if reader.problems or hosts is None:
+    read = _read_hosts(reader, doc.get("hosts"), previous)
+    if reader.problems or read is None:
         return _whole(document, ip_version)  # its error, word for word
+    hosts, fresh, odd, texts = read
     config = model.DHCPConfig(
         ip_version=ip_version, omapi_key=omapi_key,
         failover_peers=_values(sections["failover_peers"]),
@@ -122,60 +143,67 @@ def read_document(document, ip_version, previous=None):
         # need judging again only when what they are judged by changed.
         if (checks.placement(config) != checks.placement(previous.config)
                 or checks.check_sections(config)):
-            problems = checks.check_config(config)
-            if problems:
-                raise DocumentError(problems)
-            return _indexed(config, sections, entries)
+            return _checked(config, sections, odd, texts)
         index = SubnetIndex.of(config)
-    by_ip, by_mac = dict(previous.by_ip), dict(previous.by_mac)
-    for host in gone:
-        _unindex(host, index, by_ip, by_mac)
-    for host in fresh:
-        home = index.home(host.ip)
-        key = (host.mac, home.subnet_cidr if home is not None else None)
-        if (host.ip in by_ip or key in by_mac
-                or next(checks.placement_problems("", host, home), None) is not None):
-            problems = checks.check_config(config)
-            if problems:
-                raise DocumentError(problems)
-            return _indexed(config, sections, entries)  # not reached for a sound index
-        by_ip[host.ip] = host.host
-        by_mac[key] = host.host
-    return Parsed(config=config, sections=sections, hosts=entries, by_ip=by_ip,
-                  by_mac=by_mac, subnets=index)
+    if fresh and (_misplaced(hosts, fresh, index) or _clash(hosts, texts, fresh, index)):
+        return _checked(config, sections, odd, texts)  # raises, for a sound previous read
+    return _parsed(config, sections, odd, texts, index)
 
 
 def _whole(document, ip_version):
-    """A full read, then the fingerprints and indexes for the next one."""
+    """A full read, then what the next one compares against."""
     config = parse_document(document, ip_version)
     # The document passed, so every item was kept: the raw lists and the
     # config's tuples line up.
     sections = {name: tuple((_canonical(raw), value) for raw, value
                             in zip(document.get(name) or (), getattr(config, name)))
                 for name, _ in _SECTIONS}
-    entries = {host.host: (_fingerprint(raw, host.mac), host)
-               for raw, host in zip(document.get("hosts") or (), config.hosts)}
-    return _indexed(config, sections, entries)
+    odd, texts = {}, []
+    for raw, host in zip(document.get("hosts") or (), config.hosts):
+        texts.append(_kept(raw, host, odd))
+    return _parsed(config, sections, odd, texts, SubnetIndex.of(config))
 
 
-def _indexed(config, sections, entries):
-    index = SubnetIndex.of(config)
-    by_ip, by_mac = {}, {}
-    for host in config.hosts:
+def _checked(config, sections, odd, texts):
+    """Every rule over the config: its problems raised, as a full read's."""
+    problems = checks.check_config(config)
+    if problems:
+        raise DocumentError(problems)
+    return _parsed(config, sections, odd, texts, SubnetIndex.of(config))
+
+
+def _parsed(config, sections, odd, texts, index):
+    starts = array.array("I", itertools.accumulate(map(len, texts), initial=0))
+    return Parsed(config=config, sections=sections, odd=odd, ips="".join(texts),
+                  ip_starts=starts, subnets=index)
+
+
+def _misplaced(hosts, fresh, index):
+    """Whether a host read anew stands wrongly in its subnet."""
+    return any(next(checks.placement_problems("", hosts[i], index.home(hosts[i].ip)), None)
+               is not None for i in fresh)
+
+
+def _clash(hosts, texts, fresh, index):
+    """Whether a host read anew shares its address with another host, or its
+    MAC with another in its subnet (the names were compared by the read)."""
+    addresses = {texts[i] for i in fresh}
+    if (len(addresses) < len(fresh)
+            or sum(map(addresses.__contains__, texts)) > len(fresh)):
+        return True
+    macs = {hosts[i].mac for i in fresh}
+    keys = set()
+    for host in itertools.compress(hosts, map(macs.__contains__, map(_MAC, hosts))):
         home = index.home(host.ip)
-        by_ip[host.ip] = host.host
-        by_mac[(host.mac, home.subnet_cidr if home is not None else None)] = host.host
-    return Parsed(config=config, sections=sections, hosts=entries, by_ip=by_ip,
-                  by_mac=by_mac, subnets=index)
+        key = (host.mac, home.subnet_cidr if home is not None else None)
+        if key in keys:
+            return True
+        keys.add(key)
+    return False
 
 
-def _unindex(host, index, by_ip, by_mac):
-    home = index.home(host.ip)
-    key = (host.mac, home.subnet_cidr if home is not None else None)
-    if by_ip.get(host.ip) == host.host:
-        del by_ip[host.ip]
-    if by_mac.get(key) == host.host:
-        del by_mac[key]
+_MAC = operator.attrgetter("mac")
+_NAME = operator.attrgetter("host")
 
 
 def _read_section(reader, raw, path, read_item, before):
@@ -194,64 +222,76 @@ def _read_section(reader, raw, path, read_item, before):
     return tuple(items), changed
 
 
-def _read_hosts(reader, raw, known):
-    """The hosts of the document, their entries for the next read, the hosts
-    read anew and the previous hosts they replace or that are gone.
+def _read_hosts(reader, raw, previous):
+    """The hosts of the document; the indexes of those read anew; the
+    fingerprints and addresses' texts for the next read.
 
-    The hosts are None when the reader must see the whole document: a list
-    that is not one, a host it could not build, or one name twice.
+    None when the reader must see the whole document: a list that is not
+    one, a host it could not build, or one name twice.
     """
     if raw is None:
         raw = []
     if not isinstance(raw, list):
-        return None, None, None, None
-    hosts, entries, fresh, gone = [], {}, [], []
+        return None
+    before, known = previous.config.hosts, previous.odd
+    ips, starts = previous.ips, previous.ip_starts
+    hosts, texts, fresh, odd = [], [], [], {}
+    names, at = None, 0  # the name index (only if the order changed); where to look next
     for i, value in enumerate(raw):
         name = value.get("host") if type(value) is dict else None
-        before = known.get(name) if type(name) is str else None
-        if before is not None:
-            fingerprint, host = before
-            # `_fingerprint` inlined for the common shape: at 50,000 hosts the
-            # call alone was half of an unchanged read.
-            if len(value) == 3 and type(fingerprint) is str:
-                same = value.get("ip") == fingerprint and value.get("mac") == host.mac
-            elif value_problems(value, f"hosts[{i}]", 3):
-                return None, None, None, None
+        host = k = None
+        if type(name) is str and before:
+            if at < len(before) and before[at].host == name:
+                k = at
+            elif at + 1 < len(before) and before[at + 1].host == name:
+                k = at + 1  # the host before it was removed
             else:
-                same = _fingerprint(value, host.mac) == fingerprint
-        # An unchanged host keeps its entry itself: a new tuple per host would
-        # outlive the read among the document's dropped strings, whose pages
-        # then could not go back to the system.
-        entry = before
-        if before is None or not same:
+                if names is None:
+                    names = {h.host: n for n, h in enumerate(before)}
+                k = names.get(name)
+        if k is not None:
+            at = k + 1
+            prior = before[k]
+            fingerprint = known.get(name) if known else None
+            if fingerprint is None:
+                # Plain: the name, MAC and address's text are the whole raw value.
+                if len(value) == 3 and value.get("mac") == prior.mac:
+                    ip = value.get("ip")
+                    if ip == ips[starts[k]:starts[k + 1]]:
+                        host = prior
+                        texts.append(ip)
+            else:
+                if value_problems(value, f"hosts[{i}]", 3):
+                    return None
+                if _canonical(value) == fingerprint:
+                    host = prior
+                    odd[name] = fingerprint
+                    texts.append(ips[starts[k]:starts[k + 1]])
+        if host is None:
             if value_problems(value, f"hosts[{i}]", 3):
-                return None, None, None, None
+                return None
             host = reader.host(value, f"hosts[{i}]")
             if host is None:
-                return None, None, None, None
-            entry = (_fingerprint(value, host.mac), host)
-            fresh.append(host)
-            if before is not None:
-                gone.append(before[1])
-        if host.host in entries:
-            return None, None, None, None
-        entries[host.host] = entry
+                return None
+            fresh.append(i)
+            texts.append(_kept(value, host, odd))
         hosts.append(host)
-    gone.extend(known[name][1] for name in known.keys() - entries.keys())
-    return tuple(hosts), entries, fresh, gone
+    if len(set(map(_NAME, hosts))) < len(hosts):
+        return None
+    return tuple(hosts), fresh, odd, texts
+
+
+def _kept(raw, host, odd):
+    """The address's text of a host read from ``raw``; its fingerprint goes
+    into ``odd`` unless it is plain (see the module's essay)."""
+    text = str(host.ip)
+    if not (len(raw) == 3 and raw.get("mac") == host.mac and raw.get("ip") == text):
+        odd[host.host] = _canonical(raw)
+    return text
 
 
 def _values(items):
     return tuple(value for _, value in items)
-
-
-def _fingerprint(raw, mac):
-    """What identifies a host's raw value, given its name (see the module's essay)."""
-    if len(raw) == 3:
-        ip, raw_mac = raw.get("ip"), raw.get("mac")
-        if type(ip) is str and type(raw_mac) is str and type(raw.get("host")) is str:
-            return ip if raw_mac == mac else (raw_mac, ip)
-    return _canonical(raw)
 
 
 def _canonical(value):

@@ -23,7 +23,8 @@ the part that changes most often, so they are rendered one by one
 (``host`` in ``parts.j2``) and joined in where the template puts
 ``host_declarations``: a caller that keeps a `Fragments` across renders has
 an unchanged host's declaration from the cache (a warm render of 50,000
-hosts took 25 ms, a cold one 0.5-0.6 s), and `Rendered.structure`, the
+hosts took 25 ms, a cold one 0.5-0.6 s; the cache keeps them compressed,
+see `fragments`), and `Rendered.structure`, the
 digest of the text around the declarations, tells whether two configs
 differ in anything but their hosts without a second render.
 
@@ -176,11 +177,10 @@ def render(config, inputs, fragments=None):
         return Rendered(text=outline, warnings=tuple(view.warnings), structure=structure)
     declare = env.get_template("parts.j2").module.host
     keyword = _ADDRESS_KEYWORD[config.ip_version]
-    texts = declarations(
+    hosts, found = declarations(
         config, lambda i, host: str(declare(view.host(host, f"hosts[{i}]"), keyword)), fragments)
-    return Rendered(text="".join([head, *texts, tail]), warnings=tuple(view.warnings),
-                    structure=structure, head=head, tail=tail,
-                    by_name=fragments.declaration if fragments is not None else None)
+    return Rendered(text="".join([head, hosts, tail]), warnings=tuple(view.warnings),
+                    structure=structure, head=head, tail=tail, declarations=found)
 
 
 def redact(text):

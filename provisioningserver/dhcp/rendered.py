@@ -11,16 +11,16 @@ class Rendered:
     # renders whose structures are equal differ in their hosts alone.
     structure: str = ""
     # The text before and after the host declarations (a few kB), and each
-    # host's declaration by name, for `with_hosts`.
+    # host's declaration by name (a `fragments.Declarations`), for `with_hosts`.
     head: str = attrs.field(default="", repr=False)
     tail: str = attrs.field(default="", repr=False)
-    by_name: object = attrs.field(default=None, repr=False, eq=False)
+    declarations: object = attrs.field(default=None, repr=False, eq=False)
 
     def with_hosts(self, names):
         """The config with only the declarations of the hosts ``names``: what
         a host change needs ``dhcpd -t`` to see when the rest is what dhcpd
         already serves (checked when it was applied). None when the render
         kept no declarations by name."""
-        if self.by_name is None:
+        if self.declarations is None:
             return None
-        return "".join([self.head, *(self.by_name(name) for name in names), self.tail])
+        return "".join([self.head, *self.declarations.of(names), self.tail])

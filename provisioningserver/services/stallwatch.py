@@ -11,9 +11,18 @@ sampled). The longest stall is kept for the metrics.
 
 The watcher thread only reads the clock and `sys._current_frames`; it takes
 no lock the reactor thread waits on beyond the one around its samples.
+
+A stack sample cannot show the cyclic garbage collector: a collection runs
+inside whatever allocation triggered it, in whichever thread, and holds
+the interpreter (and so the reactor thread) until it is done, so the
+samples name an innocent line (a soak once saw 0.19 s "in" a SQLite
+select). So the watch also times every collection (``gc.callbacks``) and
+each warning says how much of the hold was the collector's, by oldest
+generation, and whether the reactor thread ran it.
 """
 
 import collections
+import gc
 import sys
 import threading
 import time
@@ -48,14 +57,51 @@ def where(frame, limit=4):
     return " < ".join(reversed(text))
 
 
-def describe(duration, samples):
+class Collections:
+    """The garbage collector's time, as `gc.callbacks` reports it: ``take``
+    returns and resets (seconds, count, oldest generation, seconds of that
+    in ``thread``). The callback runs inside the collection, in any thread,
+    so it takes no lock (a collection can start while one is held); the
+    totals are swapped whole, one reference at a time, under the GIL."""
+
+    def __init__(self, now=time.monotonic, thread=None):
+        self.now, self.thread = now, thread
+        self._started = {}
+        self._totals = (0.0, 0, -1, 0.0)
+
+    def __call__(self, phase, info):
+        ident = threading.get_ident()
+        if phase == "start":
+            self._started[ident] = self.now()
+            return
+        started = self._started.pop(ident, None)
+        if started is None:
+            return
+        took = self.now() - started
+        seconds, count, oldest, here = self._totals
+        self._totals = (seconds + took, count + 1, max(oldest, info.get("generation", 0)),
+                        here + (took if ident == self.thread else 0.0))
+
+    def take(self):
+        totals, self._totals = self._totals, (0.0, 0, -1, 0.0)
+        return totals
+
+
+def describe(duration, samples, collected=(0.0, 0, -1, 0.0)):
     """The warning for one stall of ``duration`` seconds: the places sampled
-    in it, the most frequent first, with their share of the samples."""
+    in it, the most frequent first, with their share of the samples, and
+    the collector's part (`Collections.take`) when it ran."""
+    seconds, count, oldest, here = collected
+    gc_text = ""
+    if count and seconds >= 0.001:
+        where_run = "on the reactor thread" if here >= seconds / 2 else "in other threads"
+        gc_text = (f"; {seconds:.2f} s of it in {count} garbage collection"
+                   f"{'s' if count > 1 else ''} (up to generation {oldest}, {where_run})")
     if not samples:
-        return f"the reactor was held for {duration:.2f} s (no sample of where)"
+        return f"the reactor was held for {duration:.2f} s (no sample of where){gc_text}"
     counts = collections.Counter(samples).most_common(3)
     places = "; ".join(f"{n * 100 // len(samples)}% in {place}" for place, n in counts)
-    return f"the reactor was held for {duration:.2f} s: {places}"
+    return f"the reactor was held for {duration:.2f} s: {places}{gc_text}"
 
 
 class StallWatch(service.Service):
@@ -77,10 +123,12 @@ class StallWatch(service.Service):
         self._thread = None
         self._loop = None
         self._reactor_thread = None
+        self.collections = Collections(now)
 
     def startService(self):
         super().startService()
-        self._reactor_thread = threading.get_ident()
+        self._reactor_thread = self.collections.thread = threading.get_ident()
+        gc.callbacks.append(self.collections)
         self._beat = self.now()
         self._loop = task.LoopingCall(self.beat)
         self._loop.clock = self.clock
@@ -92,6 +140,8 @@ class StallWatch(service.Service):
 
     def stopService(self):
         self._stop.set()
+        if self.collections in gc.callbacks:
+            gc.callbacks.remove(self.collections)
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         return super().stopService()
@@ -103,11 +153,12 @@ class StallWatch(service.Service):
         self._beat = now
         with self._lock:
             samples, self._samples = self._samples, []
+        collected = self.collections.take()
         if held > self.longest:
             self.longest = held
         if held >= self.threshold:
             self.stalls += 1
-            self.warn(describe(held, samples))
+            self.warn(describe(held, samples, collected))
 
     def sample(self):
         """In the watcher thread: where the reactor thread is, when it is late."""

@@ -2,7 +2,9 @@
 
 Deep nesting, bytes that are not UTF-8, lone surrogates and numbers too long
 to read used to end in a Python traceback and exit 1, the code that says
-"dhcpd rejected the config".
+"dhcpd rejected the config". YAML over 8 MiB and a "billion laughs" were
+read: the first at about 50 times its size, the second into 387 million
+strings for render and check to walk and configure to send.
 """
 
 import io
@@ -13,6 +15,8 @@ import pytest
 
 from provisioningserver.cli import common
 from provisioningserver.cli.rackctl import main
+from provisioningserver.dhcp import doctext
+from tests.dhcp.test_doctext_limits import laughs
 
 RACK = ["--rack-address", "198.18.0.0/24=198.18.0.2"]
 SUBNET = {"subnet_cidr": "198.18.0.0/24"}
@@ -32,6 +36,9 @@ HOSTILE = {
     "surrogate-in-option-text": (json.dumps(_document(options={"root-path": "/\ud800"})),
                                  "shared_networks[0].subnets[0].options.root-path"),
     "number-of-5000-digits": ("shared_networks:\n  - mtu: " + "9" * 5000 + "\n", "doc.json"),
+    "yaml-over-8-mib": ("shared_networks: []\n" + "# padding\n" * (900 * 1024),
+                        "bytes of YAML: YAML text may be at most 8,388,608 bytes"),
+    "billion-laughs": (laughs(9), "doc.json's YAML aliases expand it to more than 4,194,304"),
 }
 
 
@@ -57,7 +64,8 @@ def test_render_and_check_exit_2_naming_the_field(tmp_path, capsys, command, cas
     err.encode("utf-8")  # printable: no surrogate reached the message
 
 
-@pytest.mark.parametrize("case", ["deep-json", "deep-yaml", "latin-1", "number-of-5000-digits"])
+@pytest.mark.parametrize("case", ["deep-json", "deep-yaml", "latin-1", "number-of-5000-digits",
+                                  "yaml-over-8-mib", "billion-laughs"])
 def test_configure_refuses_before_calling_the_agent(tmp_path, capsys, monkeypatch, case):
     """configure refuses what cannot be read at all (exit 2, the file named)
     and sends nothing to the agent."""
@@ -67,6 +75,21 @@ def test_configure_refuses_before_calling_the_agent(tmp_path, capsys, monkeypatc
     assert main(["configure", "--socket", "/nonexistent", path]) == 2
     assert "doc.json" in capsys.readouterr().err
     assert sent == []
+
+
+@pytest.mark.parametrize("command", ["check", "configure"])
+def test_a_file_over_the_document_limit_is_not_read_past_it(tmp_path, capsys, monkeypatch,
+                                                             command):
+    """A file over MAX_JSON_TEXT (256 MiB; 1,000 bytes here) is refused
+    after reading one byte more than that, naming the limits: exit 2."""
+    monkeypatch.setattr(doctext, "MAX_JSON_TEXT", 1000)
+    monkeypatch.setattr(common, "call_agent", lambda *a, **k: pytest.fail("sent"))
+    path = _write(tmp_path, json.dumps({"shared_networks": [], "x": "y" * 2000}))
+    socket = ["--socket", "/nonexistent"] if command == "configure" else RACK
+    assert main([command, *socket, path]) == 2
+    assert (f"{path} is over 1,000 bytes: a document may be at most 1,000 bytes (0 MiB, the "
+            "document limit of rackd's RPC) as JSON, and 8 MiB as YAML\n"
+            ) in capsys.readouterr().err
 
 
 def test_configure_from_stdin_that_is_not_utf8(capsys, monkeypatch):

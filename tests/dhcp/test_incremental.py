@@ -140,6 +140,24 @@ EDITS = [
     ("v6 host inside a pool", 6, lambda d: edit(d, "hosts[1].ip", "2001:db8:0:2::1000")),
     ("v6 host of the other family", 6, lambda d: edit(d, "hosts[1].ip", "198.18.1.50")),
     ("v6 duplicate ip", 6, lambda d: edit(d, "hosts[1].ip", "2001:db8:0:1::50")),
+    ("v6 new host duplicates an ip written uncompressed", 6, lambda d: edit(
+        d, "hosts[2]", _host(1, "52:54:00:00:00:09", "2001:db8:0:2:0:0:0:50"))),
+    ("new host duplicates an ip written with spaces", 4, lambda d: edit(
+        d, "hosts[2]", _host(1, "52:54:00:00:00:09", " 198.18.1.50 "))),
+    ("two new hosts share an ip", 4, lambda d: edit(edit(
+        d, "hosts[2]", _host(1, "52:54:00:00:00:09", "198.18.1.70")), "hosts[3]",
+        _host(2, "52:54:00:00:00:0a", "198.18.1.70"))),
+    ("two new hosts share a mac in their subnet", 4, lambda d: edit(edit(
+        d, "hosts[2]", _host(1, "52:54:00:00:00:09", "198.18.1.70")), "hosts[3]",
+        _host(2, "52:54:00:00:00:09", "198.18.1.71"))),
+    ("two new hosts share a name", 4, lambda d: edit(edit(
+        d, "hosts[2]", _host(1, "52:54:00:00:00:09", "198.18.1.70")), "hosts[3]",
+        _host(1, "52:54:00:00:00:0a", "198.18.1.71"))),
+    ("new host duplicates a mac written in capitals", 4, lambda d: edit(edit(
+        d, "hosts[1].mac", "52:54:00:00:00:0A"), "hosts[2]",
+        _host(1, "52:54:00:00:00:0a", "198.18.1.70"))),
+    ("new host first, then the others", 4, lambda d: {
+        **d, "hosts": [_host(1, "52:54:00:00:00:09", "198.18.1.70")] + d["hosts"]}),
 ]
 
 
@@ -210,9 +228,39 @@ def test_unchanged_objects_are_reused_and_previous_is_left_intact():
         parse_document(documents.v4(), 4)
 
 
-def test_a_chain_of_reads_keeps_its_indexes():
-    """Read after read, each against the last, the indexes follow the hosts:
-    a MAC freed two reads ago is free, one still held is refused."""
+def test_a_plain_host_keeps_no_fingerprint():
+    """A host of exactly its name, normal MAC and address keeps nothing but its
+    address's text; one with snippets, options or a MAC not in normal form
+    keeps a fingerprint, and both are recognised unchanged in the next read."""
+    document = edit(edit(documents.v4(), "hosts[2]", _host(1, "52:54:00:00:00:0A",
+                                                            "198.18.1.70")),
+                    "hosts[3]", _host(2, "52:54:00:00:00:0b", "198.18.1.71"))
+    parsed = incremental.read_document(document, 4)
+    assert sorted(parsed.odd) == ["extra-1", "node-01"]  # capitals; node-01 has snippets
+    assert [parsed.ip_text(i) for i in range(4)] == [
+        "198.18.0.50", "198.18.1.50", "198.18.1.70", "198.18.1.71"]
+    again = incremental.read_document(document, 4, parsed)
+    assert all(a is b for a, b in zip(again.config.hosts, parsed.config.hosts))
+
+
+def test_hosts_are_found_again_wherever_they_moved():
+    """A host inserted first, one removed, the order reversed: every unchanged
+    host is the previous object, and the config is the full read's."""
+    base = edit(edit(documents.v4(), "hosts[2]", _host(1, "52:54:00:00:00:09", "198.18.1.70")),
+                "hosts[3]", _host(2, "52:54:00:00:00:0a", "198.18.1.71"))
+    previous = incremental.read_document(base, 4)
+    by_name = {h.host: h for h in previous.config.hosts}
+    inserted = {**base, "hosts": [_host(3, "52:54:00:00:00:0b", "198.18.1.72")] + base["hosts"]}
+    for document in (inserted, remove(base, "hosts[1]"), {**base, "hosts": base["hosts"][::-1]}):
+        config = incremental.read_document(document, 4, previous).config
+        assert config == parse_document(document, 4)
+        assert all(h is by_name[h.host] for h in config.hosts if h.host in by_name)
+
+
+def test_a_chain_of_reads_follows_the_hosts():
+    """Read after read, each against the last, what is compared against
+    follows the hosts: a MAC freed two reads ago is free, one still held is
+    refused."""
     document = documents.v4()
     parsed = incremental.read_document(document, 4)
     for step in range(3):

@@ -299,7 +299,7 @@ def _scalar_root(text):
 
 def _held(parsed):
     """What an `incremental.Parsed` holds that a later read must leave as it is."""
-    return (parsed.config, dict(parsed.by_ip), dict(parsed.by_mac), dict(parsed.hosts),
+    return (parsed.config, dict(parsed.odd), parsed.ips, bytes(parsed.ip_starts),
             dict(parsed.sections))
 
 

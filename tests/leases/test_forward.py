@@ -238,3 +238,65 @@ def test_a_batch_cut_off_by_a_lost_connection_goes_again_without_backoff(tmp_pat
     assert journal.pending_count() == 0
     forwarder.stopService()
     assert clock.getDelayedCalls() == []
+
+
+class HeldRuns:
+    """A `run` that holds each call until released, as a thread would
+    finish it later; records which function each call ran."""
+
+    def __init__(self):
+        self.held = []
+
+    def __call__(self, f, *args):
+        d = defer.Deferred()
+        self.held.append((f.__name__, f, args, d))
+        return d
+
+    def release(self):
+        name, f, args, d = self.held.pop(0)
+        d.callback(f(*args))
+        return name
+
+
+def test_reading_and_deleting_go_through_run_on_the_reader(tmp_path):
+    """The batch is read and, once acked, deleted through ``run`` on the
+    reader's connection (in the agent: a thread, off the reactor); a tick
+    while the read is outstanding starts no second turn; the events leave
+    only when the delete has run."""
+    clock = task.Clock()
+    journal = Journal(str(tmp_path / "j.db"))
+    reader = Journal(str(tmp_path / "j.db"))
+    region, runs = FakeRegion(), HeldRuns()
+    forwarder = Forwarder(journal, region.send, clock, reader=reader, run=runs)
+    journal.record([commit("198.18.0.10", 1)], "test")
+    forwarder.startService()
+    clock.advance(0)
+    assert [name for name, *_ in runs.held] == ["pending"] and region.batches == []
+    first = forwarder.tick()
+    assert forwarder.tick() is first and len(runs.held) == 1
+    assert runs.release() == "pending"
+    assert len(region.batches) == 1 and runs.held == []
+    region.answer()
+    assert [name for name, *_ in runs.held] == ["ack"]
+    assert journal.pending_count() == 1 and forwarder.sent == 0
+    assert runs.release() == "ack"
+    assert journal.pending_count() == 0 and forwarder.sent == 1
+    assert forwarder.state == "idle"
+    forwarder.stopService()
+    assert not clock.getDelayedCalls()
+
+
+def test_a_failing_read_backs_off_and_is_reported(tmp_path):
+    """A read that fails in its thread (a locked or damaged journal) backs
+    off like a failing region, and the status names it."""
+    clock, journal, region, _ = build(tmp_path)
+
+    def broken(f, *args):
+        return defer.fail(OSError("disk I/O error"))
+
+    forwarder = Forwarder(journal, region.send, clock, run=broken)
+    forwarder.startService()
+    clock.advance(0)
+    assert forwarder.state == "backoff" and region.batches == []
+    assert forwarder.status()["last_error"] == "OSError: disk I/O error"
+    forwarder.stopService()

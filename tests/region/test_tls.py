@@ -42,3 +42,18 @@ def test_wrong_ca_or_fingerprint_fails_the_connection(tmp_path, mode):
     report = drive(tmp_path, mode)
     assert report["registered"] is False
     assert "certificate verify failed" in report["last_error"]
+
+
+def test_a_region_that_stops_reading_holds_the_rack_at_its_write_bound(tmp_path):
+    """Over real TLS, a region that sends 5,000 ConfigureDHCPv4 and reads no
+    replies: the rack answers until its socket's write buffer holds 64 KiB
+    (plus at most one of TLS's 64,000-byte writes), then reads no more
+    (without the bound: all 5,000 answered, 1 MB held). Stopped meanwhile,
+    the rack closes once the region reads again; every call then ends."""
+    report = drive(tmp_path, "flood")
+    assert report["registered"] == "rack-tls"
+    assert report["answered_unread"] < 5000 // 2
+    assert report["rack_buffered"] <= 2 * 65536
+    assert report["stopped_while_unread"] is False
+    assert report["stop_seconds"] is not None
+    assert sum(report["ends"].values()) == 5000

@@ -6,9 +6,15 @@
 MODE is ca, fingerprint, wrong-ca or wrong-fingerprint. Prints one JSON object:
 whether the rack registered, what the region recorded, the reply to a
 ConfigureDHCPv4, and the rack's last connection error.
+
+MODE flood: once the rack has registered, the region stops reading and sends
+`FLOOD` ConfigureDHCPv4 calls; then the rack is stopped, and the region
+reads again. What the rack had answered while the region did not read,
+whether its stop waited for the region, and how the calls ended.
 """
 
 import json
+import socket
 import sys
 
 from twisted.internet import defer, task
@@ -45,9 +51,54 @@ def settings(mode, pki):
         return {"region_ca": pki.ca}
     if mode == "wrong-ca":
         return {"region_ca": pki.other_ca}
-    if mode == "fingerprint":
+    if mode in ("fingerprint", "flood"):
         return {"region_fingerprint": pki.fingerprint}
     return {"region_fingerprint": "00" * 32}
+
+
+FLOOD = 5000
+
+
+def _tcp(protocol):
+    """The TCP transport under a connection's TLS."""
+    return protocol.transport.transport
+
+
+async def flood(reactor, region, clients, coalescer, rack_id):
+    """The region that never reads (see MODE flood); a report."""
+    while not clients.ready:  # the region has the rack's report before the rack its reply
+        await task.deferLater(reactor, 0.05, lambda: None)
+    region_tcp, rack_tcp = _tcp(region.racks[rack_id]), _tcp(clients.ready[0])
+    # Small kernel buffers, so that what the rack holds is its own buffer.
+    rack_tcp.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    region_tcp.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    region_tcp.unregisterProducer()  # the region's own backpressure would read again
+    region_tcp.pauseProducing()
+    before = len(coalescer.received)
+    calls = [region.call(rack_id, commands.ConfigureDHCPv4, document=DOCUMENT)
+             for _ in range(FLOOD)]
+    ends = {"answered": 0, "lost": 0}
+    for call in calls:
+        call.addCallbacks(lambda _: ends.__setitem__("answered", ends["answered"] + 1),
+                          lambda _: ends.__setitem__("lost", ends["lost"] + 1))
+    await task.deferLater(reactor, 2, lambda: None)
+    report = {"answered_unread": len(coalescer.received) - before,
+              "rack_buffered": len(rack_tcp.dataBuffer) - rack_tcp.offset + rack_tcp._tempDataLen}
+    stopped = defer.ensureDeferred(clients.stopService())
+    await task.deferLater(reactor, 1, lambda: None)
+    report["stopped_while_unread"] = stopped.called
+    region_tcp.resumeProducing()
+    resumed = reactor.seconds()
+    stopped.addTimeout(20, reactor)
+    try:
+        await stopped
+    except (defer.CancelledError, defer.TimeoutError):
+        report["stop_seconds"] = None
+    else:
+        report["stop_seconds"] = round(reactor.seconds() - resumed, 2)
+    report["answered"] = len(coalescer.received) - before
+    report["ends"] = ends
+    return report
 
 
 async def run(reactor, directory, mode):
@@ -71,6 +122,10 @@ async def run(reactor, directory, mode):
             report["registered"] = False
         else:
             report["registered"] = rack_id
+            if mode == "flood":
+                report.update(await flood(reactor, region, clients, coalescer, rack_id))
+                print(json.dumps(report), flush=True)
+                return
             reply = await region.call(rack_id, commands.ConfigureDHCPv4, document=DOCUMENT)
             report["reply"] = reply["outcome"]
             report["rack_received"] = coalescer.received

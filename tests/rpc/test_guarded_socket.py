@@ -4,9 +4,11 @@ as its callers."""
 
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -24,8 +26,12 @@ class Refusing:
             Problem(f"hosts[{i}].mac", f"expected a MAC address, got 'x{i}'")
             for i in range(3000)]))
 
+    asked = 0  # GetStatus calls answered so far
+
     def status(self):
-        return {"v4": {"state": "off", "reason": "no document"}, "v6": {"state": "off"}}
+        Refusing.asked += 1
+        return {"v4": {"state": "off", "reason": "no document"}, "v6": {"state": "off"},
+                "asked": Refusing.asked}
 
 FACTORY = ControlFactory(Refusing())
 """
@@ -103,3 +109,38 @@ def test_a_box_that_never_ends_closes_that_connection_only(agent):
             closed = flood.recv(1) == b""
         assert closed and sent < 2 * ampbox.MAX_BOX
         assert ask(other, {ampbox.COMMAND: b"GetStatus"}, b"1")[ampbox.ANSWER] == b"1"
+
+
+def flood(sock, box, most, idle=1.0):
+    """Send ``box`` up to ``most`` times, whole boxes only, and never read;
+    stop once the socket has taken nothing for ``idle`` seconds. How many
+    were sent whole."""
+    sock.setblocking(False)
+    pending, sent, wire = b"", 0, ampbox.encode_box(box)
+    burst = wire * 1000
+    while sent < most:
+        if not pending:
+            pending = burst
+        if not select.select([], [sock], [], idle)[1]:
+            break  # the agent reads no more
+        pending = pending[sock.send(pending):]
+        if not pending:
+            sent += 1000
+    return sent + (len(burst) - len(pending)) // len(wire) if pending else sent
+
+
+def test_a_peer_that_never_reads_holds_the_agent_at_its_write_bound(agent):
+    """A peer sends GetStatus and never reads: the agent answers until 64 KiB
+    of replies wait, plus what the kernel's socket buffers hold, and then
+    reads no more of it (without the bound: all 100,000 read and answered).
+    Another connection is answered meanwhile."""
+    with connect(agent) as other, connect(agent) as flooding:
+        sent = flood(flooding, {ampbox.COMMAND: b"GetStatus", ampbox.ASK: b"1"}, 100_000)
+        reply = ask(other, {ampbox.COMMAND: b"GetStatus"}, b"2")
+        asked = ampbox.take_json(reply, b"status")["asked"] - 1
+        assert sent < 100_000
+        # 95 bytes a reply: 64 KiB are 690, and the kernel holds some thousands.
+        assert asked < 10_000, (asked, sent)
+        time.sleep(0.2)
+        again = ampbox.take_json(ask(other, {ampbox.COMMAND: b"GetStatus"}, b"3"), b"status")
+        assert again["asked"] - 2 == asked  # nothing more read from the flood

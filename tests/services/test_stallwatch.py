@@ -96,3 +96,52 @@ def test_the_watch_runs_with_a_real_thread_and_stops():
         watch._thread.join(2)
     assert not watch._thread.is_alive()
     assert stallwatch.DEFAULT_THRESHOLD == 0.5
+
+
+def test_a_hold_names_the_garbage_collectors_part():
+    """Collections timed through the gc callback within a held interval are
+    named in that hold's warning: their total, count, oldest generation and
+    whether the reactor thread ran them; the next beat starts afresh."""
+    watch, now, warnings = _watch()
+    watch.collections.thread = threading.get_ident()
+    collect = watch.collections
+    collect("start", {"generation": 0})
+    now.t += 0.01
+    collect("stop", {"generation": 0})
+    collect("start", {"generation": 2})
+    now.t += 0.70
+    collect("stop", {"generation": 2})
+    now.t += 0.05
+    watch.beat()
+    [text] = warnings
+    assert text == ("the reactor was held for 0.71 s (no sample of where); 0.71 s of it in "
+                    "2 garbage collections (up to generation 2, on the reactor thread)")
+    assert watch.collections.take() == (0.0, 0, -1, 0.0)
+
+
+def test_collections_in_another_thread_are_told_apart():
+    """A collection run by another thread (the configure's, holding the
+    interpreter) is reported as such."""
+    collect = stallwatch.Collections(now=time.monotonic, thread=-1)
+    collect("start", {"generation": 2})
+    collect("stop", {"generation": 2})
+    seconds, count, oldest, here = collect.take()
+    assert count == 1 and oldest == 2 and here == 0.0
+    assert "in other threads" in describe(0.3, [], (0.2, 1, 2, 0.0))
+
+
+def test_the_watch_times_real_collections_while_it_runs():
+    """Started, the watch is on gc.callbacks and times a real gc.collect();
+    stopped, it is off them."""
+    import gc
+
+    watch = StallWatch(task.Clock(), threshold=0.5)
+    watch.startService()
+    try:
+        assert watch.collections in gc.callbacks
+        gc.collect()
+        seconds, count, oldest, here = watch.collections.take()
+        assert count >= 1 and oldest == 2 and here == seconds
+    finally:
+        watch.stopService()
+    assert watch.collections not in gc.callbacks

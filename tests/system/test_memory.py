@@ -52,19 +52,26 @@ def test_settle_collects_young_cycles_then_freezes_the_survivors(unfrozen):
     assert gc.get_freeze_count() >= len(kept)
 
 
-def test_every_full_every_th_settle_frees_the_old_cycles_it_froze(unfrozen):
+def test_a_full_pass_runs_once_the_frozen_set_has_grown_by_half(unfrozen):
     """A cycle frozen while it was still referred to, then dropped, outlives
-    the ordinary settles; the full_every-th one unfreezes, collects it and
-    freezes again."""
-    settle = memory.Settle(full_every=3)
+    the ordinary settles (a frozen object is not walked); once the frozen
+    set has grown by half of what it was after the last full pass (and by
+    ``floor``), a settle unfreezes, collects every old cycle and freezes
+    again, and the grown set is the new measure."""
+    settle = memory.Settle(growth=0.5, floor=1000)
     holder = [Cycle()]
     freed = weakref.ref(holder[0])
-    settle()  # frozen while alive
+    settle()  # frozen while alive; the measure is taken
+    measure = settle.measure
     holder.clear()
     settle()
-    assert freed() is not None  # a frozen cycle is not walked
+    assert settle.full_passes == 0 and freed() is not None
+    grown = [[object()] for _ in range(max(1000, measure // 2) + 10)]
     settle()
-    assert freed() is None and gc.get_freeze_count() > 0
+    assert settle.full_passes == 1 and freed() is None
+    assert settle.measure >= len(grown)
+    settle()
+    assert settle.full_passes == 1  # measured anew: no second pass
 
 
 def test_prefer_mmap_is_taken_by_glibc():
