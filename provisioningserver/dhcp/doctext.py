@@ -30,16 +30,17 @@ of the field, or none for the document as a whole:
 How much text is read at all, before any parser sees it:
 
 - YAML text: `MAX_YAML_TEXT`, 8 MiB. PyYAML (its pure-Python loader, which
-  the document's loader is) holds about 50 times a text's size while it
-  reads it: 175 MB for the fuzzer's 3.6 MB document, and bench/yaml_memory.py
-  measures the rest; unbounded, a large YAML file took rackctl or rackd.yaml's
-  reader gigabytes. 8 MiB is well above a real site: 50,000 hosts are
-  3.1 MB of YAML. Larger sites are JSON, which costs a few times its size.
+  the document's loader is) holds 50 to 90 times a text's size while it
+  reads it: 175 MB for the fuzzer's 3.6 MB document, and 86 times for a
+  site of hosts, 684 MiB and 36 s at 8 MiB (bench/yaml_memory.py); with no
+  cap a YAML file took rackctl, or rackd.yaml's reader, as much as it was
+  large. 8 MiB is well above a real site: 50,000 hosts are 3.1 MB of YAML.
+  Larger sites are JSON, which costs a few times its size.
 - JSON text: `MAX_JSON_TEXT`, 256 MiB, the document limit of the AMP links
   (`system.packed.MAX_DECODED`, what a packed document may decode to), so
   a file refused here is one the agent would refuse anyway, and one read
   here is one it takes. JSON's cap is the higher since json reads it in C
-  at a few times its size; YAML's is the lower for PyYAML's 50 times.
+  at a few times its size; YAML's is 32 times lower for PyYAML's 86 times.
 - YAML aliases: `MAX_EXPANDED` values, 4 Mi. PyYAML shares an aliased
   value, so a "billion laughs" (nine aliases of nine aliases, nine levels
   deep) loads small and fast; but everything after the load sees the
@@ -94,8 +95,8 @@ def too_large(source, size, kind=None):
     size = f"{size:,}" if isinstance(size, int) else size
     if kind == "YAML":
         rule = (f"YAML text may be at most {MAX_YAML_TEXT:,} bytes ({MAX_YAML_TEXT >> 20} MiB: "
-                f"reading YAML costs about 50 times its size; as JSON a document may be "
-                f"{MAX_JSON_TEXT >> 20} MiB)")
+                f"reading YAML costs up to 90 times its size in memory; as JSON a document "
+                f"may be {MAX_JSON_TEXT >> 20} MiB)")
     else:
         rule = (f"a document may be at most {MAX_JSON_TEXT:,} bytes ({MAX_JSON_TEXT >> 20} MiB, "
                 "the document limit of rackd's RPC)")

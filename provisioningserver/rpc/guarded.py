@@ -25,14 +25,16 @@ this module:
   rest of the box can only be skipped by reading it.
 - A reply waits in the transport's write buffer until the peer reads it,
   and AMP answers every request it reads: a peer that sent small requests
-  and never read made rackd keep every reply (8 s of GetStatus grew rackd
-  by 29 MiB on the control socket, and 61 MiB on the region link before
-  authentication). Here the protocol is a streaming producer of the
-  socket's transport: once more than the transport's ``bufferSize`` (64
-  KiB) waits unsent, the transport pauses it, and it reads nothing more
-  from that peer (what it has read but not parsed waits too: AMP's parser
-  stops between boxes when paused); once the buffer has drained, it reads
-  again. Other peers are not slowed: each connection pauses alone.
+  and never read made rackd keep every reply (8 s of them grew rackd by
+  16.7 MiB on the control socket and 29.3 MiB on the region link before
+  authentication; bench/amp_buffer.py --flood). Here the protocol is a
+  streaming producer of the socket's transport: once more than the
+  transport's ``bufferSize`` (64 KiB) waits unsent, the transport pauses
+  it, and it reads nothing more from that peer (what it has read but not
+  parsed waits too: AMP's parser stops between boxes when paused); once
+  the buffer has drained, it reads again. The same 8 s grew rackd by 0.1
+  MiB, as much as a peer that reads. Other peers are not slowed: each
+  connection pauses alone.
 
 How the producer is registered, and why not simply on ``self.transport``:
 

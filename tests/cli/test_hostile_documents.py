@@ -3,7 +3,7 @@
 Deep nesting, bytes that are not UTF-8, lone surrogates and numbers too long
 to read used to end in a Python traceback and exit 1, the code that says
 "dhcpd rejected the config". YAML over 8 MiB and a "billion laughs" were
-read: the first at about 50 times its size, the second into 387 million
+read: the first at up to 90 times its size, the second into 387 million
 strings for render and check to walk and configure to send.
 """
 

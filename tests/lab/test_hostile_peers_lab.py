@@ -4,8 +4,8 @@ One rackd in a lab host; its control socket and lease socket are files, so
 the test reaches them from the root namespace with raw sockets and rackctl:
 an argument that cannot be read is answered and the connection kept; 3,000
 bad hosts reach rackctl as paths; a box that never ends closes only its own
-connection, with rackd's memory bounded; a flood of bad lease datagrams is
-one log line, not one each.
+connection, with rackd's memory bounded; so does a peer that never reads
+its replies; a flood of bad lease datagrams is one log line, not one each.
 """
 
 import json
@@ -18,7 +18,7 @@ import pytest
 
 from provisioningserver.rpc import ampbox
 from tests.lab.rackd import rack_and_client, wait_until
-from tests.rpc.test_guarded_socket import ask, connect
+from tests.rpc.test_guarded_socket import ask, connect, flood
 
 pytestmark = pytest.mark.lab
 
@@ -82,6 +82,19 @@ def test_a_box_that_never_ends_costs_rackd_at_most_the_bound(agent):
     assert _memory(pid, "VmHWM") - before < 2 * ampbox.MAX_BOX
     assert "a box passed 8388608 bytes without ending" in agent.process.log()
     assert agent.rackctl("status").returncode == 0
+
+
+def test_a_peer_that_never_reads_costs_rackd_at_most_its_write_bound(agent):
+    """A peer sends GetStatus as fast as rackd takes it and reads no reply:
+    rackd stops reading it (the sends stall long before 100,000), its peak
+    memory grows by less than 4 MiB, and rackctl status is answered meanwhile."""
+    pid = agent.process.pid
+    before = _memory(pid, "VmRSS")
+    with connect(agent.socket) as flooding:
+        sent = flood(flooding, {ampbox.COMMAND: b"GetStatus", ampbox.ASK: b"1"}, 100_000)
+        assert sent < 100_000
+        assert agent.rackctl("status").returncode == 0
+    assert _memory(pid, "VmHWM") - before < 4 << 20
 
 
 def test_a_flood_of_bad_lease_datagrams_is_one_log_line(agent):
