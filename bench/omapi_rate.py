@@ -18,8 +18,10 @@ How. One network namespace (prefix ``rkor-``), one veth for dhcpd to serve
 on; OMAPI goes to 127.0.0.1 inside the namespace, nothing leaves it. Each
 case gets a fresh dhcpd (no hosts, a leases file on disk, fsync per change
 as rackd runs it); ``--preload N`` first adds N hosts untimed (raw, window
-4), to measure a batch that grows a site rather than starts one. The cases
-run in a different order each round (rotated), and each case's process
+4), to measure a batch that grows a site rather than starts one;
+``--name-length N`` pads every host name to N characters (longer requests:
+more bytes outstanding in dhcpd's socket per window). The cases run in a
+different order each round (rotated), and each case's process
 times itself from its first add to its last reply, on a connection already
 authenticated. The raw loop builds and signs each message when it sends it
 (with rackd's own codec at its fastest, omapi/wire.py's `encode_signed` and
@@ -61,9 +63,10 @@ subnet 198.18.0.0 netmask 255.255.0.0 { pool { range 198.18.0.100 198.18.0.200; 
 """
 
 
-def hosts(tag, count):
-    """``count`` hosts of their own for one case (``tag`` < 256)."""
-    return [{"name": f"r{tag}-{i}", "mac": "02:%02x:%02x:%02x:%02x:01" % (
+def hosts(tag, count, name_length=0):
+    """``count`` hosts of their own for one case (``tag`` < 256), their
+    names padded to ``name_length`` characters."""
+    return [{"name": f"r{tag}-{i}".ljust(name_length, "x"), "mac": "02:%02x:%02x:%02x:%02x:01" % (
         tag, (i >> 16) & 255, (i >> 8) & 255, i & 255),
         "ip": f"198.18.{1 + i // 250}.{1 + i % 250}"} for i in range(count)]
 
@@ -185,7 +188,7 @@ def cases(only=None):
     return [case for case in every if only is None or only in case[0]]
 
 
-def run(count, rounds, preload, profile, only=None):
+def run(count, rounds, preload, profile, only=None, name_length=0):
     from tests.lab.netns import Lab
 
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -208,7 +211,8 @@ def run(count, rounds, preload, profile, only=None):
                 job = {"port": PORT, "key_name": KEY_NAME, "secret": secret}
                 if preload:
                     inside(server, "raw", dict(job, window=4, hosts=hosts(250, preload)))
-                result = inside(server, mode, dict(job, window=window, hosts=hosts(tag, count)),
+                result = inside(server, mode, dict(job, window=window,
+                                                   hosts=hosts(tag, count, name_length)),
                                 profile_to)
                 if not dhcpd.running():
                     raise RuntimeError(f"dhcpd died during {name}")
@@ -276,6 +280,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--preload", type=int, default=0)
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--name-length", type=int, default=0,
+                        help="pad every host name to this many characters")
     parser.add_argument("--only", default=None,
                         help="run only the cases whose name contains this")
     args = parser.parse_args(argv)
@@ -285,7 +291,8 @@ def main(argv=None):
     if args.mode == "client":
         print(json.dumps(client_adds(json.load(sys.stdin), args.profile)))
         return
-    results = run(args.hosts, args.rounds, args.preload, args.profile, args.only)
+    results = run(args.hosts, args.rounds, args.preload, args.profile, args.only,
+                  args.name_length)
     if args.rounds and any(name.startswith("raw") for name in results):
         print()
         print(table(args.hosts, results))

@@ -8,10 +8,15 @@ aborts (an assertion in dst_api.c) when too many are outstanding. With a
 client slow enough to leave its window part empty, 140 deletes or 1,000
 lookups killed it and 128 and 256 did not; once the client's codec was fast
 enough to keep the window full, 32 outstanding host adds killed it, while 24
-survived and 4, 8 and 16 survived repeated runs of thousands. The rate stops
-growing at about 4 outstanding (dhcpd then spends its time in the fsync of
-its leases file that every host change costs), so the default of 8 keeps a
-quarter of the smallest window seen to kill dhcpd, and 16 is the cap.
+survived and 4, 8 and 16 survived repeated runs of thousands. The rate grows
+little beyond 8 outstanding (dhcpd then spends its time in the fsync of its
+leases file that every host change costs), so the default of 8 keeps a
+quarter of the smallest window seen to kill dhcpd, and 16 is the cap. The
+default stays 8, not 16, on the evidence of run F (BENCHMARKS.md, "OMAPI at
+its limit"): once each request left the moment its slot freed, the client
+at 8 came within the spread between rounds of the client at 16 (medians
+0.95x and 0.97x of the best raw rate), too little to give up half the
+margin for.
 A remove or update is two requests (open, then delete or update by the
 handle) and holds one window slot throughout, since a handle belongs to the
 connection that opened it. A batch (`apply`) is read from its iterable only

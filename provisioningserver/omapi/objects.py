@@ -174,13 +174,18 @@ def authenticator_open(authenticator):
     return message
 
 
+_TRUE = _flag()
+_ETHERNET = _u32(HTYPE_ETHERNET)
+
+
 def host_create(name, mac, ip):
-    """Create a host; ``exclusive`` makes dhcpd refuse one that exists."""
-    message = _open(b"host")
-    message.message += [(b"create", _flag()), (b"exclusive", _flag())]
-    message.obj += [(b"name", name.encode("utf-8"))] + _key(mac=mac)
-    message.obj.append((b"ip-address", pack_address(ip)))
-    return message
+    """Create a host; ``exclusive`` makes dhcpd refuse one that exists.
+    (Written out rather than through `_key`: a batch makes one per add.)"""
+    return OmapiMessage(
+        opcode=OMAPI_OP_OPEN,
+        message=[(b"type", b"host"), (b"create", _TRUE), (b"exclusive", _TRUE)],
+        obj=[(b"name", name.encode("utf-8")), (b"hardware-address", pack_mac(mac)),
+             (b"hardware-type", _ETHERNET), (b"ip-address", pack_address(ip))])
 
 
 def object_open(kind, mac=None, name=None, ip=None):

@@ -167,10 +167,13 @@ class OmapiConnection(Protocol):
 
     def dataReceived(self, data):
         self._decoder.feed(data)
+        self._sender.hold_after_first()
         try:
             self._parse()
         except OmapiProtocolError as e:
             self.drop(OmapiProtocolError(f"bad OMAPI frame from {self._peer}: {e}"))
+        finally:
+            self._sender.release(send=self._lost_because is None)
 
     def connectionLost(self, reason):
         self.connected = False

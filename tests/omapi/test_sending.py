@@ -2,9 +2,10 @@
 
 Twisted's TCP transport buffers a write and sends it when the reactor next
 finds the socket writable, after the read in hand has been handled whole.
-`omapi.sending.Sender` sends each request as it is written, even while the
-rest of a read's replies wait to be handled: on the socket itself under a
-plain TCP transport, else through the transport and its ``doWrite``.
+`omapi.sending.Sender` sends a request as it is written, and of the
+requests a read's replies make room for, the first at once and the rest
+together at the end of the read: on the socket itself under a plain TCP
+transport, else through the transport and its ``doWrite``.
 `KernelTransport` below stands in for a transport of the second kind: what
 is written reaches ``sent`` (the kernel) only through ``doWrite``;
 `SocketTransport` has a real socket (one end of a socketpair) under it.
@@ -22,12 +23,13 @@ from pypureomapi import (
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
+from provisioningserver.omapi.errors import OmapiConnectionLost
 from provisioningserver.omapi.objects import object_open
 from provisioningserver.omapi.protocol import OmapiConnection
 from provisioningserver.omapi.sending import Sender
 from provisioningserver.omapi.wire import encode_startup
 from tests.omapi.fake import AUTHID
-from tests.omapi.test_client import SECRET, result_of, server_reply
+from tests.omapi.test_client import SECRET, failure_of, result_of, server_reply
 
 
 class KernelTransport(StringTransport):
@@ -96,10 +98,11 @@ def test_a_request_outside_a_read_is_sent_before_request_returns():
     assert [m.obj for m in requests_in(transport.sent[0])] == [[(b"name", b"h1")]]
 
 
-def test_a_request_a_reply_makes_room_for_leaves_before_the_next_reply():
+def test_a_reads_first_request_leaves_at_once_and_the_rest_together_at_its_end():
     """Three replies in one read, each of whose callbacks sends a further
-    request: each request is sent as it is made, before the next reply of
-    the same read is handled."""
+    request: the first is sent as it is made, before the next reply is
+    handled; the other two wait for the end of the read and go in one
+    send."""
     connection, transport = ready_connection()
     first = [lookup(connection, i) for i in range(3)]
     replies = b"".join(server_reply(r, (23, b"x")) for r in requests_in(b"".join(transport.sent)))
@@ -107,13 +110,32 @@ def test_a_request_a_reply_makes_room_for_leaves_before_the_next_reply():
     seen_mid_read = []
     for i, waiting in enumerate(first):
         def again(_, i=i):
-            seen_mid_read.append(len(transport.sent))
             lookup(connection, 10 + i)
+            seen_mid_read.append(len(transport.sent))
         waiting.addCallback(again)
     connection.dataReceived(replies)
-    assert seen_mid_read == [0, 1, 2]
-    assert [m.obj for sent in transport.sent for m in requests_in(sent)] == [
-        [(b"name", f"h{10 + i}".encode())] for i in range(3)]
+    assert seen_mid_read == [1, 1, 1]
+    assert [[m.obj for m in requests_in(sent)] for sent in transport.sent] == [
+        [[(b"name", b"h10")]], [[(b"name", b"h11")], [(b"name", b"h12")]]]
+
+
+def test_requests_held_in_a_read_that_drops_the_connection_are_not_sent():
+    """A read whose replies cause requests and then a protocol error: the
+    first request already left, the held ones are never sent, and every
+    request outstanding fails."""
+    connection, transport = ready_connection()
+    first = [lookup(connection, i) for i in range(2)]
+    replies = b"".join(server_reply(r, (23, b"x")) for r in requests_in(b"".join(transport.sent)))
+    transport.sent.clear()
+    later = []
+    for waiting in first:
+        waiting.addCallback(lambda _: later.append(lookup(connection, len(later) + 10)))
+    stray = server_reply(OmapiMessage(tid=1, rid=12345))
+    connection.dataReceived(replies + stray)
+    assert [[m.obj for m in requests_in(sent)] for sent in transport.sent] == [[[(b"name", b"h10")]]]
+    assert not connection.usable
+    for waiting in later:
+        failure_of(waiting, OmapiConnectionLost)
 
 
 def test_a_read_that_causes_no_request_sends_nothing():
