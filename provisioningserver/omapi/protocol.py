@@ -15,7 +15,9 @@ After that, requests may be written back to back. Each gets a fresh
 transaction id (tid); dhcpd answers in order and puts the request's tid in the
 reply's rid, which is how a reply finds its request. A reply signed by
 anyone else, or with a signature that does not verify, is never taken as a
-success.
+success. A request is answered through a Deferred (`request`), or, for the
+thousands of a batch, through a plain function called inside the read that
+brought the reply (`send`), which costs no Deferred per request.
 
 Timeouts go by progress, not by request. dhcpd answers in order and commits
 (fsyncs) every host change before it reads the next request, so the last of
