@@ -233,6 +233,9 @@ def _not_kept(applied, desired):
         return [applied[k] for k in desired.gone], [desired[i] for i in desired.fresh]
     if desired is applied:
         return [], []
+    # A table makes a new Host at each access: held in tuples, so that no
+    # identity is a freed one's reused.
+    applied, desired = tuple(applied), tuple(desired)
     kept = {id(h) for h in applied}.intersection(map(id, desired))
     return ([h for h in applied if id(h) not in kept], [h for h in desired if id(h) not in kept])
 

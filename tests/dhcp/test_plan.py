@@ -11,6 +11,7 @@ import pytest
 
 from provisioningserver.dhcp import incremental
 from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.hosttable import HostTable
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 
 KEY = "dGhpcy1pcy1hLWRlbW8ta2V5LW5vdC1zZWNyZXQ="
@@ -291,3 +292,17 @@ def test_a_new_host_with_a_name_dhcpd_holds_for_another_restarts():
     result = plan(renamed, taken, aliases={"a": "node-11"})
     assert isinstance(result, Restart)
     assert "host node-11 takes the name dhcpd still holds for a renamed host (a)" in result.reason
+
+
+def test_tables_not_read_one_against_the_other_are_compared_host_by_host():
+    """The applied table read from the state file and a desired one read whole
+    (a rackd just restarted): no lineage, so every host is compared, and a
+    changed one is found however the hosts made for the comparison are laid
+    out in memory."""
+    applied = cfg(edit(hosts=[host(n) for n in range(10, 40)]))
+    desired = cfg(edit(hosts=[host(n, ip="198.18.0.99" if n == 20 else None)
+                             for n in range(10, 40)]))
+    for _ in range(20):
+        result = plan(attrs.evolve(applied, hosts=HostTable.of(applied.hosts)),
+                      attrs.evolve(desired, hosts=HostTable.of(desired.hosts)))
+        assert [new.host for _, new in result.update] == ["node-20"]
