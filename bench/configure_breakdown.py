@@ -19,7 +19,7 @@ header included, pymalloc's rounding not), each object counted once, in
 the first part that reaches it, in this order:
 
 - the applied hosts: the config's host tuple and each `Host` with its
-  name, MAC, address;
+  name, MAC, address, or the `hosttable.HostTable` that holds them;
 - the rest of the applied config (networks, subnets, pools);
 - the incremental read's per-host entries (`incremental.Parsed.hosts`:
   fingerprints) and its indexes (``by_ip``, ``by_mac``), as older trees
@@ -144,7 +144,7 @@ parsed = configurator._parsed[4]
 fragments = configurator._fragments[4]
 n = len(applied.hosts)
 parts = {}
-parts["applied hosts (Host objects)"] = size(applied.hosts)
+parts["applied hosts (config.hosts)"] = size(applied.hosts)
 parts["rest of the applied config"] = size(applied)
 for name in ("hosts", "by_ip", "by_mac", "odd"):
     value = getattr(parsed, name, None)

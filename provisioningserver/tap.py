@@ -45,6 +45,7 @@ from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import UNIXServerEndpoint
 
 from provisioningserver.omapi.client import OmapiClient
+from provisioningserver.dhcp import hosttable
 from provisioningserver.dhcp.render import OMAPI_KEY_NAME
 from provisioningserver.dhcpd.check import check_config
 from provisioningserver.network.discovery import discover
@@ -257,7 +258,7 @@ def _lease_events(config, state, region, reactor, counts):
 
     def reserved_macs():
         applied = state.config(4)
-        return () if applied is None else (host.mac for host in applied.hosts)
+        return () if applied is None else hosttable.macs(applied.hosts)
 
     for ip_version in (4, 6):
         paths = DhcpdPaths.for_family(config, ip_version)

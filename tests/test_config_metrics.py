@@ -67,15 +67,12 @@ def test_make_service_wires_the_sources(tmp_path):
     monitors (off), the forwarder's backlog (no region: waiting) and, with
     nothing applied, no pools."""
     from prometheus_client.parser import text_string_to_metric_families
-    from twisted.web.test.requesthelper import DummyRequest
 
     config = config_from_mapping({"state_dir": str(tmp_path / "state"),
                                   "run_dir": str(tmp_path / "run")})
     top = makeService(config, reactor=task.Clock())
     try:
-        site = top.getServiceNamed("metrics").factory
-        request = DummyRequest([b"metrics"])
-        body = site.getResourceFor(request).render(request).decode("utf-8")
+        body = top.getServiceNamed("metrics").factory.page().decode("utf-8")
     finally:
         top.getServiceNamed("lease-events").journal.close()
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value

@@ -189,8 +189,7 @@ class FieldReader:
             return self.fail(path, f"{value!r} is not a MAC address (six hex octets)")
         digits = re.sub(r"[:-]", "", lowered)
         normal = ":".join(digits[i:i + 2] for i in range(0, 12, 2))
-        # The document's own string when it is already normal: the
-        # incremental reader's fingerprint then shares it with the Host.
+        # The document's own string when it is already normal: no copy.
         return value if normal == value else normal
 
     def dns_name(self, value, path, *, what="domain name"):

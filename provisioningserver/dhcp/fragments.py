@@ -36,6 +36,8 @@ import bisect
 import itertools
 import zlib
 
+from provisioningserver.dhcp import hosttable
+
 # Hosts per block, on average (a power of two: the test is a mask); at 50,000
 # hosts about 100 blocks of some 45 kB of text, each compressed in 0.4 ms.
 BLOCK = 512
@@ -73,64 +75,30 @@ class Declarations:
 
     def of(self, names):
         """The declaration texts of the hosts ``names``, in that order."""
-        wanted = set(names)
-        found = {}
+        hosts = self._hosts
+        if isinstance(hosts, hosttable.HostTable) and len(names) <= 16:
+            where = {name: hosts.index(name) for name in names}  # found in C, a few
+        else:
+            wanted = set(names)
+            where = {name: i for i, name in enumerate(hosttable.names(hosts)) if name in wanted}
         firsts = [first for first, _, _ in self._blocks]
-        for i, host in enumerate(self._hosts):
-            if host.host in wanted:
-                first, at, lengths = self._blocks[bisect.bisect_right(firsts, i) - 1]
-                start = at + sum(lengths[:i - first])
-                found[host.host] = self._text[start:start + lengths[i - first]]
-        return [found[name] for name in names]
+        found = []
+        for name in names:
+            i = where[name]
+            first, at, lengths = self._blocks[bisect.bisect_right(firsts, i) - 1]
+            start = at + sum(lengths[:i - first])
+            found.append(self._text[start:start + lengths[i - first]])
+        return found
 
 
 class _Last:
-    """The last render: its hosts found again, its blocks decompressed on
-    demand (each once)."""
+    """The last render's blocks, decompressed on demand (each once)."""
 
-    def __init__(self, fragments, version):
-        usable = fragments is not None and fragments._version == version
-        self.hosts = fragments._hosts if usable else ()
-        self.blocks = fragments._blocks if usable else []
-        self.starts = {first: k for k, (first, _, _) in enumerate(self.blocks)}
-        self.firsts = [first for first, _, _ in self.blocks]
+    def __init__(self, blocks):
+        self.blocks = blocks
+        self.starts = {first: k for k, (first, _, _) in enumerate(blocks)}
+        self.firsts = [first for first, _, _ in blocks]
         self.texts = {}
-        self.names = None
-        self.expected = 0
-
-    def find(self, host):
-        """The index of a host equal to ``host`` in the last render, or None."""
-        hosts, j = self.hosts, self.expected
-        for near in (j, j + 1):  # where it was, or one removed before it
-            if near < len(hosts) and (hosts[near] is host or hosts[near].host == host.host):
-                # The same host, or the same name changed.
-                self.expected = near + 1
-                return near if hosts[near] is host or hosts[near] == host else None
-        if not hosts:
-            return None
-        if self.names is None:  # the order changed: an index, for this render only
-            self.names = {h.host: k for k, h in enumerate(hosts)}
-        j = self.names.get(host.host)
-        if j is None:
-            return None
-        self.expected = j + 1
-        return j if hosts[j] is host or hosts[j] == host else None
-
-    def reusable(self, hosts, i):
-        """The block of the last render that ``hosts[i:]`` starts with, as it
-        was (the same hosts, ending where a block ends), or None."""
-        j = self.expected
-        k = self.starts.get(j)
-        if k is None:
-            return None
-        n = len(self.blocks[k][2])
-        end = i + n
-        if end > len(hosts) or not (_ends(hosts[end - 1], n) or end == len(hosts)):
-            return None
-        if hosts[i:end] != self.hosts[j:j + n]:  # identity first, in C
-            return None
-        self.expected = j + n
-        return k
 
     def block(self, k):
         """Block ``k``'s text and where each of its declarations starts."""
@@ -148,9 +116,97 @@ class _Last:
         return text[starts[n]:starts[n + 1]]
 
 
-def _ends(host, count):
-    """Whether a block of ``count`` hosts ends with ``host``."""
-    return hash(host.host) & _MASK == _MASK or count >= _LONGEST
+class _Objects:
+    """The hosts of a render found among the last render's by identity, or
+    by name and equality (any sequence of `Host`)."""
+
+    def __init__(self, previous, hosts):
+        self.previous, self.hosts = previous, hosts
+        self.names, self.expected = None, 0
+
+    def name(self, i):
+        return self.hosts[i].host
+
+    def start(self, i):
+        """Where in the last render a block starting at host ``i`` would start."""
+        return self.expected
+
+    def same(self, i, j, n):
+        """Whether hosts ``i`` to ``i + n`` are the last render's ``j`` to ``j + n``."""
+        if self.hosts[i:i + n] != self.previous[j:j + n]:  # identity first, in C
+            return False
+        self.expected = j + n
+        return True
+
+    def find(self, i):
+        """The index of a host equal to host ``i`` in the last render, or None."""
+        hosts, host, j = self.previous, self.hosts[i], self.expected
+        for near in (j, j + 1):  # where it was, or one removed before it
+            if near < len(hosts) and (hosts[near] is host or hosts[near].host == host.host):
+                # The same host, or the same name changed.
+                self.expected = near + 1
+                return near if hosts[near] is host or hosts[near] == host else None
+        if not hosts:
+            return None
+        if self.names is None:  # the order changed: an index, for this render only
+            self.names = {h.host: k for k, h in enumerate(hosts)}
+        j = self.names.get(host.host)
+        if j is None:
+            return None
+        self.expected = j + 1
+        return j if hosts[j] is host or hosts[j] == host else None
+
+
+class _Lineage:
+    """The hosts of a table found among the last render's through what the
+    tables record of where their hosts came from (`hosttable`): the last
+    render's table itself, one read against it, or one read against the
+    same table as it (after a render that was not applied: a dry run, a
+    config dhcpd refused)."""
+
+    def __init__(self, previous, hosts):
+        self.hosts = hosts
+        n = len(hosts)
+        if hosts is previous:
+            self.origin = array.array("i", range(n))
+            return
+        self.origin = array.array("i", [-1]) * n
+        if hosts.derived_from(previous):
+            for first, start, count in hosts.runs():
+                self.origin[first:first + count] = array.array("i", range(start, start + count))
+            return
+        # Siblings: each host found through the table both were read against.
+        shared = {}
+        for first, start, count in previous.runs():
+            shared.update(zip(range(start, start + count), range(first, first + count)))
+        for first, start, count in hosts.runs():
+            for i in range(first, first + count):
+                self.origin[i] = shared.get(start + i - first, -1)
+
+    @staticmethod
+    def usable(previous, hosts):
+        return (isinstance(hosts, hosttable.HostTable)
+                and isinstance(previous, hosttable.HostTable)
+                and (hosts is previous or hosts.derived_from(previous)
+                     or hosts.sibling_of(previous)))
+
+    def name(self, i):
+        return self.hosts.name(i)
+
+    def start(self, i):
+        return self.origin[i]
+
+    def same(self, i, j, n):
+        return self.origin[i:i + n] == array.array("i", range(j, j + n))
+
+    def find(self, i):
+        j = self.origin[i]
+        return j if j >= 0 else None
+
+
+def _ends(name, count):
+    """Whether a block of ``count`` hosts ends with host ``name``."""
+    return hash(name) & _MASK == _MASK or count >= _LONGEST
 
 
 def declarations(config, render_one, fragments=None):
@@ -158,7 +214,10 @@ def declarations(config, render_one, fragments=None):
     its `Declarations`; ``render_one(index, host)`` renders a host that
     ``fragments`` lacks."""
     hosts = config.hosts
-    last = _Last(fragments, config.ip_version)
+    usable = fragments is not None and fragments._version == config.ip_version
+    previous = fragments._hosts if usable else ()
+    last = _Last(fragments._blocks if usable else [])
+    match = (_Lineage if _Lineage.usable(previous, hosts) else _Objects)(previous, hosts)
     kept, chunks, spans = [], [], []
     at = i = 0
     found = []  # the last render's index of each host of the block being made
@@ -171,16 +230,20 @@ def declarations(config, render_one, fragments=None):
         at += len(text)
 
     while i < len(hosts):
-        k = last.reusable(hosts, i) if not found and last.blocks else None
-        if k is not None:  # a whole block unchanged: kept as it is
-            _, data, lengths = last.blocks[k]
-            keep(i, data, lengths, last.block(k)[0])
-            i += len(lengths)
-            continue
-        host = hosts[i]
-        found.append(last.find(host))
+        k = last.starts.get(match.start(i)) if not found and last.blocks else None
+        if k is not None:
+            n = len(last.blocks[k][2])
+            end = i + n
+            if (end <= len(hosts) and (end == len(hosts) or _ends(match.name(end - 1), n))
+                    and match.same(i, last.blocks[k][0], n)):
+                # A whole block unchanged: kept as it is.
+                _, data, lengths = last.blocks[k]
+                keep(i, data, lengths, last.block(k)[0])
+                i = end
+                continue
+        found.append(match.find(i))
         i += 1
-        if not (_ends(host, len(found)) or i == len(hosts)):
+        if not (i == len(hosts) or _ends(match.name(i - 1), len(found))):
             continue
         start = i - len(found)
         texts = [last.declaration(f) if f is not None else render_one(start + n, hosts[start + n])

@@ -10,16 +10,16 @@ host should not pay that.
 
 How. The result, `Parsed`, keeps beside the config what a later read needs
 to compare against, but not the raw document (which can be tens of MB),
-and nothing per host beyond the config's own `Host` objects for the common
-shape:
+and nothing per host beyond the config's hosts, which it holds as a
+`hosttable.HostTable` (columns, not an object per host):
 
 - a *plain* host (exactly ``host``, ``mac`` and ``ip``, all strings, its
   ``mac`` already the normalised one the Host holds and its ``ip`` the
-  address's own text) is its Host: with the name, the MAC and the address's
-  text equal, it is the whole raw value. The address's text is kept for
-  every host, joined into one string in the config's order (`Parsed.ips`,
-  about 16 bytes a host at 50,000 against the 156 that a fingerprint, a
-  tuple and a dictionary entry per host cost; bench/configure_breakdown.py);
+  address's own text) is its row of the table: with the name, the MAC and
+  the address's text equal, it is the whole raw value, and the row is
+  compared where it lies in the table's columns, without a string cut out
+  for it (a fingerprint, a tuple and a dictionary entry per host were 156
+  bytes a host at 50,000; bench/configure_breakdown.py);
 - any other host is kept by name with a typed copy of its raw value
   (`_canonical`), in which ``1``, ``1.0`` and ``True`` differ as they do
   for the reader;
@@ -31,8 +31,10 @@ shape:
 A host is looked for where it was (the same place after the hosts matched
 before it, or one further on when one was removed), and by name only when
 the order changed: then a name index of the previous hosts is built for
-that read alone. A host or section item that is unchanged reuses the
-previous object without being read again: it was read from the same raw
+that read alone. A host that is unchanged is copied into the new table
+from the previous one without being read again (the table records it: its
+lineage, which the render's cache and the planner use), and a section item
+that is unchanged is the previous object: each was read from the same raw
 value for a document that passed every check. The others are read by the
 document's own reader (`document.DocumentReader`), so they are checked
 exactly as strictly.
@@ -61,16 +63,14 @@ relational one reruns `checks.check_config` over the config (with no
 structural problem the two agree), so every error is the full read's,
 word for word and in its order. Only a document with no problem takes the
 short path, and its config equals a full read's because every object in it
-is either freshly read or was read from an identical raw value.
+is either freshly read or was read from an identical raw value, and a
+host table is equal to the tuple of the same hosts.
 """
-
-import array
-import itertools
-import operator
 
 import attrs
 
 from provisioningserver.dhcp import checks
+from provisioningserver.dhcp import hosttable
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp.docfields import required_fields
 from provisioningserver.dhcp.doctext import value_problems
@@ -87,7 +87,8 @@ _SECTIONS = (("failover_peers", "failover_peer"), ("shared_networks", "shared_ne
 class Parsed:
     """A read document: its config, and what the next read compares against.
 
-    Only ``config`` is for callers; the rest belongs to `read_document`.
+    Only ``config`` is for callers; the rest belongs to `read_document`. The
+    config's hosts are a `hosttable.HostTable`.
     """
 
     config: model.DHCPConfig
@@ -95,15 +96,7 @@ class Parsed:
     sections: dict
     # Host name -> fingerprint, for the hosts that are not plain (see the essay).
     odd: dict
-    # Each host's address as its own text, joined in the config's order, and
-    # where each one's starts (one more, the end).
-    ips: str
-    ip_starts: array.array
     subnets: SubnetIndex
-
-    def ip_text(self, i):
-        """The address of host ``i`` of the config, as text."""
-        return self.ips[self.ip_starts[i]:self.ip_starts[i + 1]]
 
 
 def read_document(document, ip_version, previous=None):
@@ -128,9 +121,9 @@ def read_document(document, ip_version, previous=None):
         sections[name] = items
         same = same and not changed
     read = _read_hosts(reader, doc.get("hosts"), previous)
-    if reader.problems or read is None:
+    if reader.problems or read is None or read[0] is None:
         return _whole(document, ip_version)  # its error, word for word
-    hosts, fresh, odd, texts = read
+    hosts, fresh, odd = read
     config = model.DHCPConfig(
         ip_version=ip_version, omapi_key=omapi_key,
         failover_peers=_values(sections["failover_peers"]),
@@ -143,11 +136,11 @@ def read_document(document, ip_version, previous=None):
         # need judging again only when what they are judged by changed.
         if (checks.placement(config) != checks.placement(previous.config)
                 or checks.check_sections(config)):
-            return _checked(config, sections, odd, texts)
+            return _checked(config, sections, odd)
         index = SubnetIndex.of(config)
-    if fresh and (_misplaced(hosts, fresh, index) or _clash(hosts, texts, fresh, index)):
-        return _checked(config, sections, odd, texts)  # raises, for a sound previous read
-    return _parsed(config, sections, odd, texts, index)
+    if fresh and (_misplaced(fresh, index) or _clash(hosts, fresh, index)):
+        return _checked(config, sections, odd)  # raises, for a sound previous read
+    return Parsed(config=config, sections=sections, odd=odd, subnets=index)
 
 
 def _whole(document, ip_version):
@@ -158,52 +151,60 @@ def _whole(document, ip_version):
     sections = {name: tuple((_canonical(raw), value) for raw, value
                             in zip(document.get(name) or (), getattr(config, name)))
                 for name, _ in _SECTIONS}
-    odd, texts = {}, []
+    odd, table = {}, hosttable.rows(None)
     for raw, host in zip(document.get("hosts") or (), config.hosts):
-        texts.append(_kept(raw, host, odd))
-    return _parsed(config, sections, odd, texts, SubnetIndex.of(config))
+        table.add(host, _kept(raw, host, odd))
+    config = attrs.evolve(config, hosts=table.table())
+    return Parsed(config=config, sections=sections, odd=odd, subnets=SubnetIndex.of(config))
 
 
-def _checked(config, sections, odd, texts):
+def _checked(config, sections, odd):
     """Every rule over the config: its problems raised, as a full read's."""
     problems = checks.check_config(config)
     if problems:
         raise DocumentError(problems)
-    return _parsed(config, sections, odd, texts, SubnetIndex.of(config))
+    return Parsed(config=config, sections=sections, odd=odd, subnets=SubnetIndex.of(config))
 
 
-def _parsed(config, sections, odd, texts, index):
-    starts = array.array("I", itertools.accumulate(map(len, texts), initial=0))
-    return Parsed(config=config, sections=sections, odd=odd, ips="".join(texts),
-                  ip_starts=starts, subnets=index)
-
-
-def _misplaced(hosts, fresh, index):
+def _misplaced(fresh, index):
     """Whether a host read anew stands wrongly in its subnet."""
-    return any(next(checks.placement_problems("", hosts[i], index.home(hosts[i].ip)), None)
-               is not None for i in fresh)
+    return any(next(checks.placement_problems("", host, index.home(host.ip)), None)
+               is not None for _, host, _ in fresh)
 
 
-def _clash(hosts, texts, fresh, index):
+# Up to this many hosts read anew, each is counted in the table's columns
+# (C speed, a pass each); more, and one pass over the columns counts them all.
+_FEW = 16
+
+
+def _clash(table, fresh, index):
     """Whether a host read anew shares its address with another host, or its
     MAC with another in its subnet (the names were compared by the read)."""
-    addresses = {texts[i] for i in fresh}
-    if (len(addresses) < len(fresh)
-            or sum(map(addresses.__contains__, texts)) > len(fresh)):
+    addresses = {text for _, _, text in fresh}
+    if len(addresses) < len(fresh):
         return True
-    macs = {hosts[i].mac for i in fresh}
-    keys = set()
-    for host in itertools.compress(hosts, map(macs.__contains__, map(_MAC, hosts))):
-        home = index.home(host.ip)
-        key = (host.mac, home.subnet_cidr if home is not None else None)
-        if key in keys:
+    if len(fresh) <= _FEW:
+        if any(table.count_ip_text(text) > 1 for text in addresses):
             return True
-        keys.add(key)
+        shared = {host.mac for _, host, _ in fresh if table.count_mac(host.mac) > 1}
+    else:
+        if sum(map(addresses.__contains__, table.ip_texts())) > len(fresh):
+            return True
+        fresh_macs = {host.mac for _, host, _ in fresh}
+        seen, shared = set(), set()
+        for mac in filter(fresh_macs.__contains__, table.macs()):
+            (shared if mac in seen else seen).add(mac)
+    if not shared:
+        return False
+    keys = set()
+    for i, mac in enumerate(table.macs()):
+        if mac in shared:
+            home = index.home(table[i].ip)
+            key = (mac, home.subnet_cidr if home is not None else None)
+            if key in keys:
+                return True
+            keys.add(key)
     return False
-
-
-_MAC = operator.attrgetter("mac")
-_NAME = operator.attrgetter("host")
 
 
 def _read_section(reader, raw, path, read_item, before):
@@ -223,8 +224,9 @@ def _read_section(reader, raw, path, read_item, before):
 
 
 def _read_hosts(reader, raw, previous):
-    """The hosts of the document; the indexes of those read anew; the
-    fingerprints and addresses' texts for the next read.
+    """The hosts of the document (a `HostTable` read against the previous
+    one's), those read anew as (index, Host, address's text), and the
+    fingerprints for the next read.
 
     None when the reader must see the whole document: a list that is not
     one, a host it could not build, or one name twice.
@@ -234,51 +236,100 @@ def _read_hosts(reader, raw, previous):
     if not isinstance(raw, list):
         return None
     before, known = previous.config.hosts, previous.odd
-    ips, starts = previous.ips, previous.ip_starts
-    hosts, texts, fresh, odd = [], [], [], {}
-    names, at = None, 0  # the name index (only if the order changed); where to look next
+    lines, starts = before.lines()
+    found = lines.startswith
+    count = len(before)
+    table, fresh, odd = hosttable.rows(before), [], {}
+    index, at = None, 0  # the name index (only if the order changed); where to look next
+    run, length = 0, 0  # the run of hosts being copied: its first in ``before``, its length
     for i, value in enumerate(raw):
         name = value.get("host") if type(value) is dict else None
-        host = k = None
-        if type(name) is str and before:
-            if at < len(before) and before[at].host == name:
-                k = at
-            elif at + 1 < len(before) and before[at + 1].host == name:
-                k = at + 1  # the host before it was removed
-            else:
-                if names is None:
-                    names = {h.host: n for n, h in enumerate(before)}
-                k = names.get(name)
+        if type(name) is not str or not count:
+            k = None
+        elif len(value) == 3 and at < count and (not known or name not in known):
+            # The common case, a plain host where it was: its whole line
+            # compared where it lies, without a string cut out of the table.
+            mac, ip = value.get("mac"), value.get("ip")
+            if (type(mac) is str and type(ip) is str
+                    and found(f"\n{name}\t{mac}\t{ip}\n", starts[at])):
+                if length and at == run + length:
+                    length += 1
+                else:
+                    if length:
+                        table.copy(run, length)
+                    run, length = at, 1
+                at += 1
+                continue
+            k = _where(found, starts, at, count, name)
+        else:
+            k = _where(found, starts, at, count, name)
+        if k is None and type(name) is str and count:
+            # Not where it was, nor one further on: the order changed, and
+            # for this read alone the previous hosts are indexed by name.
+            if index is None:
+                index = {n: row for row, n in enumerate(before.names())}
+            k = index.get(name)
+        same = False
         if k is not None:
             at = k + 1
-            prior = before[k]
             fingerprint = known.get(name) if known else None
             if fingerprint is None:
                 # Plain: the name, MAC and address's text are the whole raw value.
-                if len(value) == 3 and value.get("mac") == prior.mac:
-                    ip = value.get("ip")
-                    if ip == ips[starts[k]:starts[k + 1]]:
-                        host = prior
-                        texts.append(ip)
+                if len(value) == 3:
+                    mac, ip = value.get("mac"), value.get("ip")
+                    same = (type(mac) is str and type(ip) is str
+                            and found(f"\n{name}\t{mac}\t{ip}\n", starts[k]))
             else:
                 if value_problems(value, f"hosts[{i}]", 3):
                     return None
                 if _canonical(value) == fingerprint:
-                    host = prior
+                    same = True
                     odd[name] = fingerprint
-                    texts.append(ips[starts[k]:starts[k + 1]])
+        if same:
+            if length and k == run + length:
+                length += 1
+            else:
+                if length:
+                    table.copy(run, length)
+                run, length = k, 1
+            continue
+        if value_problems(value, f"hosts[{i}]", 3):
+            return None
+        host = reader.host(value, f"hosts[{i}]")
         if host is None:
-            if value_problems(value, f"hosts[{i}]", 3):
-                return None
-            host = reader.host(value, f"hosts[{i}]")
-            if host is None:
-                return None
-            fresh.append(i)
-            texts.append(_kept(value, host, odd))
-        hosts.append(host)
-    if len(set(map(_NAME, hosts))) < len(hosts):
+            return None
+        if length:
+            table.copy(run, length)
+            length = 0
+        text = _kept(value, host, odd)
+        fresh.append((i, host, text))
+        table.add(host, text)
+    if length:
+        table.copy(run, length)
+    if table.copied_twice():
         return None
-    return tuple(hosts), fresh, odd, texts
+    hosts = table.table()
+    return (None if _named_twice(hosts, fresh) else hosts), fresh, odd
+
+
+def _where(found, starts, at, count, name):
+    """The index of the previous host named ``name`` if it is at ``at`` or
+    one further on (the host before it removed), else None."""
+    for near in (at, at + 1):
+        if near < count and found(f"\n{name}\t", starts[near]):
+            return near
+    return None
+
+
+def _named_twice(table, fresh):
+    """Whether a host read anew has the name of another host (the copied
+    ones have each a host of the previous table's, whose names differ)."""
+    names = {host.host for _, host, _ in fresh}
+    if len(names) < len(fresh):
+        return True
+    if len(fresh) <= _FEW:
+        return any(table.count_name(name) > 1 for name in names)
+    return sum(map(names.__contains__, table.names())) > len(fresh)
 
 
 def _kept(raw, host, odd):

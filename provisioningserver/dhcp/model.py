@@ -21,10 +21,21 @@ writer gives its keys; a field without ``doc`` (``ip_version``) is not in the
 document. A field with no default is one the document must give.
 """
 
+import collections.abc
 import ipaddress
 
 import attrs
 
+
+class HostRows(collections.abc.Sequence):
+    """A sequence of `Host` that a config keeps as it is rather than as a
+    tuple (`provisioningserver.dhcp.hosttable.HostTable`)."""
+
+    __slots__ = ()
+
+
+def _host_items(value):
+    return value if isinstance(value, HostRows) else tuple(value)
 
 
 _ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
@@ -175,7 +186,8 @@ class DHCPConfig:
     omapi_key: "str | None" = _value(None)
     failover_peers: tuple = _items()
     shared_networks: tuple = _items()
-    hosts: tuple = _items()
+    # A tuple, or a `HostRows` (what rackd keeps between configures).
+    hosts: tuple = _doc("items", default=(), converter=_host_items)
     interfaces: tuple = _items("texts")
     global_dhcp_snippets: tuple = _items()
     # iPXE's script for a machine with a host reservation, and for any other

@@ -56,6 +56,7 @@ the rate to keep
 
 import attrs
 
+from provisioningserver.dhcp.hosttable import HostTable
 from provisioningserver.dhcp.subnetindex import SubnetIndex
 
 
@@ -163,12 +164,12 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False, 
     # Every step is linear in the hosts: one subnet index per config, dict
     # lookups by key, and the renames split off in the same pass (a test of
     # each pair against a tuple of renames took 8 s for 10,000 renames).
-    # A host that is the very object applied (an incremental read reuses the
-    # unchanged ones) is unchanged: only the others are keyed and compared.
-    kept = {id(h) for h in applied.hosts}.intersection(map(id, desired.hosts))
+    # A host an incremental read copied from the applied ones, or that is
+    # the very object applied, is unchanged: only the others are keyed and compared.
+    before, after = _not_kept(applied.hosts, desired.hosts)
     applied_subnets, desired_subnets = SubnetIndex.of(applied), SubnetIndex.of(desired)
-    old = {host_key(applied, h, applied_subnets): h for h in applied.hosts if id(h) not in kept}
-    new = {host_key(desired, h, desired_subnets): h for h in desired.hosts if id(h) not in kept}
+    old = {host_key(applied, h, applied_subnets): h for h in before}
+    new = {host_key(desired, h, desired_subnets): h for h in after}
     remove = tuple(old[k] for k in old if k not in new)
     add = tuple(new[k] for k in new if k not in old)
     changed = [(old[k], new[k]) for k in new if k in old and old[k] != new[k]]
@@ -222,6 +223,21 @@ def plan(applied, desired, *, leases_bytes=0, cost=CostModel(), omapi_v6=False, 
     return attrs.evolve(changes, reason=(
         f"{len(add)} added, {len(remove)} removed, {len(update)} updated{renames} live "
         f"(about {live:.2f} s; a restart is priced at {restart:.1f} s)"))
+
+
+def _not_kept(applied, desired):
+    """The applied hosts and the desired ones that are not the same hosts:
+    by the desired table's lineage when it was read against the applied one
+    (`hosttable`), else by identity."""
+    if isinstance(desired, HostTable) and desired.derived_from(applied):
+        return [applied[k] for k in desired.gone], [desired[i] for i in desired.fresh]
+    if desired is applied:
+        return [], []
+    # A table makes a new Host at each access: held in tuples, so that no
+    # identity is a freed one's reused.
+    applied, desired = tuple(applied), tuple(desired)
+    kept = {id(h) for h in applied}.intersection(map(id, desired))
+    return ([h for h in applied if id(h) not in kept], [h for h in desired if id(h) not in kept])
 
 
 def _after(aliases, removed, renamed):

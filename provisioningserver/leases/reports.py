@@ -17,6 +17,9 @@ import ipaddress
 
 import attrs
 
+from provisioningserver.dhcp import hosttable
+from provisioningserver.dhcp.hosttable import HostTable
+
 
 def _address(text):
     return ipaddress.ip_address(text)
@@ -102,8 +105,12 @@ def _reserved(config):
     held = _RESERVED.get(id(config))
     if held is None or held[0] is not config:
         by_family = {4: [], 6: []}
-        for host in config.hosts:
-            by_family[host.ip.version].append(int(host.ip))
+        hosts = config.hosts
+        if isinstance(hosts, HostTable) and hosts.ip_version:  # no host made per address
+            by_family[hosts.ip_version] = hosts.ip_ints()
+        else:
+            for host in hosts:
+                by_family[host.ip.version].append(int(host.ip))
         held = (config, {v: _Addresses(a) for v, a in by_family.items()})
         if len(_RESERVED) >= 4:
             _RESERVED.clear()
@@ -162,9 +169,9 @@ def reserved_macs(configs):
     for config in configs:
         if config is None:
             continue
-        for host in config.hosts:
+        for mac in hosttable.macs(config.hosts):
             try:
-                macs.add(_normal_mac(host.mac))
+                macs.add(_normal_mac(mac))
             except ValueError:
                 continue  # not a MAC we can compare; the document allows only MACs
     return macs

@@ -26,6 +26,7 @@ from twisted.logger import Logger
 
 from provisioningserver.dhcp.doctext import load_json
 from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.hosttable import HostTable
 from provisioningserver.dhcp.docwrite import to_document
 from provisioningserver.system.packed import PackedJSON
 from provisioningserver.dhcp.errors import DocumentError
@@ -113,6 +114,8 @@ def _read_state(data, ip_version, path):
     config = None
     if data.get("document") is not None:
         config = parse_document(data["document"], ip_version)
+        # Held as a table, as every applied config is (`dhcp.hosttable`).
+        config = attrs.evolve(config, hosts=HostTable.of(config.hosts))
     aliases = data.get("aliases") or {}
     if not (isinstance(aliases, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in aliases.items())):

@@ -9,6 +9,7 @@ import ipaddress
 
 from provisioningserver.dhcp import model
 from provisioningserver.dhcp.fragments import BLOCK, Fragments, declarations
+from provisioningserver.dhcp.hosttable import HostTable, rows
 
 
 def _host(i, name=None):
@@ -136,3 +137,56 @@ def test_kept_declarations_are_compressed_to_a_few_bytes_per_host():
     text, _ = _render(_config(HOSTS), fragments)
     kept = sum(len(data) for data in fragments.packed())
     assert len(text) / len(HOSTS) > 75 and kept / len(HOSTS) < 16
+
+
+def _derived(source, hosts_before, changed):
+    """A table built from ``source`` as a read would: each host of ``changed``
+    copied from where it was in ``hosts_before``, or added when it is new."""
+    built = rows(source)
+    where = {h: k for k, h in enumerate(hosts_before)}
+    for host in changed:
+        if host in where:
+            built.copy(where[host])
+        else:
+            built.add(host)
+    return built.table()
+
+
+def test_a_table_read_against_the_last_render_is_found_by_its_lineage():
+    """Hosts tables copied from the last render's: only the new host is rendered, and the
+    text is the uncached render's; the blocks away from it are kept as they were."""
+    fragments = Fragments()
+    source = HostTable.of(HOSTS)
+    _render(_config(source), fragments)
+    before = fragments.packed()
+    middle = len(HOSTS) // 2
+    changed = HOSTS[:middle] + [_host(len(HOSTS), "new")] + HOSTS[middle + 1:]
+    table = _derived(source, HOSTS, changed)
+    text, asked = _render(_config(table), fragments)
+    assert asked == ["new"]
+    assert text == _plain(_config(changed), Renderer())
+    assert _changed_blocks(before, fragments.packed()) <= 2
+    again, asked = _render(_config(table), fragments)
+    assert (again, asked) == (text, [])
+
+
+def test_a_table_read_against_the_same_table_as_the_last_render_is_found_too():
+    """After a render that was not applied (a dry run), the next table read against the
+    applied one is matched through it: only its own new host is rendered."""
+    fragments = Fragments()
+    source = HostTable.of(HOSTS)
+    _render(_config(source), fragments)
+    dry = _derived(source, HOSTS, HOSTS + [_host(len(HOSTS), "dry")])
+    _render(_config(dry), fragments)
+    real = _derived(source, HOSTS, [_host(len(HOSTS) + 1, "real")] + HOSTS)
+    text, asked = _render(_config(real), fragments)
+    assert asked == ["real"]
+    assert text == _plain(_config(real), Renderer())
+
+
+def test_declarations_of_a_table_are_found_by_name():
+    """`Declarations.of` finds a table's hosts by name without making every host."""
+    table = HostTable.of(HOSTS[:600])
+    text, found = declarations(_config(table), Renderer(), Fragments())
+    assert found.of(["h599", "h0"]) == [Renderer()(599, HOSTS[599]), Renderer()(0, HOSTS[0])]
+    assert text == _plain(_config(table), Renderer())

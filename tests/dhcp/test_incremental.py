@@ -185,9 +185,16 @@ def test_a_section_change_that_moves_no_host_rule_leaves_the_hosts_unjudged(monk
     monkeypatch.setattr(checks, "_check_hosts", every_host)
     parsed = incremental.read_document(document, 4, previous)
     assert parsed.config.hosts == previous.config.hosts
-    assert parsed.config.hosts[0] is previous.config.hosts[0]
+    assert _copied(parsed, previous) == [0, 1]
     monkeypatch.undo()
     assert parsed.config == parse_document(document, 4)
+
+
+def _copied(parsed, previous):
+    """The hosts of ``parsed`` copied unchanged from ``previous`` (by the index they had there)."""
+    hosts = parsed.config.hosts
+    assert hosts.derived_from(previous.config.hosts)
+    return sorted(hosts.source_index(i) for i in range(len(hosts)) if i not in hosts.fresh)
 
 
 def test_rejected_change_is_rejected_with_the_problem():
@@ -217,8 +224,7 @@ def test_unchanged_objects_are_reused_and_previous_is_left_intact():
     previous = incremental.read_document(documents.v4(), 4)
     document = edit(documents.v4(), "hosts[1].ip", "198.18.1.61")
     parsed = incremental.read_document(document, 4, previous)
-    assert parsed.config.hosts[0] is previous.config.hosts[0]
-    assert parsed.config.hosts[1] is not previous.config.hosts[1]
+    assert _copied(parsed, previous) == [0]
     assert parsed.config.shared_networks[0] is previous.config.shared_networks[0]
     with pytest.raises(DocumentError):
         incremental.read_document(edit(documents.v4(), "hosts[1].ip", "198.18.0.50"), 4, previous)
@@ -237,24 +243,27 @@ def test_a_plain_host_keeps_no_fingerprint():
                     "hosts[3]", _host(2, "52:54:00:00:00:0b", "198.18.1.71"))
     parsed = incremental.read_document(document, 4)
     assert sorted(parsed.odd) == ["extra-1", "node-01"]  # capitals; node-01 has snippets
-    assert [parsed.ip_text(i) for i in range(4)] == [
+    assert [parsed.config.hosts.ip_text(i) for i in range(4)] == [
         "198.18.0.50", "198.18.1.50", "198.18.1.70", "198.18.1.71"]
     again = incremental.read_document(document, 4, parsed)
-    assert all(a is b for a, b in zip(again.config.hosts, parsed.config.hosts))
+    assert _copied(again, parsed) == [0, 1, 2, 3]
 
 
 def test_hosts_are_found_again_wherever_they_moved():
     """A host inserted first, one removed, the order reversed: every unchanged
-    host is the previous object, and the config is the full read's."""
+    host is copied from where it was, and the config is the full read's."""
     base = edit(edit(documents.v4(), "hosts[2]", _host(1, "52:54:00:00:00:09", "198.18.1.70")),
                 "hosts[3]", _host(2, "52:54:00:00:00:0a", "198.18.1.71"))
     previous = incremental.read_document(base, 4)
-    by_name = {h.host: h for h in previous.config.hosts}
     inserted = {**base, "hosts": [_host(3, "52:54:00:00:00:0b", "198.18.1.72")] + base["hosts"]}
-    for document in (inserted, remove(base, "hosts[1]"), {**base, "hosts": base["hosts"][::-1]}):
-        config = incremental.read_document(document, 4, previous).config
-        assert config == parse_document(document, 4)
-        assert all(h is by_name[h.host] for h in config.hosts if h.host in by_name)
+    for document, copied in ((inserted, [0, 1, 2, 3]), (remove(base, "hosts[1]"), [0, 2, 3]),
+                             ({**base, "hosts": base["hosts"][::-1]}, [0, 1, 2, 3])):
+        parsed = incremental.read_document(document, 4, previous)
+        assert parsed.config == parse_document(document, 4)
+        assert _copied(parsed, previous) == copied
+        hosts = parsed.config.hosts
+        assert all(hosts[i] == previous.config.hosts[hosts.source_index(i)]
+                   for i in range(len(hosts)) if i not in hosts.fresh)
 
 
 def test_a_chain_of_reads_follows_the_hosts():

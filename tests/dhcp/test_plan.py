@@ -9,7 +9,9 @@ import copy
 import attrs
 import pytest
 
+from provisioningserver.dhcp import incremental
 from provisioningserver.dhcp.document import parse_document
+from provisioningserver.dhcp.hosttable import HostTable
 from provisioningserver.dhcp.plan import CostModel, HostChanges, NoChange, Restart, plan
 
 KEY = "dGhpcy1pcy1hLWRlbW8ta2V5LW5vdC1zZWNyZXQ="
@@ -47,7 +49,7 @@ def cfg(doc, version=4):
     return parse_document(doc, version)
 
 
-@pytest.mark.parametrize("desired, kind, expect", [
+PLAN_ROWS = [
     (BASE, NoChange, None),
     (edit(hosts=[host(10), host(11), host(12)]), HostChanges, dict(add=["node-12"])),
     (edit(hosts=[host(10)]), HostChanges, dict(remove=["node-11"])),
@@ -70,7 +72,10 @@ def cfg(doc, version=4):
                            "peer_address": "198.18.0.3"}],
           shared_networks__0__subnets__0__pools__0__failover_peer="p"),
      Restart, "failover_peers changed"),
-], ids=["same", "add", "remove", "update-ip", "rename", "rename-and-move", "move-subnet", "new-host-snippet",
+]
+
+
+@pytest.mark.parametrize("desired, kind, expect", PLAN_ROWS, ids=["same", "add", "remove", "update-ip", "rename", "rename-and-move", "move-subnet", "new-host-snippet",
         "changed-host-snippet", "omapi-key", "subnet-option", "global-snippet", "interfaces",
         "failover"])
 def test_plan_table(desired, kind, expect):
@@ -85,6 +90,29 @@ def test_plan_table(desired, kind, expect):
         assert "live" in result.reason
     elif kind is Restart:
         assert expect in result.reason
+
+
+def _summary(result):
+    if isinstance(result, HostChanges):
+        return ("live", sorted(h.host for h in result.add), sorted(h.host for h in result.remove),
+                sorted(new.host for _, new in result.update),
+                sorted(new.host for _, new in result.renamed))
+    return type(result).__name__, getattr(result, "reason", None)
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["with-snippet-lists", "plain-hosts"])
+def test_plan_of_tables_read_one_against_the_other_is_the_plan_of_tuples(plain):
+    """Every row of the plan table, with the configs read as rackd reads them (the
+    desired hosts a table read against the applied one: its lineage says which are
+    unchanged): the same plan as from full reads."""
+    strip = (lambda d: {**d, "hosts": [{k: v for k, v in h.items() if k != "dhcp_snippets"
+                                        or v} for h in d["hosts"]]}) if plain else (lambda d: d)
+    for desired, _, _ in PLAN_ROWS:
+        applied = incremental.read_document(strip(BASE), 4)
+        read = incremental.read_document(strip(desired), 4, applied)
+        assert read.config.hosts.derived_from(applied.config.hosts)
+        assert _summary(plan(applied.config, read.config)) == \
+            _summary(plan(cfg(strip(BASE)), cfg(strip(desired))))
 
 
 def test_nothing_applied_means_restart():
@@ -264,3 +292,17 @@ def test_a_new_host_with_a_name_dhcpd_holds_for_another_restarts():
     result = plan(renamed, taken, aliases={"a": "node-11"})
     assert isinstance(result, Restart)
     assert "host node-11 takes the name dhcpd still holds for a renamed host (a)" in result.reason
+
+
+def test_tables_not_read_one_against_the_other_are_compared_host_by_host():
+    """The applied table read from the state file and a desired one read whole
+    (a rackd just restarted): no lineage, so every host is compared, and a
+    changed one is found however the hosts made for the comparison are laid
+    out in memory."""
+    applied = cfg(edit(hosts=[host(n) for n in range(10, 40)]))
+    desired = cfg(edit(hosts=[host(n, ip="198.18.0.99" if n == 20 else None)
+                             for n in range(10, 40)]))
+    for _ in range(20):
+        result = plan(attrs.evolve(applied, hosts=HostTable.of(applied.hosts)),
+                      attrs.evolve(desired, hosts=HostTable.of(desired.hosts)))
+        assert [new.host for _, new in result.update] == ["node-20"]

@@ -299,8 +299,8 @@ def _scalar_root(text):
 
 def _held(parsed):
     """What an `incremental.Parsed` holds that a later read must leave as it is."""
-    return (parsed.config, dict(parsed.odd), parsed.ips, bytes(parsed.ip_starts),
-            dict(parsed.sections))
+    lines, starts = parsed.config.hosts.lines()
+    return (parsed.config, lines, bytes(starts), dict(parsed.odd), dict(parsed.sections))
 
 
 def _unplaced(document, problem):
