@@ -22,9 +22,13 @@ A full collection walks every object the process holds, about a million at
 measured in-process at 50,000 hosts. The reactor answers nothing for that
 long, and neither does the stall watcher's thread (a stall "with no
 sample"). When one comes depends on everything the process allocates, the
-lease pipeline and the metrics included, not on the configure alone. The
-objects that outlive a configure (the applied state: hosts, their rendered
-declarations, the indexes) are not cyclic garbage in waiting, so `Settle`
+lease pipeline and the metrics included, not on the configure alone. (Since the
+applied hosts are held as a `dhcp.hosttable.HostTable`, a dozen objects
+whatever the size, a full pass after a 50,000-host configure walks about
+41,000 objects in 8 ms, against 290,000 in 48 ms before: measured with
+bench/configure_breakdown.py's configures.) The
+objects that outlive a configure (the applied state) are not cyclic
+garbage in waiting, so `Settle`
 moves them out of the collector's sight after each configure
 (``gc.freeze``): the young generations are collected first, then every
 survivor is frozen, and a full collection then walks only what came since.
