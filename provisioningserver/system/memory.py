@@ -16,34 +16,30 @@ threshold at 128 KiB (which also stops its moving), called once at start.
 Measured in-process at 50,000 hosts (bench/configure_memory.py): VmHWM
 about 10 MB lower, the resident size after a run a few MB lower.
 
-The other cost of holding 50,000 hosts is the cyclic garbage collector's.
+The other cost of holding 50,000 hosts was the cyclic garbage collector's.
 A full collection walks every object the process holds, about a million at
-50,000 hosts, and holds the interpreter while it does: 35-50 ms each,
-measured in-process at 50,000 hosts. The reactor answers nothing for that
-long, and neither does the stall watcher's thread (a stall "with no
-sample"). When one comes depends on everything the process allocates, the
-lease pipeline and the metrics included, not on the configure alone. (Since the
-applied hosts are held as a `dhcp.hosttable.HostTable`, a dozen objects
-whatever the size, a full pass after a 50,000-host configure walks about
-41,000 objects in 8 ms, against 290,000 in 48 ms before: measured with
-bench/configure_breakdown.py's configures.) The
-objects that outlive a configure (the applied state) are not cyclic
-garbage in waiting, so `Settle`
-moves them out of the collector's sight after each configure
-(``gc.freeze``): the young generations are collected first, then every
-survivor is frozen, and a full collection then walks only what came since.
-Frozen objects are still freed by their reference counts, as the state a
-later configure replaces is; only a cycle that had already reached the old
-generation when it was frozen is kept, measured at about ten objects per
-configure. A full collection frees those, but it walks the frozen state as
-well: 0.13 s on the reactor at 10,000 hosts in the 30-minute soak, once
-every 64 configures, as it was then, against the goal of no reactor hold
-over 0.1 s. So the full pass is not periodic: it runs when the frozen set
-has grown by half since the last one (and by at least ``floor`` objects),
-which bounds the cycles kept to half of the state; a site that grows
-(10,000 hosts to 50,000) also takes one pass, after which its larger state
-is the new measure. At ten objects a configure that is a pass every few
-thousand configures. bench/configure_memory.py measures both settings.
+50,000 hosts when each host was objects of its own, and holds the
+interpreter while it does: 35-50 ms each, measured in-process at 50,000
+hosts. The reactor answers nothing for that long, and neither does the
+stall watcher's thread (a stall "with no sample"). So `Settle` moved what
+outlives a configure out of the collector's sight after each configure
+(``gc.freeze``), and ran a full pass only now and then. But a cycle that
+reached the old generation before it was frozen, dropped later, stays
+until the next full pass, about ten objects a configure; and each such
+cycle was made during the configure, among the document's objects, whose
+1 MiB arena it then holds from going back to the system: measured
+in-process at 50,000 hosts (the bench site grown to 50,000, then one host
+added at a time), the resident size grew by 1.0 MB with every configure,
+from 48 to 62 MB over 14 of them, and stayed at 45 MB with a full pass
+after each.
+
+With the hosts held as a `dhcp.hosttable.HostTable` (a dozen objects
+whatever the size), a full pass after a 50,000-host configure walks about
+41,000 objects in 8 ms (290,000 in 48 ms before). So `Settle` now runs one
+after every configure: unfreeze, collect everything, freeze what is left.
+The freeze still keeps the agent's own objects (its modules, services,
+the applied state) out of the collections that come between configures,
+which then walk only what came since.
 """
 
 import ctypes
@@ -93,20 +89,11 @@ class Settle:
     """See the module docstring: call after each configure (on any thread).
     ``full_passes`` counts the full collections it ran."""
 
-    def __init__(self, growth=0.5, floor=50_000):
-        self.growth, self.floor = growth, floor
-        self.measure = None  # the frozen count after the last full pass
+    def __init__(self):
         self.full_passes = 0
 
     def __call__(self, *_):
-        gc.collect(1)
+        gc.unfreeze()
+        gc.collect()
         gc.freeze()
-        frozen = gc.get_freeze_count()
-        if self.measure is None:
-            self.measure = frozen
-        elif frozen > self.measure + max(self.floor, self.measure * self.growth):
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
-            self.measure = gc.get_freeze_count()
-            self.full_passes += 1
+        self.full_passes += 1

@@ -52,26 +52,18 @@ def test_settle_collects_young_cycles_then_freezes_the_survivors(unfrozen):
     assert gc.get_freeze_count() >= len(kept)
 
 
-def test_a_full_pass_runs_once_the_frozen_set_has_grown_by_half(unfrozen):
-    """A cycle frozen while it was still referred to, then dropped, outlives
-    the ordinary settles (a frozen object is not walked); once the frozen
-    set has grown by half of what it was after the last full pass (and by
-    ``floor``), a settle unfreezes, collects every old cycle and freezes
-    again, and the grown set is the new measure."""
-    settle = memory.Settle(growth=0.5, floor=1000)
+def test_a_cycle_frozen_while_alive_is_freed_by_the_next_settle(unfrozen):
+    """A cycle frozen while it was still referred to, then dropped, is freed
+    by the next settle (its full pass walks the frozen objects too): no
+    garbage outlives a configure to hold its memory."""
+    settle = memory.Settle()
     holder = [Cycle()]
     freed = weakref.ref(holder[0])
-    settle()  # frozen while alive; the measure is taken
-    measure = settle.measure
+    settle()
+    assert freed() is not None
     holder.clear()
     settle()
-    assert settle.full_passes == 0 and freed() is not None
-    grown = [[object()] for _ in range(max(1000, measure // 2) + 10)]
-    settle()
-    assert settle.full_passes == 1 and freed() is None
-    assert settle.measure >= len(grown)
-    settle()
-    assert settle.full_passes == 1  # measured anew: no second pass
+    assert freed() is None and settle.full_passes == 2
 
 
 def test_prefer_mmap_is_taken_by_glibc():
