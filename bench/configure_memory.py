@@ -21,9 +21,9 @@ outcome listeners do.
 The variants, in alternation, ``--reps`` runs each (``--variants`` picks
 some, by name, comma-separated):
 
-- ``shipped``: after each configure `memory.Settle` (the young cycles
-  collected, the survivors frozen out of the collector's walks), with
-  glibc's mmap threshold pinned at start (`memory.prefer_mmap`);
+- ``shipped``: after each configure `memory.Settle` (a full collection,
+  then the survivors frozen out of the collector's walks), with glibc's
+  mmap threshold pinned at start (`memory.prefer_mmap`);
 - ``no freeze``, ``no mmap pin``: one of the two left out;
 - ``neither``: the baseline, as rackd was before both.
 
